@@ -1,0 +1,130 @@
+import type { Batch, PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+
+/** A catalog edit that cannot be accepted, with a message for the merchant. */
+export class CatalogError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CatalogError';
+  }
+}
+
+export interface ProductInput {
+  name: string;
+  sku: string;
+  unit: string;
+  price: number;
+  stock: number;
+  costPrice?: number | null;
+  supplierNotes?: string;
+  shelf?: string;
+  batches?: { quantity: number; expiresOn: string }[];
+}
+
+const MAX_MINOR_UNITS = 1e12;
+const MAX_QUANTITY = 1e9;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function text(field: string, value: unknown, { min, max }: { min: number; max: number }): string {
+  if (typeof value !== 'string') throw new CatalogError(field, `${field} must be text`);
+  const trimmed = value.trim();
+  if (trimmed.length < min) throw new CatalogError(field, `${field} is required`);
+  if (trimmed.length > max) throw new CatalogError(field, `${field} is longer than ${max} characters`);
+  return trimmed;
+}
+
+function minorUnits(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_MINOR_UNITS) {
+    throw new CatalogError(field, `${field} must be a whole number of cents from 0 to ${MAX_MINOR_UNITS}`);
+  }
+  return value;
+}
+
+/** Quantities may be fractional (kilograms, litres) to three decimals. */
+export function quantity(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_QUANTITY) {
+    throw new CatalogError(field, `${field} must be a number from 0 to ${MAX_QUANTITY}`);
+  }
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Rounds a date or date-time to its day, YYYY-MM-DD (UTC). */
+export function roundToDay(value: string): string {
+  if (DATE.test(value)) return value;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new CatalogError('expiresOn', `not a date: ${value}`);
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+function batches(input: ProductInput['batches'], makeId: () => string): Batch[] {
+  if (input === undefined) return [];
+  if (!Array.isArray(input) || input.length > 500) throw new CatalogError('batches', 'batches must be a list of at most 500');
+  return input.map((batch, i) => ({
+    id: makeId(),
+    quantity: quantity(`batch ${i + 1} quantity`, batch.quantity),
+    expiresOn: batch.expiresOn ? roundToDay(batch.expiresOn) : '',
+  }));
+}
+
+export function validateProduct(input: ProductInput, makeId: () => string): Omit<Product, 'id' | 'offer' | 'createdAt' | 'updatedAt'> {
+  return {
+    name: text('Name', input.name, { min: 1, max: 120 }),
+    sku: text('SKU', input.sku ?? '', { min: 0, max: 64 }),
+    unit: text('Unit', input.unit || 'each', { min: 1, max: 16 }),
+    price: minorUnits('Price', input.price),
+    stock: quantity('Stock', input.stock),
+    costPrice: input.costPrice == null ? null : minorUnits('Cost price', input.costPrice),
+    supplierNotes: text('Supplier notes', input.supplierNotes ?? '', { min: 0, max: 2000 }),
+    shelf: text('Shelf', input.shelf ?? '', { min: 0, max: 120 }),
+    batches: batches(input.batches, makeId),
+  };
+}
+
+export function validateOffer(product: Product, offer: { quantity: number; price: number }): { quantity: number; price: number } {
+  const offered = quantity('Offered quantity', offer.quantity);
+  if (offered > product.stock) {
+    throw new CatalogError('Offered quantity', `Offered quantity (${offered}) is more than stock (${product.stock})`);
+  }
+  return { quantity: offered, price: minorUnits('Offer price', offer.price) };
+}
+
+/** The shared, coarsened view of an offered product: what peers see. */
+export function offerFor(product: Product, area: string, now: number): SharedOffer | null {
+  if (!product.offer) return null;
+  const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
+  return {
+    productId: product.id,
+    name: product.name,
+    sku: product.sku,
+    unit: product.unit,
+    quantity: Math.min(product.offer.quantity, product.stock),
+    price: product.offer.price,
+    expiresOn: expiries[0] ?? null,
+    area,
+    updatedAt: now,
+  };
+}
+
+/** Brings the shared offer for `productId` in line with the private catalog (inside an Automerge change). */
+export function syncOffer(shared: SharedVaultDoc, priv: PrivateVaultDoc, productId: string, now: number): void {
+  const product = priv.products[productId];
+  const offer = product ? offerFor(product, shared.profile.area, now) : null;
+  if (!offer) {
+    if (shared.offers[productId]) delete shared.offers[productId];
+    return;
+  }
+  const current = shared.offers[productId];
+  if (!current) {
+    shared.offers[productId] = offer;
+    return;
+  }
+  let changed = false;
+  for (const key of ['name', 'sku', 'unit', 'quantity', 'price', 'expiresOn', 'area'] as const) {
+    if (current[key] === offer[key]) continue;
+    (current as unknown as Record<string, unknown>)[key] = offer[key];
+    changed = true;
+  }
+  if (changed) current.updatedAt = now;
+}
