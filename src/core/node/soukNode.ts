@@ -600,10 +600,7 @@ export class SoukNode implements SyncHost {
   offence(session: SyncSession, reason: string): void {
     this.refuse(this.peerName(session), reason);
     const who = session.remote?.nodeId;
-    if (!who) {
-      session.close(`refused: ${reason}`);
-      return;
-    }
+    if (!who) return; // Before its hello a peer has no name to count against; the session closes itself.
     const count = (this.offences.get(who) ?? 0) + 1;
     this.offences.set(who, count);
     if (count >= OFFENCES_BEFORE_BLOCK) {
@@ -617,7 +614,8 @@ export class SoukNode implements SyncHost {
   }
 
   private checkStatement(statement: SignedHeads): string | undefined {
-    const key = toHex(statement.signature);
+    // Keyed by the whole statement: a verified signature must not vouch for altered fields.
+    const key = toHex(encodeSignedHeads(statement));
     if (this.verified.has(key)) return undefined;
     const problem = checkSignedHeads(statement);
     if (problem) return problem;

@@ -146,7 +146,9 @@ export class SyncSession {
   private async handle(message: SyncMessage): Promise<void> {
     if (this.closedReason !== undefined) return;
     if (message.type !== 'hello' && !this.remote) {
-      this.host.offence(this, `${message.type} before hello`);
+      const reason = `${message.type} before hello`;
+      this.host.offence(this, reason);
+      this.close(reason);
       return;
     }
     switch (message.type) {
