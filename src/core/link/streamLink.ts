@@ -34,7 +34,7 @@ export class StreamLink implements Link {
     if (this.closedReason !== undefined) throw new LinkClosedError(this.label, this.closedReason);
     try {
       await this.writer.ready;
-      this.writer.write(bytes).catch((error) => this.finish(`write failed: ${describe(error)}`));
+      this.writer.write(bytes.slice()).catch((error) => this.finish(`write failed: ${describe(error)}`));
     } catch (error) {
       this.finish(`write failed: ${describe(error)}`);
       throw new LinkClosedError(this.label, this.closedReason ?? 'closed');

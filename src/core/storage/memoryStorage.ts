@@ -23,6 +23,10 @@ export class MemoryStorage implements StorageAdapter {
   async write(batch: readonly StorageWrite[]): Promise<void> {
     if (this.failWrites) throw this.failWrites;
     for (const item of batch) {
+      const key = item.op === 'deleteRange' ? item.prefix : item.key;
+      if (!key.every((part) => typeof part === 'string')) throw new StorageError('failed', `bad storage key: ${String(key)}`);
+    }
+    for (const item of batch) {
       if (item.op === 'put') this.entries.set(item.key.join(SEPARATOR), item.data.slice());
       else if (item.op === 'delete') this.entries.delete(item.key.join(SEPARATOR));
       else for (const joined of [...this.entries.keys()]) if (keyHasPrefix(joined.split(SEPARATOR), item.prefix)) this.entries.delete(joined);

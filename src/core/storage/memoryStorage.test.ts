@@ -1,0 +1,7 @@
+import { describe, it } from 'vitest';
+import { MemoryStorage } from './memoryStorage';
+import { storageConformanceCases } from './storageConformance';
+
+describe('MemoryStorage passes the storage conformance suite', () => {
+  for (const testCase of storageConformanceCases) it(testCase.name, () => testCase.run(new MemoryStorage()));
+});
