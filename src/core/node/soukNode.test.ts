@@ -277,3 +277,18 @@ async function snapshotOf(node: SoukNode, vault: string): Promise<Uint8Array> {
   const message = await rogue.waitFor('changes');
   return message.changes[0]!;
 }
+
+describe('peers by name', () => {
+  it('learns a peer’s shop name when the shop is created after the link', async () => {
+    const a = await SoukNode.open({ storage: new MemoryStorage() });
+    open.push(a);
+    const b = await shopNode('Named Later? No, early');
+    link(a, b);
+    await eventually(() => b.view().peers.length === 1);
+    expect(b.view().peers[0]!.name).toBe('');
+    await a.createShop({ name: 'Late Bloomer', area: 'Hill' });
+    await eventually(() => b.view().peers[0]?.name === 'Late Bloomer');
+    await a.updateProfile({ name: 'Renamed Bloomer', area: 'Hill' });
+    await eventually(() => b.view().peers[0]?.name === 'Renamed Bloomer');
+  });
+});

@@ -239,6 +239,7 @@ export class SoukNode implements SyncHost {
       ]);
       this.shop = { keys, id, privateDoc, privateLog };
       this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });
+      for (const session of this.sessions.keys()) if (session.remote) session.sayHello();
       this.broadcast([signedHeads]);
       this.changed();
       return id;
@@ -423,9 +424,11 @@ export class SoukNode implements SyncHost {
       bytesIn += session.bytesIn;
       bytesOut += session.bytesOut;
       if (!session.remote) continue;
+      // The name in the peer's own vault follows renames; its hello is the fallback.
+      const vault = session.remote.shopVaultId ? this.replicas.get(session.remote.shopVaultId) : undefined;
       peers.push({
         nodeId: session.remote.nodeId,
-        name: session.remote.name,
+        name: vault?.doc.profile?.name ?? session.remote.name,
         shopVaultId: session.remote.shopVaultId ?? null,
         linkLabel: session.link.label,
         connectedAt: session.openedAt,

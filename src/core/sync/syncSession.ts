@@ -90,6 +90,11 @@ export class SyncSession {
     return this.sendChain;
   }
 
+  /** Tells the peer again who this node is (after its shop was created or renamed). */
+  sayHello(): void {
+    void this.send({ type: 'hello', ...this.host.hello() });
+  }
+
   announce(statements: SignedHeads[]): void {
     for (let i = 0; i < statements.length; i += MAX_HEADS_PER_FRAME) {
       void this.send({ type: 'heads', statements: statements.slice(i, i + MAX_HEADS_PER_FRAME) });
@@ -152,19 +157,23 @@ export class SyncSession {
       return;
     }
     switch (message.type) {
-      case 'hello':
-        if (this.remote) {
-          this.host.offence(this, 'second hello');
-          return;
-        }
-        this.remote = {
+      case 'hello': {
+        const remote: RemotePeer = {
           nodeId: toHex(message.nodeId),
           name: message.name,
           ...(message.shopVaultId ? { shopVaultId: toHex(message.shopVaultId) } : {}),
         };
+        if (this.remote) {
+          // A later hello updates the name and shop (the peer created or renamed its shop); never the node id.
+          if (this.remote.nodeId !== remote.nodeId) this.host.offence(this, 'hello with a different node id');
+          else this.remote = remote;
+          return;
+        }
+        this.remote = remote;
         this.host.sessionReady(this);
         this.announce(this.host.allSignedHeads());
         return;
+      }
       case 'heads':
         for (const statement of message.statements) this.host.receiveHeads(this, statement);
         return;

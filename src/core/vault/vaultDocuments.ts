@@ -6,14 +6,14 @@
  * Offers in the shared document are derived from the catalog and coarsened (expiry to the day,
  * location as an area) by catalog/offers.ts.
  */
-export interface SharedVaultDoc {
+export type SharedVaultDoc = {
   schema: 1;
   profile: ShopProfile;
   /** Device public key (hex) → when the root key certified it. */
   devices: Record<string, { issuedAt: number }>;
   /** Keyed by product id. */
   offers: Record<string, SharedOffer>;
-}
+};
 
 export interface ShopProfile {
   name: string;
@@ -37,12 +37,12 @@ export interface SharedOffer {
   updatedAt: number;
 }
 
-export interface PrivateVaultDoc {
+export type PrivateVaultDoc = {
   schema: 1;
   /** Exact address or stall; never shared. */
   exactLocation: string;
   products: Record<string, Product>;
-}
+};
 
 export interface Batch {
   id: string;

@@ -1,0 +1,54 @@
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+/** Opens Souk in a fresh browser profile (context). */
+export async function openSouk(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/');
+  await expect(page.getByRole('navigation', { name: 'Views' })).toBeVisible();
+  return { context, page };
+}
+
+export async function createShop(page: Page, name: string, area = 'Old Town'): Promise<void> {
+  await page.getByLabel('Shop name').fill(name);
+  await page.getByLabel('Area').fill(area);
+  await page.getByRole('button', { name: 'Create shop' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(name);
+}
+
+export async function view(page: Page, name: 'Catalog' | 'Marketplace' | 'Network'): Promise<void> {
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name }).click();
+}
+
+export async function addProduct(page: Page, product: { name: string; price: string; stock: number; sku?: string }): Promise<void> {
+  await view(page, 'Catalog');
+  await page.getByText('Add a product').click();
+  const form = page.getByRole('form', { name: 'Add a product' });
+  await form.getByLabel('Name', { exact: true }).fill(product.name);
+  await form.getByLabel('SKU', { exact: true }).fill(product.sku ?? '');
+  await form.getByLabel('Price', { exact: true }).fill(product.price);
+  await form.getByLabel('Stock', { exact: true }).fill(String(product.stock));
+  await form.getByRole('button', { name: 'Add product' }).click();
+  await expect(page.getByRole('row', { name: new RegExp(product.name) })).toBeVisible();
+}
+
+/** Offers (or re-prices) a product through its editor. */
+export async function offer(page: Page, name: string, quantity: number, price: string): Promise<void> {
+  await view(page, 'Catalog');
+  await page.getByRole('button', { name: `Edit ${name}` }).click();
+  const editor = page.getByRole('form', { name: `Edit ${name}` });
+  const box = editor.getByRole('checkbox', { name: 'Offer to the network' });
+  if (!(await box.isChecked())) await box.check();
+  await editor.getByLabel('Offered quantity').fill(String(quantity));
+  await editor.getByLabel(/Offer price/).fill(price);
+  await editor.getByRole('button', { name: 'Save' }).click();
+  await expect(editor).toBeHidden();
+}
+
+export function offerCard(page: Page, product: string, seller: string) {
+  return page.getByRole('list', { name: 'Offers' }).getByRole('listitem', { name: `${product} from ${seller}` });
+}
+
+export async function expectPeers(page: Page, count: number): Promise<void> {
+  await expect(page.getByRole('status', { name: 'Sync status' })).toContainText(`${count} ${count === 1 ? 'peer' : 'peers'}`, { timeout: 30_000 });
+}

@@ -1,0 +1,195 @@
+import SimplePeer from '@thaunknown/simple-peer/lite.js';
+import * as Comlink from 'comlink';
+import type { NodeApi } from '../../../workers/nodeHost';
+import { acceptsIncoming, peersToDial } from '../../core/mesh/peerSelection';
+import { LINKS_LOCK, NODE_CHANGES_CHANNEL } from '../nodeChannel';
+import { dataChannelStreams } from './dataChannelStreams';
+import { SignalingClient } from './signalingClient';
+
+const BUSY = 'souk-busy';
+const BUSY_BACKOFF_MS = 30_000;
+const FILL_EVERY_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 15_000;
+
+export interface LeaderStatus {
+  leader: boolean;
+  signaling: 'connecting' | 'online' | 'offline' | 'idle';
+  detail?: string;
+  present: number;
+}
+
+interface Attempt {
+  peer: SimplePeer;
+  initiator: boolean;
+  connected: boolean;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Runs in the one tab that holds the links lock: RTCPeerConnection exists only in pages. It
+ * meets peers through the signaling server, keeps at most the node's maximum of WebRTC links,
+ * and hands each connected data channel to the node as a pair of streams. When this tab
+ * closes, the lock passes to another tab, which does the same under a new epoch.
+ */
+export class LinkLeader {
+  private readonly epoch = crypto.randomUUID();
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly present = new Set<string>();
+  private readonly busyUntil = new Map<string, number>();
+  private signaling: SignalingClient | undefined;
+  private fillTimer: ReturnType<typeof setInterval> | undefined;
+  private networkName = '';
+  private maxConnections = 1;
+  private blocked = new Set<string>();
+  private nodeId = '';
+  status: LeaderStatus = { leader: false, signaling: 'idle', present: 0 };
+
+  constructor(
+    private readonly node: Comlink.Remote<NodeApi>,
+    private readonly signalingUrl: string,
+    private readonly onStatus: (status: LeaderStatus) => void,
+  ) {}
+
+  /** Waits for the links lock, then leads until the tab closes. */
+  run(): void {
+    void navigator.locks.request(LINKS_LOCK, async () => {
+      await this.lead();
+      await new Promise(() => {});
+    });
+  }
+
+  private async lead(): Promise<void> {
+    await this.node.becomeLeader(this.epoch);
+    const view = await this.node.view();
+    this.nodeId = view.nodeId;
+    this.applySettings(view.settings, view.blockedPeers);
+    this.setStatus({ leader: true });
+    this.signaling = new SignalingClient(this.signalingUrl, this.networkName, this.nodeId, {
+      joined: (peers) => {
+        this.present.clear();
+        for (const peer of peers) this.present.add(peer);
+        this.setStatus({});
+        this.fill();
+      },
+      peerJoined: (peer) => {
+        this.present.add(peer);
+        this.setStatus({});
+      },
+      peerLeft: (peer) => {
+        this.present.delete(peer);
+        this.setStatus({});
+      },
+      signal: (from, data) => this.receiveSignal(from, data),
+      status: (signaling, detail) => this.setStatus({ signaling, detail }),
+    });
+    this.signaling.start();
+    this.fillTimer = setInterval(() => this.fill(), FILL_EVERY_MS);
+    const changes = new BroadcastChannel(NODE_CHANGES_CHANNEL);
+    changes.onmessage = async () => {
+      const next = await this.node.view();
+      const previousNetwork = this.networkName;
+      this.applySettings(next.settings, next.blockedPeers);
+      if (next.settings.networkName !== previousNetwork) {
+        for (const peer of [...this.attempts.keys()]) this.drop(peer);
+        this.present.clear();
+        this.signaling?.switchRoom(this.networkName);
+      }
+    };
+  }
+
+  private applySettings(settings: { networkName: string; maxConnections: number }, blocked: string[]): void {
+    this.networkName = settings.networkName;
+    this.maxConnections = settings.maxConnections;
+    this.blocked = new Set(blocked);
+  }
+
+  private setStatus(change: Partial<LeaderStatus>): void {
+    this.status = { ...this.status, ...change, present: this.present.size };
+    this.onStatus(this.status);
+  }
+
+  private mesh() {
+    const now = Date.now();
+    const avoid = new Set(this.blocked);
+    for (const [peer, until] of this.busyUntil) {
+      if (until > now) avoid.add(peer);
+      else this.busyUntil.delete(peer);
+    }
+    return { self: this.nodeId, present: [...this.present], linked: new Set(this.attempts.keys()), avoid, maxConnections: this.maxConnections };
+  }
+
+  private fill(): void {
+    for (const peer of peersToDial(this.mesh())) this.open(peer, true);
+  }
+
+  private open(remote: string, initiator: boolean): Attempt {
+    const peer = new SimplePeer({ initiator, trickle: false, config: { iceServers: [] } });
+    const attempt: Attempt = {
+      peer,
+      initiator,
+      connected: false,
+      timer: setTimeout(() => {
+        if (!attempt.connected) this.drop(remote);
+      }, CONNECT_TIMEOUT_MS),
+    };
+    this.attempts.set(remote, attempt);
+    peer.on('signal', (data) => this.signaling?.signal(remote, data));
+    peer.on('connect', () => {
+      attempt.connected = true;
+      clearTimeout(attempt.timer);
+      const { readable, writable } = dataChannelStreams(peer);
+      void this.node
+        .attachLink(this.epoch, `webrtc:${remote.slice(0, 8)}`, Comlink.transfer(readable, [readable]), Comlink.transfer(writable, [writable]))
+        .then((accepted) => {
+          if (!accepted) this.drop(remote);
+        });
+    });
+    peer.on('close', () => this.forget(remote, peer));
+    peer.on('error', () => this.forget(remote, peer));
+    return attempt;
+  }
+
+  private receiveSignal(from: string, data: unknown): void {
+    if ((data as { type?: string })?.type === BUSY) {
+      this.busyUntil.set(from, Date.now() + BUSY_BACKOFF_MS);
+      this.drop(from);
+      return;
+    }
+    const isOffer = (data as { type?: string })?.type === 'offer';
+    let attempt = this.attempts.get(from);
+    if (isOffer && attempt?.initiator && !attempt.connected) {
+      // Both dialed at once: the lower node id keeps dialing, the other answers.
+      if (this.nodeId < from) return;
+      this.drop(from);
+      attempt = undefined;
+    }
+    if (!attempt) {
+      if (!isOffer) return;
+      if (!acceptsIncoming(this.mesh(), from)) {
+        this.signaling?.signal(from, { type: BUSY });
+        return;
+      }
+      attempt = this.open(from, false);
+    }
+    try {
+      attempt.peer.signal(data);
+    } catch {
+      this.drop(from);
+    }
+  }
+
+  private drop(remote: string): void {
+    const attempt = this.attempts.get(remote);
+    if (!attempt) return;
+    this.attempts.delete(remote);
+    clearTimeout(attempt.timer);
+    attempt.peer.destroy();
+  }
+
+  private forget(remote: string, peer: SimplePeer): void {
+    const attempt = this.attempts.get(remote);
+    if (attempt?.peer !== peer) return;
+    clearTimeout(attempt.timer);
+    this.attempts.delete(remote);
+  }
+}

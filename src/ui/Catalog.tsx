@@ -1,0 +1,304 @@
+import { useState, type FormEvent } from 'react';
+import type { Product } from '../core/vault/vaultDocuments';
+import { parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
+import { useNode, useNodeQuery } from './nodeContext';
+import { errorText, money } from './format';
+
+const SHOWN = 100;
+
+function centsField(form: FormData, name: string, label: string): number | undefined {
+  return parseMoney(String(form.get(name) ?? ''), label);
+}
+
+function productInput(form: FormData) {
+  const stock = Number(form.get('stock') || 0);
+  const expiresOn = String(form.get('expiresOn') ?? '');
+  return {
+    name: String(form.get('name') ?? ''),
+    sku: String(form.get('sku') ?? ''),
+    unit: String(form.get('unit') ?? ''),
+    price: centsField(form, 'price', 'Price') ?? 0,
+    stock,
+    costPrice: centsField(form, 'costPrice', 'Cost price') ?? null,
+    shelf: String(form.get('shelf') ?? ''),
+    supplierNotes: String(form.get('supplierNotes') ?? ''),
+    ...(expiresOn ? { batches: [{ quantity: stock, expiresOn }] } : {}),
+  };
+}
+
+const cents = (value: number | null | undefined) => (value == null ? '' : (value / 100).toFixed(2));
+
+function ProductFields({ product }: { product?: Product }) {
+  return (
+    <>
+      <label>
+        Name
+        <input name="name" required maxLength={120} defaultValue={product?.name} />
+      </label>
+      <label>
+        SKU
+        <input name="sku" maxLength={64} defaultValue={product?.sku} />
+      </label>
+      <label>
+        Unit
+        <input name="unit" maxLength={16} defaultValue={product?.unit ?? 'each'} />
+      </label>
+      <label>
+        Price
+        <input name="price" required inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.price)} />
+      </label>
+      <label>
+        Stock
+        <input name="stock" type="number" min="0" step="any" required defaultValue={product?.stock ?? 0} />
+      </label>
+      <label>
+        Expires on
+        <input name="expiresOn" type="date" defaultValue={product?.batches.find((b) => b.expiresOn)?.expiresOn ?? ''} />
+      </label>
+      <fieldset>
+        <legend>Private — never leaves this device</legend>
+        <label>
+          Cost price
+          <input name="costPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.costPrice)} />
+        </label>
+        <label>
+          Shelf
+          <input name="shelf" maxLength={120} defaultValue={product?.shelf} />
+        </label>
+        <label>
+          Supplier notes
+          <textarea name="supplierNotes" maxLength={2000} defaultValue={product?.supplierNotes} />
+        </label>
+      </fieldset>
+    </>
+  );
+}
+
+function AddProduct() {
+  const { node } = useNode();
+  const [error, setError] = useState('');
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    setError('');
+    try {
+      await node.addProduct(productInput(new FormData(formElement)));
+      formElement.reset();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  return (
+    <details className="card">
+      <summary>Add a product</summary>
+      <form aria-label="Add a product" onSubmit={submit}>
+        <ProductFields />
+        {error && <p role="alert">{error}</p>}
+        <button type="submit">Add product</button>
+      </form>
+    </details>
+  );
+}
+
+function ImportCatalog() {
+  const { node } = useNode();
+  const [progress, setProgress] = useState<{ value: number; max: number; label: string } | null>(null);
+  const [message, setMessage] = useState('');
+  const [error, setError] = useState('');
+  async function importFile(file: File) {
+    setError('');
+    setMessage('');
+    setProgress({ value: 0, max: file.size, label: `Reading ${file.name}` });
+    try {
+      const text = await file.text();
+      setProgress({ value: file.size, max: file.size, label: 'Checking rows' });
+      const { rows, problems } = readCatalogCsv(text);
+      if (problems.length) throw new Error(`${problems.length} problem(s): ${problems.slice(0, 5).join('; ')}`);
+      setProgress({ value: 0, max: 0, label: `Saving ${rows.length} products` });
+      const count = await node.importProducts(rows);
+      setMessage(`Imported ${count} products.`);
+    } catch (e) {
+      setError(`Nothing was imported. ${errorText(e)}`);
+    } finally {
+      setProgress(null);
+    }
+  }
+  return (
+    <div className="card">
+      <label>
+        Import catalog (CSV)
+        <input
+          type="file"
+          accept=".csv,text/csv"
+          onChange={(event) => {
+            const file = event.currentTarget.files?.[0];
+            event.currentTarget.value = '';
+            if (file) void importFile(file);
+          }}
+        />
+      </label>
+      <p className="hint">Columns: name, sku, unit, price, stock, offer_quantity, offer_price, cost_price, shelf, supplier_notes, expires_on.</p>
+      {progress && (
+        <p>
+          {progress.label}…{' '}
+          <progress aria-label="Import progress" max={progress.max || undefined} value={progress.max ? progress.value : undefined} />
+        </p>
+      )}
+      {message && <p role="status">{message}</p>}
+      {error && <p role="alert">{error}</p>}
+    </div>
+  );
+}
+
+function ProductEditor({ product, currency, done }: { product: Product; currency: string; done: () => void }) {
+  const { node } = useNode();
+  const [error, setError] = useState('');
+  const [offered, setOffered] = useState(product.offer !== null);
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setError('');
+    try {
+      const input = productInput(form);
+      await node.updateProduct(product.id, input);
+      const offer = offered
+        ? { quantity: Number(form.get('offerQuantity') || 0), price: centsField(form, 'offerPrice', 'Offer price') ?? input.price }
+        : null;
+      if (JSON.stringify(offer) !== JSON.stringify(product.offer)) await node.setOffer(product.id, offer);
+      done();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  return (
+    <form className="editor" aria-label={`Edit ${product.name}`} onSubmit={submit}>
+      <ProductFields product={product} />
+      <fieldset>
+        <legend>Offer to the network</legend>
+        <label className="inline">
+          <input type="checkbox" checked={offered} onChange={(e) => setOffered(e.currentTarget.checked)} />
+          Offer to the network
+        </label>
+        {offered && (
+          <>
+            <label>
+              Offered quantity
+              <input name="offerQuantity" type="number" min="0" step="any" required defaultValue={product.offer?.quantity ?? product.stock} />
+            </label>
+            <label>
+              Offer price ({currency})
+              <input name="offerPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" required defaultValue={cents(product.offer?.price ?? product.price)} />
+            </label>
+          </>
+        )}
+      </fieldset>
+      {error && <p role="alert">{error}</p>}
+      <div className="actions">
+        <button type="submit">Save</button>
+        <button type="button" onClick={done}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="danger"
+          onClick={() => node.removeProduct(product.id).then(done, (e: unknown) => setError(errorText(e)))}
+        >
+          Remove product
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function StockAdjuster({ product }: { product: Product }) {
+  const { node } = useNode();
+  const [error, setError] = useState('');
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const delta = Number(new FormData(formElement).get('delta'));
+    setError('');
+    try {
+      await node.adjustStock(product.id, delta);
+      formElement.reset();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  return (
+    <form className="adjust" aria-label={`Adjust stock of ${product.name}`} onSubmit={submit}>
+      <input name="delta" type="number" step="any" required aria-label={`Stock change for ${product.name}`} placeholder="+/-" />
+      <button type="submit" aria-label={`Adjust stock of ${product.name}`}>
+        Adjust
+      </button>
+      {error && <span role="alert">{error}</span>}
+    </form>
+  );
+}
+
+export function Catalog({ currency }: { currency: string }) {
+  const products = useNodeQuery((node) => node.products(), []);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [filter, setFilter] = useState('');
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const matching = (products ?? []).filter((p) => words.every((w) => `${p.name} ${p.sku}`.toLowerCase().includes(w)));
+  return (
+    <section aria-label="Catalog">
+      <AddProduct />
+      <ImportCatalog />
+      <label className="search">
+        Search your products
+        <input type="search" value={filter} onChange={(e) => setFilter(e.currentTarget.value)} />
+      </label>
+      {products === undefined ? (
+        <p>Loading your catalog…</p>
+      ) : products.length === 0 ? (
+        <p>No products yet. Add one above or import a CSV.</p>
+      ) : (
+        <table className="products">
+          <caption>
+            Your products ({matching.length > SHOWN ? `first ${SHOWN} of ${matching.length}` : matching.length})
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Product</th>
+              <th scope="col">Stock</th>
+              <th scope="col">Price</th>
+              <th scope="col">Offered</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {matching.slice(0, SHOWN).map((product) =>
+              editing === product.id ? (
+                <tr key={product.id}>
+                  <td colSpan={5}>
+                    <ProductEditor product={product} currency={currency} done={() => setEditing(null)} />
+                  </td>
+                </tr>
+              ) : (
+                <tr key={product.id}>
+                  <th scope="row">
+                    {product.name}
+                    {product.sku && <small> {product.sku}</small>}
+                  </th>
+                  <td>
+                    {product.stock} {product.unit}
+                  </td>
+                  <td>{money(product.price, currency)}</td>
+                  <td>{product.offer ? `${Math.min(product.offer.quantity, product.stock)} at ${money(product.offer.price, currency)}` : '—'}</td>
+                  <td className="row-actions">
+                    <StockAdjuster product={product} />
+                    <button type="button" onClick={() => setEditing(product.id)} aria-label={`Edit ${product.name}`}>
+                      Edit
+                    </button>
+                  </td>
+                </tr>
+              ),
+            )}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

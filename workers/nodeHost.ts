@@ -1,0 +1,63 @@
+import { IndexedDbStorage } from '../src/browser/storage/indexedDbStorage';
+import { NODE_CHANGES_CHANNEL } from '../src/browser/nodeChannel';
+import { StreamLink } from '../src/core/link/streamLink';
+import { SoukNode } from '../src/core/node/soukNode';
+import type { SyncSession } from '../src/core/sync/syncSession';
+
+/**
+ * The node as the UI and the leader tab see it through Comlink. Everything here is cloneable;
+ * errors travel back as Errors with the merchant-facing message.
+ */
+export async function startNodeHost() {
+  const storage = await IndexedDbStorage.open();
+  const node = await SoukNode.open({ storage });
+  const changes = new BroadcastChannel(NODE_CHANGES_CHANNEL);
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  node.subscribe(() => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      changes.postMessage({ changedAt: node.view().changedAt });
+    }, 25);
+  });
+
+  let leaderEpoch = '';
+  const sessions = new Map<SyncSession, string>();
+
+  const api = {
+    view: () => node.view(),
+    products: () => node.products(),
+    marketplace: (query: string, limit?: number) => node.marketplace(query, limit),
+    createShop: (input: Parameters<SoukNode['createShop']>[0]) => node.createShop(input),
+    updateProfile: (input: Parameters<SoukNode['updateProfile']>[0]) => node.updateProfile(input),
+    addProduct: (input: Parameters<SoukNode['addProduct']>[0]) => node.addProduct(input),
+    importProducts: (rows: Parameters<SoukNode['importProducts']>[0]) => node.importProducts(rows),
+    updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1]) => node.updateProduct(id, input),
+    removeProduct: (id: string) => node.removeProduct(id),
+    adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),
+    setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),
+    updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
+
+    /** A tab took the links lock: links handed over by any earlier leader are closed. */
+    becomeLeader(epoch: string): void {
+      leaderEpoch = epoch;
+      for (const [session, owner] of sessions) {
+        if (session.closedReason !== undefined) sessions.delete(session);
+        else if (owner !== epoch) session.close('another tab took over the network links');
+      }
+    },
+
+    /** The leader tab hands over a connected data channel as a pair of byte streams. */
+    attachLink(epoch: string, label: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): boolean {
+      const link = new StreamLink(label, readable, writable);
+      if (epoch !== leaderEpoch) {
+        link.close('not from the current leader tab');
+        return false;
+      }
+      sessions.set(node.addLink(link), epoch);
+      return true;
+    },
+  };
+  return api;
+}
+
+export type NodeApi = Awaited<ReturnType<typeof startNodeHost>>;
