@@ -165,7 +165,8 @@ export class LinkLeader {
     }
     if (!attempt) {
       if (!isOffer) return;
-      if (!acceptsIncoming(this.mesh(), from)) {
+      // A peer that was busy when we dialed may dial us once it has room: only blocked peers are refused.
+      if (!acceptsIncoming({ ...this.mesh(), avoid: this.blocked }, from)) {
         this.signaling?.signal(from, { type: BUSY });
         return;
       }

@@ -32,11 +32,21 @@ export class SignalingClient {
 
   start(): void {
     this.stopped = false;
+    addEventListener('online', this.reconnectNow);
     this.connect();
   }
 
+  /** Back online: try at once instead of waiting out the backoff. */
+  private readonly reconnectNow = () => {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.retryTimer);
+    this.retryMs = 500;
+    this.connect();
+  };
+
   stop(): void {
     this.stopped = true;
+    removeEventListener('online', this.reconnectNow);
     clearTimeout(this.retryTimer);
     this.socket?.close(1000, 'leaving');
     this.socket = undefined;
