@@ -50,10 +50,18 @@ export class IndexedDbStorage implements StorageAdapter {
     if (batch.length === 0) return;
     try {
       const tx = this.db.transaction(STORE, 'readwrite', { durability: 'strict' });
-      for (const item of batch) {
-        if (item.op === 'put') void tx.store.put(item.data, [...item.key]);
-        else if (item.op === 'delete') void tx.store.delete([...item.key]);
-        else void tx.store.delete(IDBKeyRange.bound([...item.prefix], [...item.prefix, []]));
+      try {
+        for (const item of batch) {
+          if (item.op === 'put') void tx.store.put(item.data, [...item.key]).catch(() => {});
+          else if (item.op === 'delete') void tx.store.delete([...item.key]).catch(() => {});
+          else void tx.store.delete(IDBKeyRange.bound([...item.prefix], [...item.prefix, []])).catch(() => {});
+        }
+      } catch (error) {
+        // A request that throws at once (a bad key) does not abort the transaction by itself:
+        // without this, the requests before it would commit and the batch would land in part.
+        tx.done.catch(() => {});
+        tx.abort();
+        throw error;
       }
       await tx.done;
     } catch (error) {
