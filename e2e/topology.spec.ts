@@ -56,7 +56,7 @@ test('(e) a peer that tampers with changes is refused and the true offer shows',
       const view = data as unknown as Uint8Array;
       if (ArrayBuffer.isView(view) && view[0] === 0x53 && view[1] === 0x4b && view[2] === 1 && view[3] === 4) {
         const copy = new Uint8Array(view);
-        copy[copy.length - 1] ^= 0xff;
+        copy[copy.length - 1] = copy[copy.length - 1]! ^ 0xff;
         return send.call(this, copy as never);
       }
       return send.call(this, data);

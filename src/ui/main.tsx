@@ -20,6 +20,8 @@ function Boot() {
       if (started) return;
       started = true;
       const view = await node.view();
+      // For engineers at the console (and the benchmarks): `await soukNode.view()`.
+      (globalThis as { soukNode?: NodeRemote }).soukNode = node;
       setState({ phase: 'ready', node, view });
       new LinkLeader(node, SignalingClient.defaultUrl(), setLinks).run();
     };

@@ -1,0 +1,42 @@
+import { execSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from '@playwright/test';
+import { SignalingServer } from '../signaling/signalingServer';
+import { staticFiles } from '../signaling/staticFiles';
+import { catchup } from './catchup';
+
+/**
+ * `npm run bench -- <name>`: builds the app, serves it with the real signaling server on
+ * 127.0.0.1 and runs the named benchmark in Debian's Chromium. Each prints
+ * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
+ */
+const benchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = names.length ? names : Object.keys(benchmarks);
+for (const name of chosen) {
+  if (!benchmarks[name]) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(', ')}`);
+    process.exit(2);
+  }
+}
+
+execSync('node scripts/ensure-chromium.mjs', { stdio: 'inherit' });
+execSync('npx vite build --logLevel warn', { stdio: 'inherit' });
+const serve = staticFiles('dist');
+const server = createServer((req, res) => void serve(req, res));
+const signaling = new SignalingServer(server);
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  for (const name of chosen) await benchmarks[name]!(browser, baseURL);
+} finally {
+  await browser.close();
+  await signaling.close();
+  server.close();
+}
