@@ -37,5 +37,6 @@ export default defineConfig({
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['@automerge/automerge'] },
   build: { target: 'es2022', sourcemap: true },
-  server: { port: 5173 },
+  // `npm run dev` with `npm run signaling` beside it: the dev server passes /signal on.
+  server: { port: 5173, proxy: { '/signal': { target: 'ws://127.0.0.1:8080', ws: true } } },
 });
