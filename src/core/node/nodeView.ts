@@ -1,3 +1,5 @@
+import type { SharedOffer } from '../vault/vaultDocuments';
+
 /** Plain, cloneable pictures of a node's state, for the UI on the other side of Comlink. */
 
 export interface NodeSettings {
@@ -58,21 +60,13 @@ export interface NodeView {
   changedAt: number;
 }
 
-export interface MarketOffer {
+/** An offer as the marketplace lists it: the shared offer plus who sells it. */
+export type MarketOffer = SharedOffer & {
   vaultId: string;
   seller: string;
-  area: string;
   currency: string;
-  productId: string;
-  name: string;
-  sku: string;
-  unit: string;
-  quantity: number;
-  price: number;
-  expiresOn: string | null;
-  updatedAt: number;
   own: boolean;
-}
+};
 
 export interface MarketplaceView {
   offers: MarketOffer[];

@@ -480,21 +480,7 @@ export class SoukNode implements SyncHost {
         if (!words.every((w) => haystack.includes(w))) continue;
         total++;
         if (offers.length >= limit) continue;
-        offers.push({
-          vaultId: replica.id,
-          seller: profile.name,
-          area: offer.area,
-          currency: profile.currency,
-          productId: offer.productId,
-          name: offer.name,
-          sku: offer.sku,
-          unit: offer.unit,
-          quantity: offer.quantity,
-          price: offer.price,
-          expiresOn: offer.expiresOn,
-          updatedAt: offer.updatedAt,
-          own: replica.id === this.shop?.id,
-        });
+        offers.push({ ...offer, vaultId: replica.id, seller: profile.name, currency: profile.currency, own: replica.id === this.shop?.id });
       }
     }
     offers.sort((a, b) => a.name.localeCompare(b.name) || a.seller.localeCompare(b.seller));
