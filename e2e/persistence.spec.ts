@@ -13,7 +13,7 @@ test('(c) a reload keeps the shop, catalog, private fields and offers', async ({
   await editor.getByLabel(/Offer price/).fill('3.00');
   await editor.getByRole('button', { name: 'Save' }).click();
   // Confirmed by the UI, then the page goes away at once.
-  await expect(page.getByRole('row', { name: /Lentils/ })).toContainText('20 at');
+  await expect(page.getByRole('row', { name: /Lentils/ })).toContainText('20 offered at');
   await page.reload();
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Keeper Store');
   await view(page, 'Catalog');

@@ -25,7 +25,7 @@ export async function startNodeHost() {
 
   const api = {
     view: () => node.view(),
-    products: () => node.products(),
+    products: (query?: string, limit?: number) => node.products(query, limit),
     marketplace: (query: string, limit?: number) => node.marketplace(query, limit),
     createShop: (input: Parameters<SoukNode['createShop']>[0]) => node.createShop(input),
     updateProfile: (input: Parameters<SoukNode['updateProfile']>[0]) => node.updateProfile(input),

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
 import { parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
 import { useNode, useNodeQuery } from './nodeContext';
@@ -237,11 +237,10 @@ function StockAdjuster({ product }: { product: Product }) {
 }
 
 export function Catalog({ currency }: { currency: string }) {
-  const products = useNodeQuery((node) => node.products(), []);
   const [editing, setEditing] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
-  const matching = (products ?? []).filter((p) => words.every((w) => `${p.name} ${p.sku}`.toLowerCase().includes(w)));
+  const deferred = useDeferredValue(filter);
+  const result = useNodeQuery((node) => node.products(deferred, SHOWN), [deferred]);
   return (
     <section aria-label="Catalog">
       <AddProduct />
@@ -250,14 +249,14 @@ export function Catalog({ currency }: { currency: string }) {
         Search your products
         <input type="search" value={filter} onChange={(e) => setFilter(e.currentTarget.value)} />
       </label>
-      {products === undefined ? (
+      {result === undefined ? (
         <p>Loading your catalog…</p>
-      ) : products.length === 0 ? (
-        <p>No products yet. Add one above or import a CSV.</p>
+      ) : result.total === 0 ? (
+        <p>{deferred ? 'No products match.' : 'No products yet. Add one above or import a CSV.'}</p>
       ) : (
         <table className="products">
           <caption>
-            Your products ({matching.length > SHOWN ? `first ${SHOWN} of ${matching.length}` : matching.length})
+            Your products ({result.total > SHOWN ? `first ${SHOWN} of ${result.total}` : result.total})
           </caption>
           <thead>
             <tr>
@@ -269,7 +268,7 @@ export function Catalog({ currency }: { currency: string }) {
             </tr>
           </thead>
           <tbody>
-            {matching.slice(0, SHOWN).map((product) =>
+            {result.products.map((product) =>
               editing === product.id ? (
                 <tr key={product.id}>
                   <td colSpan={5}>
@@ -286,7 +285,7 @@ export function Catalog({ currency }: { currency: string }) {
                     {product.stock} {product.unit}
                   </td>
                   <td>{money(product.price, currency)}</td>
-                  <td>{product.offer ? `${Math.min(product.offer.quantity, product.stock)} at ${money(product.offer.price, currency)}` : '—'}</td>
+                  <td>{product.offer ? `${Math.min(product.offer.quantity, product.stock)} offered at ${money(product.offer.price, currency)}` : 'not offered'}</td>
                   <td className="row-actions">
                     <StockAdjuster product={product} />
                     <button type="button" onClick={() => setEditing(product.id)} aria-label={`Edit ${product.name}`}>

@@ -59,7 +59,7 @@ describe('a shop on one node', () => {
     await expect(node.adjustStock(id, -16)).rejects.toThrow(/Only 15 bag in stock/);
     await node.removeProduct(id);
     expect(node.marketplace('').total).toBe(0);
-    expect(node.products()).toEqual([]);
+    expect(node.products()).toEqual({ products: [], total: 0 });
   });
 
   it('runs concurrent edits one after another and loses none', async () => {
@@ -71,11 +71,15 @@ describe('a shop on one node', () => {
       node.setOffer(id, { quantity: 4, price: 280 }),
       node.addProduct({ name: 'Sugar', sku: 'S1', unit: 'kg', price: 120, stock: 8 }),
     ]);
-    expect(node.products().map((p) => [p.name, p.stock])).toEqual([
+    expect(node.products().products.map((p) => [p.name, p.stock])).toEqual([
       ['Sugar', 8],
       ['Tea', 12],
     ]);
     expect(node.marketplace('tea').offers[0]!.price).toBe(280);
+    // Search and a limit, for catalogs of thousands.
+    expect(node.products('s1').products.map((p) => p.name)).toEqual(['Sugar']);
+    const firstOnly = node.products('', 1);
+    expect([firstOnly.products.length, firstOnly.total]).toEqual([1, 2]);
   });
 
   it('restores everything from storage, across compactions', async () => {
@@ -87,7 +91,7 @@ describe('a shop on one node', () => {
     node.close();
     const again = await SoukNode.open({ storage });
     open.push(again);
-    expect(again.products()[0]!.stock).toBe(25);
+    expect(again.products().products[0]!.stock).toBe(25);
     expect(again.marketplace('oil').offers[0]!.quantity).toBe(10);
     expect(again.view().shop!.exactLocation).toBe('Stall 14, back row');
     expect(again.signedHeadsOf(vaultOf(again))!.counter).toBe(node.signedHeadsOf(vaultOf(node))!.counter);
@@ -99,10 +103,10 @@ describe('a shop on one node', () => {
     const id = await node.addProduct({ name: 'Salt', sku: 'S', unit: 'kg', price: 100, stock: 3 });
     storage.failWrites = new StorageError('full', 'This device is out of storage space; the change was not saved.');
     await expect(node.adjustStock(id, 10)).rejects.toThrow(/out of storage space/);
-    expect(node.products()[0]!.stock).toBe(3);
+    expect(node.products().products[0]!.stock).toBe(3);
     storage.failWrites = undefined;
     await node.adjustStock(id, 1);
-    expect(node.products()[0]!.stock).toBe(4);
+    expect(node.products().products[0]!.stock).toBe(4);
   });
 });
 

@@ -408,11 +408,17 @@ export class SoukNode implements SyncHost {
 
   // ---------------------------------------------------------------- reads
 
-  products(): Product[] {
-    if (!this.shop) return [];
-    return Object.values(this.shop.privateDoc.products)
-      .map((p) => JSON.parse(JSON.stringify(p)) as Product)
+  /** The shop's products matching a search over name and SKU, by name; at most `limit` of them, and how many match. */
+  products(query = '', limit = Infinity): { products: Product[]; total: number } {
+    if (!this.shop) return { products: [], total: 0 };
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    const matching = Object.values(this.shop.privateDoc.products)
+      .filter((p) => words.every((w) => `${p.name} ${p.sku}`.toLowerCase().includes(w)))
       .sort((a, b) => a.name.localeCompare(b.name));
+    return {
+      products: matching.slice(0, limit).map((p) => JSON.parse(JSON.stringify(p)) as Product),
+      total: matching.length,
+    };
   }
 
   view(): NodeView {

@@ -45,7 +45,7 @@ describe('twenty nodes in one process', () => {
     expect(first.marketplace('shop 19').offers[0]!.price).toBe(119);
     // A change at one end reaches the other.
     const last = network.peers[19]!.node;
-    await last.updateProduct(last.products()[0]!.id, { name: 'Renamed at the end', sku: 'S19', unit: 'each', price: 119, stock: 10 });
+    await last.updateProduct(last.products().products[0]!.id, { name: 'Renamed at the end', sku: 'S19', unit: 'each', price: 119, stock: 10 });
     await eventually(() => first.marketplace('renamed').total === 1, 30_000, 'rename to cross the line');
   });
 
@@ -92,7 +92,7 @@ describe('twenty nodes in one process', () => {
     const sleeper = network.peers[2]!;
     sleeper.node.close();
     const writer = network.peers[0]!.node;
-    await writer.setOffer(writer.products()[0]!.id, { quantity: 2, price: 555 });
+    await writer.setOffer(writer.products().products[0]!.id, { quantity: 2, price: 555 });
     await network.restart(sleeper);
     expect(sleeper.node.marketplace('').total).toBe(5);
     await eventually(() => sleeper.node.marketplace('shop 0').offers[0]?.price === 555, 20_000, 'restarted node to catch up');
