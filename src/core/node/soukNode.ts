@@ -74,6 +74,14 @@ const nodeIdKey = ['node', 'id'];
 const shopKeysKey = ['keys', 'shop'];
 const sharedPrefix = (id: string) => ['vault', id, 'shared'];
 const headsKey = (id: string) => ['vault', id, 'heads'];
+/** When this node took the vault's current version: 8 bytes, milliseconds, big-endian. */
+const asOfKey = (id: string) => ['vault', id, 'asOf'];
+
+function asOfWrite(id: string, time: number): StorageWrite {
+  const data = new Uint8Array(8);
+  new DataView(data.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(time))));
+  return { op: 'put', key: asOfKey(id), data };
+}
 const privatePrefix = (id: string) => ['private', id];
 
 function defaultRandomBytes(n: number): Uint8Array {
@@ -168,7 +176,14 @@ export class SoukNode implements SyncHost {
       this.refuse('storage', `stored vault ${id.slice(0, 8)} does not match its signed heads; ignored`);
       return;
     }
-    this.replicas.set(id, { id, doc, signedHeads, log, asOf: signedHeads.certificate.issuedAt });
+    const asOf = await this.storage.load(asOfKey(id));
+    this.replicas.set(id, {
+      id,
+      doc,
+      signedHeads,
+      log,
+      asOf: asOf?.length === 8 ? Number(new DataView(asOf.buffer, asOf.byteOffset).getBigUint64(0)) : signedHeads.certificate.issuedAt,
+    });
   }
 
   private async reloadReplica(id: string): Promise<void> {
@@ -236,6 +251,7 @@ export class SoukNode implements SyncHost {
         ...log.snapshotWrites(A.save(doc), doc),
         ...privateLog.snapshotWrites(A.save(privateDoc), privateDoc),
         { op: 'put', key: headsKey(id), data: encodeSignedHeads(signedHeads) },
+        asOfWrite(id, now),
       ]);
       this.shop = { keys, id, privateDoc, privateLog };
       this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });
@@ -274,7 +290,11 @@ export class SoukNode implements SyncHost {
       const heads = A.getHeads(doc);
       if (!sameHeads(heads, signedHeads.heads)) {
         signedHeads = signHeads(shop.keys.device, shop.keys.certificate, signedHeads.counter + 1, heads);
-        batch.push(...replica.log.writesFor(doc), { op: 'put', key: headsKey(shop.id), data: encodeSignedHeads(signedHeads) });
+        batch.push(
+          ...replica.log.writesFor(doc),
+          { op: 'put', key: headsKey(shop.id), data: encodeSignedHeads(signedHeads) },
+          asOfWrite(shop.id, now),
+        );
       }
       if (batch.length) await this.write(batch, shop.id);
       shop.privateDoc = privateDoc;
@@ -739,14 +759,15 @@ export class SoukNode implements SyncHost {
         this.requestMissingLater(id, session);
         return this.offence(session, `changes for vault ${short} refused: ${describe(error)}`);
       }
-      batch.push({ op: 'put', key: headsKey(id), data: encodeSignedHeads(signedHeads) });
+      const now = this.clock.now();
+      batch.push({ op: 'put', key: headsKey(id), data: encodeSignedHeads(signedHeads) }, asOfWrite(id, now));
       try {
         await this.write(batch, id);
       } catch (error) {
         this.refuse('storage', `could not save vault ${short} from ${this.peerName(session)}: ${describe(error)}`);
         return;
       }
-      this.replicas.set(id, { id, doc, signedHeads, log, asOf: this.clock.now() });
+      this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });
       this.broadcast([signedHeads], session);
       this.changed();
       this.requestMissing(id);

@@ -93,8 +93,12 @@ describe('twenty nodes in one process', () => {
     sleeper.node.close();
     const writer = network.peers[0]!.node;
     await writer.setOffer(writer.products().products[0]!.id, { quantity: 2, price: 555 });
+    const freshness = (peer: typeof sleeper) => peer.node.view().vaults.map((v) => [v.vaultId, v.asOf]).sort();
+    const before = freshness(sleeper);
     await network.restart(sleeper);
     expect(sleeper.node.marketplace('').total).toBe(5);
+    // "As of" survives the restart for every vault it had not missed.
+    expect(freshness(sleeper).filter(([id]) => id !== writer.view().shop!.vaultId)).toEqual(before.filter(([id]) => id !== writer.view().shop!.vaultId));
     await eventually(() => sleeper.node.marketplace('shop 0').offers[0]?.price === 555, 20_000, 'restarted node to catch up');
     await eventually(() => network.converged(), 20_000);
   });
