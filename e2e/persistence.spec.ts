@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addProduct, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
+import { addOffer, addProduct, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
 
 test('(c) a reload keeps the shop, catalog, private fields and offers', async ({ browser }) => {
   const { context, page } = await openSouk(browser);
@@ -80,10 +80,8 @@ test('(g) edits made apart, one side offline, both survive when they meet again'
   const b = await openSouk(browser);
   await createShop(a.page, 'Apart A');
   await createShop(b.page, 'Apart B');
-  await addProduct(a.page, { name: 'Dates', price: '6.00', stock: 10 });
-  await offer(a.page, 'Dates', 10, '6.00');
-  await addProduct(b.page, { name: 'Walnuts', price: '5.00', stock: 10 });
-  await offer(b.page, 'Walnuts', 10, '5.00');
+  await addOffer(a.page, { name: 'Dates', price: '6.00', stock: 10 }, 10, '6.00');
+  await addOffer(b.page, { name: 'Walnuts', price: '5.00', stock: 10 }, 10, '5.00');
   await view(b.page, 'Marketplace');
   await expect(offerCard(b.page, 'Dates', 'Apart A')).toContainText('6.00');
   await a.page.evaluate(() => navigator.serviceWorker.ready);
@@ -99,8 +97,7 @@ test('(g) edits made apart, one side offline, both survive when they meet again'
   await again.goto('/');
   await expect(again.getByRole('heading', { level: 1 })).toContainText('Apart A');
   await offer(again, 'Dates', 8, '5.50');
-  await addProduct(again, { name: 'Raisins', price: '2.00', stock: 5 });
-  await offer(again, 'Raisins', 5, '2.00');
+  await addOffer(again, { name: 'Raisins', price: '2.00', stock: 5 }, 5, '2.00');
   await a.context.setOffline(false);
 
   await view(b.page, 'Marketplace');

@@ -52,3 +52,9 @@ export function offerCard(page: Page, product: string, seller: string) {
 export async function expectPeers(page: Page, count: number): Promise<void> {
   await expect(page.getByRole('status', { name: 'Sync status' })).toContainText(`${count} ${count === 1 ? 'peer' : 'peers'}`, { timeout: 30_000 });
 }
+
+/** Adds a product and offers it to the network in one step. */
+export async function addOffer(page: Page, product: { name: string; price: string; stock: number }, quantity: number, price: string): Promise<void> {
+  await addProduct(page, product);
+  await offer(page, product.name, quantity, price);
+}

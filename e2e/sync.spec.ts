@@ -1,15 +1,13 @@
 import { expect, test } from '@playwright/test';
-import { addProduct, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
 
 test('(a) two shops see each other’s offers change live over WebRTC', async ({ browser }) => {
   const ada = await openSouk(browser);
   const bo = await openSouk(browser);
   await createShop(ada.page, 'Ada Groceries');
   await createShop(bo.page, 'Bo Spices', 'New Market');
-  await addProduct(ada.page, { name: 'Rice 5kg', price: '12.50', stock: 40 });
-  await offer(ada.page, 'Rice 5kg', 30, '12.00');
-  await addProduct(bo.page, { name: 'Saffron', price: '15.00', stock: 10 });
-  await offer(bo.page, 'Saffron', 5, '14.00');
+  await addOffer(ada.page, { name: 'Rice 5kg', price: '12.50', stock: 40 }, 30, '12.00');
+  await addOffer(bo.page, { name: 'Saffron', price: '15.00', stock: 10 }, 5, '14.00');
 
   await expectPeers(ada.page, 1);
   await view(bo.page, 'Marketplace');

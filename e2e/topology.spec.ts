@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addProduct, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
 
 async function setMaxConnections(page: import('@playwright/test').Page, max: number): Promise<void> {
   await view(page, 'Network');
@@ -11,8 +11,7 @@ async function setMaxConnections(page: import('@playwright/test').Page, max: num
 test('(b) A and C never link directly, yet converge through B', async ({ browser }) => {
   const a = await openSouk(browser);
   await createShop(a.page, 'Ada Corner');
-  await addProduct(a.page, { name: 'Olive oil', price: '9.00', stock: 12 });
-  await offer(a.page, 'Olive oil', 10, '8.50');
+  await addOffer(a.page, { name: 'Olive oil', price: '9.00', stock: 12 }, 10, '8.50');
   await setMaxConnections(a.page, 1);
 
   const b = await openSouk(browser);
@@ -21,8 +20,7 @@ test('(b) A and C never link directly, yet converge through B', async ({ browser
 
   const c = await openSouk(browser);
   await createShop(c.page, 'Cy Far');
-  await addProduct(c.page, { name: 'Figs', price: '4.00', stock: 30 });
-  await offer(c.page, 'Figs', 20, '3.75');
+  await addOffer(c.page, { name: 'Figs', price: '4.00', stock: 30 }, 20, '3.75');
   await expectPeers(c.page, 1);
 
   await view(c.page, 'Marketplace');
@@ -44,8 +42,7 @@ test('(b) A and C never link directly, yet converge through B', async ({ browser
 test('(e) a peer that tampers with changes is refused and the true offer shows', async ({ browser }) => {
   const owner = await openSouk(browser);
   await createShop(owner.page, 'True Honey');
-  await addProduct(owner.page, { name: 'Honey', price: '7.00', stock: 9 });
-  await offer(owner.page, 'Honey', 9, '7.00');
+  await addOffer(owner.page, { name: 'Honey', price: '7.00', stock: 9 }, 9, '7.00');
   await setMaxConnections(owner.page, 1);
 
   // The rogue is a Souk node whose data channels flip the last byte of every vault bundle it sends.
@@ -65,8 +62,7 @@ test('(e) a peer that tampers with changes is refused and the true offer shows',
   const roguePage = await rogueContext.newPage();
   await roguePage.goto('/');
   await createShop(roguePage, 'Rogue Relay');
-  await addProduct(roguePage, { name: 'Fake saffron', price: '1.00', stock: 5 });
-  await offer(roguePage, 'Fake saffron', 5, '1.00');
+  await addOffer(roguePage, { name: 'Fake saffron', price: '1.00', stock: 5 }, 5, '1.00');
   await view(roguePage, 'Marketplace');
   await expect(offerCard(roguePage, 'Honey', 'True Honey')).toContainText('7.00');
 
