@@ -30,7 +30,7 @@ export async function startNodeHost() {
     createShop: (input: Parameters<SoukNode['createShop']>[0]) => node.createShop(input),
     updateProfile: (input: Parameters<SoukNode['updateProfile']>[0]) => node.updateProfile(input),
     addProduct: (input: Parameters<SoukNode['addProduct']>[0]) => node.addProduct(input),
-    importProducts: (rows: Parameters<SoukNode['importProducts']>[0]) => node.importProducts(rows),
+    importProducts: (rows: Parameters<SoukNode['importProducts']>[0], firstRowNumber?: number) => node.importProducts(rows, firstRowNumber),
     updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1]) => node.updateProduct(id, input),
     removeProduct: (id: string) => node.removeProduct(id),
     adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),

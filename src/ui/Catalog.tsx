@@ -1,10 +1,12 @@
 import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
+import { checkCatalogRows } from '../core/catalog/catalog';
 import { parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money } from './format';
 
 const SHOWN = 100;
+const IMPORT_CHUNK = 500;
 
 function centsField(form: FormData, name: string, label: string): number | undefined {
   return parseMoney(String(form.get(name) ?? ''), label);
@@ -108,17 +110,22 @@ function ImportCatalog() {
   async function importFile(file: File) {
     setError('');
     setMessage('');
-    setProgress({ value: 0, max: file.size, label: `Reading ${file.name}` });
+    setProgress({ value: 0, max: 0, label: `Reading ${file.name}` });
+    let saved = 0;
+    let total = 0;
     try {
-      const text = await file.text();
-      setProgress({ value: file.size, max: file.size, label: 'Checking rows' });
-      const { rows, problems } = readCatalogCsv(text);
-      if (problems.length) throw new Error(`${problems.length} problem(s): ${problems.slice(0, 5).join('; ')}`);
-      setProgress({ value: 0, max: 0, label: `Saving ${rows.length} products` });
-      const count = await node.importProducts(rows);
-      setMessage(`Imported ${count} products.`);
+      const { rows, problems } = readCatalogCsv(await file.text());
+      problems.push(...checkCatalogRows(rows));
+      if (problems.length) throw new Error(`Nothing was imported: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
+      total = rows.length;
+      // Saved in parts so the bar moves; each part is saved whole or not at all.
+      for (let start = 0; start < rows.length; start += IMPORT_CHUNK) {
+        setProgress({ value: start, max: total, label: `Saving ${start.toLocaleString()} of ${total.toLocaleString()} products` });
+        saved += await node.importProducts(rows.slice(start, start + IMPORT_CHUNK), start + 1);
+      }
+      setMessage(`Imported ${saved} products.`);
     } catch (e) {
-      setError(`Nothing was imported. ${errorText(e)}`);
+      setError(total && saved < total ? `Imported ${saved} of ${total} products; the rest were not saved. ${errorText(e)}` : errorText(e));
     } finally {
       setProgress(null);
     }

@@ -1,4 +1,5 @@
 import type { Batch, PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+import type { CatalogRow } from './catalogCsv';
 
 /** A catalog edit that cannot be accepted, with a message for the merchant. */
 export class CatalogError extends Error {
@@ -127,4 +128,32 @@ export function syncOffer(shared: SharedVaultDoc, priv: PrivateVaultDoc, product
     changed = true;
   }
   if (changed) current.updatedAt = now;
+}
+
+/** A whole product from an imported row, offer included; errors name the row (1-based). */
+export function productFromRow(row: CatalogRow, rowNumber: number, makeId: () => string, now: number): Product {
+  try {
+    const product: Product = { id: makeId(), ...validateProduct(row, makeId), offer: null, createdAt: now, updatedAt: now };
+    if (row.offerQuantity !== undefined && row.offerQuantity > 0) {
+      product.offer = validateOffer(product, { quantity: row.offerQuantity, price: row.offerPrice ?? product.price });
+    }
+    return product;
+  } catch (error) {
+    if (error instanceof CatalogError) throw new CatalogError(error.field, `Row ${rowNumber}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Every problem in a set of rows, before anything is saved (at most `limit` of them). */
+export function checkCatalogRows(rows: readonly CatalogRow[], limit = 20): string[] {
+  const problems: string[] = [];
+  rows.forEach((row, i) => {
+    if (problems.length >= limit) return;
+    try {
+      productFromRow(row, i + 1, () => 'check', 0);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  });
+  return problems;
 }

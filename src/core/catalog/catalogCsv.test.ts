@@ -38,3 +38,11 @@ describe('catalog CSV', () => {
     expect(parseMoney('')).toBeUndefined();
   });
 });
+
+describe('checking imported rows before saving', () => {
+  it('names the row and the rule for every bad row', async () => {
+    const { checkCatalogRows } = await import('./catalog');
+    const { rows } = readCatalogCsv('name,price,stock,offer_quantity\nGood,1.00,5,5\n,2.00,1,\nGreedy,1.00,2,9\n');
+    expect(checkCatalogRows(rows)).toEqual(['Row 2: Name is required', 'Row 3: Offered quantity (9) is more than stock (2)']);
+  });
+});

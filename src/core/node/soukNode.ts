@@ -2,7 +2,8 @@ import * as A from '@automerge/automerge';
 import { systemClock, type Clock } from '../clock';
 import type { Link } from '../link/link';
 import { StorageError, type StorageAdapter, type StorageWrite } from '../storage/storage';
-import { CatalogError, syncOffer, validateOffer, validateProduct, type ProductInput } from '../catalog/catalog';
+import { CatalogError, productFromRow, syncOffer, validateOffer, validateProduct, type ProductInput } from '../catalog/catalog';
+import type { CatalogRow } from '../catalog/catalogCsv';
 import { MAX_CHANGES_PER_FRAME, NODE_ID_BYTES, type SyncMessage } from '../sync/syncMessages';
 import { SyncSession, type SyncHost } from '../sync/syncSession';
 import { DocumentLog } from '../vault/documentLog';
@@ -330,20 +331,9 @@ export class SoukNode implements SyncHost {
   }
 
   /** Adds many products in one edit (a catalog import). Every row is checked before anything is saved. */
-  importProducts(rows: (ProductInput & { offerQuantity?: number; offerPrice?: number })[]): Promise<number> {
+  importProducts(rows: CatalogRow[], firstRowNumber = 1): Promise<number> {
     const now = this.clock.now();
-    const products: Product[] = rows.map((row, i) => {
-      try {
-        const product: Product = { id: this.newId(), ...validateProduct(row, () => this.newId()), offer: null, createdAt: now, updatedAt: now };
-        if (row.offerQuantity !== undefined && row.offerQuantity > 0) {
-          product.offer = validateOffer(product, { quantity: row.offerQuantity, price: row.offerPrice ?? product.price });
-        }
-        return product;
-      } catch (error) {
-        if (error instanceof CatalogError) throw new CatalogError(error.field, `Row ${i + 1}: ${error.message}`);
-        throw error;
-      }
-    });
+    const products = rows.map((row, i) => productFromRow(row, firstRowNumber + i, () => this.newId(), now));
     return this.editShop((draft) => {
       for (const product of products) draft.products[product.id] = product;
       return { result: products.length, touched: products.map((p) => p.id) };
