@@ -80,3 +80,25 @@ test('(e) a peer that tampers with changes is refused and the true offer shows',
   await expect(offerCard(victim.page, 'Fake saffron', 'Rogue Relay')).toBeHidden();
   for (const context of [owner.context, rogueContext, victim.context]) await context.close();
 });
+
+test('changing the network name leaves one network and joins another', async ({ browser }) => {
+  const a = await openSouk(browser);
+  const b = await openSouk(browser);
+  await createShop(a.page, 'Market Hopper');
+  await createShop(b.page, 'Stays Put');
+  await expectPeers(a.page, 1);
+  await view(a.page, 'Network');
+  await a.page.getByLabel('Network name').fill('night-market');
+  await a.page.getByRole('button', { name: 'Save network settings' }).click();
+  await expectPeers(a.page, 0);
+  await expectPeers(b.page, 0);
+  await expect(a.page.getByRole('status', { name: 'Sync status' })).toContainText('network night-market');
+  await a.page.getByLabel('Network name').fill('souk-local');
+  await a.page.getByRole('button', { name: 'Save network settings' }).click();
+  await expectPeers(a.page, 1);
+  await a.page.getByLabel('Network name').fill('no spaces allowed');
+  await a.page.getByRole('button', { name: 'Save network settings' }).click();
+  await expect(a.page.getByRole('form', { name: 'Network settings' }).getByRole('alert')).toContainText('Network name: 1 to 64 letters');
+  await a.context.close();
+  await b.context.close();
+});

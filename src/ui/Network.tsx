@@ -23,7 +23,7 @@ export function Network() {
       <form className="card" aria-label="Network settings" onSubmit={submit} key={`${view.settings.networkName}:${view.settings.maxConnections}`}>
         <label>
           Network name
-          <input name="networkName" required defaultValue={view.settings.networkName} pattern="[\w.\-]{1,64}" />
+          <input name="networkName" required defaultValue={view.settings.networkName} />
         </label>
         <label>
           Maximum connections
