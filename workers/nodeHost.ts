@@ -46,6 +46,9 @@ export async function startNodeHost() {
       }
     },
 
+    /** Says goodbye to every peer and closes the links (the leader is switching networks). */
+    leaveAll: (reason: string) => node.leaveAll(reason),
+
     /** The leader tab hands over a connected data channel as a pair of byte streams. */
     attachLink(epoch: string, label: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): boolean {
       const link = new StreamLink(label, readable, writable);

@@ -90,6 +90,7 @@ export class LinkLeader {
       const previousNetwork = this.networkName;
       this.applySettings(next.settings, next.blockedPeers);
       if (next.settings.networkName !== previousNetwork) {
+        await this.node.leaveAll(`switched to network ${next.settings.networkName}`);
         for (const peer of [...this.attempts.keys()]) this.drop(peer);
         this.present.clear();
         this.signaling?.switchRoom(this.networkName);
@@ -157,6 +158,11 @@ export class LinkLeader {
     }
     const isOffer = (data as { type?: string })?.type === 'offer';
     let attempt = this.attempts.get(from);
+    if (isOffer && attempt?.connected) {
+      // Data-only links never renegotiate: a new offer means the peer restarted (a new leader tab).
+      this.drop(from);
+      attempt = undefined;
+    }
     if (isOffer && attempt?.initiator && !attempt.connected) {
       // Both dialed at once: the lower node id keeps dialing, the other answers.
       if (this.nodeId < from) return;
@@ -164,7 +170,8 @@ export class LinkLeader {
       attempt = undefined;
     }
     if (!attempt) {
-      if (!isOffer) return;
+      // Only peers in this node's current network: a dial relayed just before a network switch is stale.
+      if (!isOffer || !this.present.has(from)) return;
       // A peer that was busy when we dialed may dial us once it has room: only blocked peers are refused.
       if (!acceptsIncoming({ ...this.mesh(), avoid: this.blocked }, from)) {
         this.signaling?.signal(from, { type: BUSY });

@@ -1,5 +1,6 @@
 import * as A from '@automerge/automerge';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Link } from '../link/link';
 import { createMemoryLinkPair } from '../link/memoryLink';
 import { MemoryStorage } from '../storage/memoryStorage';
 import { StorageError } from '../storage/storage';
@@ -294,5 +295,21 @@ describe('peers by name', () => {
     await eventually(() => b.view().peers[0]?.name === 'Late Bloomer');
     await a.updateProfile({ name: 'Renamed Bloomer', area: 'Hill' });
     await eventually(() => b.view().peers[0]?.name === 'Renamed Bloomer');
+  });
+});
+
+describe('leaving', () => {
+  it('says goodbye, so a peer closes at once even when the transport never reports the close', async () => {
+    const a = await shopNode('Leaver');
+    const b = await shopNode('Stayer');
+    const [x, y] = createMemoryLinkPair('a', 'b');
+    // a's transport drops the link silently: b would only notice after the heartbeat timeout.
+    const silentClose: Link = { label: x.label, start: (h) => x.start(h), send: (bytes) => x.send(bytes), close: () => {} };
+    a.addLink(silentClose);
+    b.addLink(y);
+    await eventually(() => a.view().peers.length === 1 && b.view().peers.length === 1);
+    await a.leaveAll('switched to network night-market');
+    expect(a.view().peers).toEqual([]);
+    await eventually(() => b.view().peers.length === 0, 2000, 'b to close on the goodbye');
   });
 });

@@ -542,15 +542,15 @@ export class SoukNode implements SyncHost {
     return session;
   }
 
-  /** Closes every link (a new leader tab is taking over, or the node stops). */
-  closeLinks(reason: string): void {
-    for (const session of [...this.sessions.keys()]) session.close(reason);
+  /** Says goodbye on every link and closes it (leaving a network, a new leader tab taking over). */
+  async leaveAll(reason: string): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((session) => session.leave(reason)));
   }
 
   close(): void {
     this.closed = true;
     this.cancelRetry?.();
-    this.closeLinks('node closed');
+    for (const session of [...this.sessions.keys()]) session.close('node closed');
   }
 
   hello(): { nodeId: Uint8Array; name: string; shopVaultId?: Uint8Array } {

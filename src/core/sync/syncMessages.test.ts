@@ -21,6 +21,7 @@ describe('sync messages', () => {
       '534b0101' + '00000016' + '11'.repeat(16) + '0003' + '416461' + '00',
     );
     expect(toHex(encodeMessage({ type: 'ping', nonce: 258 }))).toBe('534b0105000000040000' + '0102');
+    expect(toHex(encodeMessage({ type: 'bye', reason: 'off' }))).toBe('534b0108' + '00000005' + '0003' + '6f6666');
     expect(toHex(encodeMessage({ type: 'want', vaultId: rootKeys.publicKey, have: ['dd'.repeat(32)] }))).toBe(
       '534b0103' + '00000042' + toHex(rootKeys.publicKey) + '0001' + 'dd'.repeat(32),
     );
@@ -40,6 +41,7 @@ describe('sync messages', () => {
       { type: 'ping', nonce: 0xffffffff },
       { type: 'pong', nonce: 1 },
       { type: 'refusal', reason: 'no vault here' },
+      { type: 'bye', reason: 'switched to network night-market' },
     ];
     for (const message of messages) expect(decodeOne(encodeMessage(message))).toEqual(message);
   });

@@ -16,6 +16,7 @@ export const MessageType = {
   ping: 5,
   pong: 6,
   refusal: 7,
+  bye: 8,
 } as const;
 
 export const NODE_ID_BYTES = 16;
@@ -34,6 +35,7 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.ping, { versions: [1], maxPayload: 4 }],
   [MessageType.pong, { versions: [1], maxPayload: 4 }],
   [MessageType.refusal, { versions: [1], maxPayload: 1024 }],
+  [MessageType.bye, { versions: [1], maxPayload: 1024 }],
 ]);
 
 export type SyncMessage =
@@ -43,7 +45,9 @@ export type SyncMessage =
   | { type: 'changes'; signedHeads: SignedHeads; snapshot: boolean; changes: Uint8Array[] }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
-  | { type: 'refusal'; reason: string };
+  | { type: 'refusal'; reason: string }
+  /** The sender is closing this link on purpose (leaving the network, shutting down). */
+  | { type: 'bye'; reason: string };
 
 export function encodeMessage(message: SyncMessage): Uint8Array {
   const w = new BinaryWriter();
@@ -72,6 +76,7 @@ export function encodeMessage(message: SyncMessage): Uint8Array {
       w.u32(message.nonce);
       break;
     case 'refusal':
+    case 'bye':
       w.text(message.reason.slice(0, MAX_REASON_BYTES / 4));
       break;
   }
@@ -123,6 +128,9 @@ export function decodeMessage(frame: Frame): SyncMessage {
       break;
     case MessageType.refusal:
       message = { type: 'refusal', reason: r.text(MAX_REASON_BYTES, 'reason') };
+      break;
+    case MessageType.bye:
+      message = { type: 'bye', reason: r.text(MAX_REASON_BYTES, 'reason') };
       break;
     default:
       throw new WireError('unknown-type', `unknown message type ${frame.type}`);

@@ -107,6 +107,20 @@ export class SyncSession {
     this.closed(reason);
   }
 
+  /** Closes on purpose: tells the peer why first, so it need not wait for the transport to notice. */
+  leave(reason: string): Promise<void> {
+    if (this.closedReason !== undefined) return Promise.resolve();
+    const farewell = this.send({ type: 'bye', reason });
+    const flushed = new Promise<void>((resolve) => {
+      const cancel = this.host.clock.setTimer(resolve, 1000);
+      void farewell.then(() => {
+        cancel();
+        resolve();
+      });
+    });
+    return flushed.then(() => this.close(reason));
+  }
+
   private closed(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
@@ -190,6 +204,9 @@ export class SyncSession {
         return;
       case 'refusal':
         this.host.peerRefused(this, message.reason);
+        return;
+      case 'bye':
+        this.close(`peer left: ${message.reason}`);
         return;
     }
   }
