@@ -225,6 +225,21 @@ describe('a peer that breaks the rules', () => {
     await eventually(() => offerPrice(victim, 'Honey') === 720);
   });
 
+  it('has an unsigned change refused: an empty signature over a newer version', async () => {
+    const { owner, victim, vault, id } = await victimAndOwner();
+    const before = victim.signedHeadsOf(vault)!;
+    await owner.setOffer(id, { quantity: 9, price: 1 });
+    const unsigned = { ...owner.signedHeadsOf(vault)!, signature: new Uint8Array(64) };
+    const rogue = new RawPeer(victim);
+    await rogue.hello();
+    const bundle = await snapshotOf(owner, vault);
+    await rogue.send({ type: 'changes', signedHeads: unsigned, snapshot: true, changes: [bundle] });
+    await eventually(() => victim.view().refusals.some((r) => /changes for vault .* refused: heads signature does not verify/.test(r.reason)));
+    // The honest owner's own, signed version still arrives.
+    await eventually(() => victim.signedHeadsOf(vault)!.counter === owner.signedHeadsOf(vault)!.counter);
+    expect(victim.signedHeadsOf(vault)!.counter).toBe(before.counter + 1);
+  });
+
   it('has an uncertified device key refused', async () => {
     const { victim, vault } = await victimAndOwner();
     const rogue = new RawPeer(victim);
