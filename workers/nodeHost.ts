@@ -56,6 +56,7 @@ export async function startNodeHost() {
         link.close('not from the current leader tab');
         return false;
       }
+      for (const session of sessions.keys()) if (session.closedReason !== undefined) sessions.delete(session);
       sessions.set(node.addLink(link), epoch);
       return true;
     },
