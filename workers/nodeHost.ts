@@ -31,7 +31,8 @@ export async function startNodeHost() {
     updateProfile: (input: Parameters<SoukNode['updateProfile']>[0]) => node.updateProfile(input),
     addProduct: (input: Parameters<SoukNode['addProduct']>[0]) => node.addProduct(input),
     importProducts: (rows: Parameters<SoukNode['importProducts']>[0], firstRowNumber?: number) => node.importProducts(rows, firstRowNumber),
-    updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1]) => node.updateProduct(id, input),
+    updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1], offer?: Parameters<SoukNode['updateProduct']>[2]) =>
+      node.updateProduct(id, input, offer),
     removeProduct: (id: string) => node.removeProduct(id),
     adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),
     setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),

@@ -1,7 +1,7 @@
 import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
 import { checkCatalogRows } from '../core/catalog/catalog';
-import { parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
+import { CATALOG_CSV_COLUMNS, parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money } from './format';
 
@@ -144,7 +144,7 @@ function ImportCatalog() {
           }}
         />
       </label>
-      <p className="hint">Columns: name, sku, unit, price, stock, offer_quantity, offer_price, cost_price, shelf, supplier_notes, expires_on.</p>
+      <p className="hint">Columns: {CATALOG_CSV_COLUMNS.join(', ')}. Only name and price are required.</p>
       {progress && (
         <p>
           {progress.label}…{' '}
@@ -167,11 +167,11 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
     setError('');
     try {
       const input = productInput(form);
-      await node.updateProduct(product.id, input);
       const offer = offered
         ? { quantity: Number(form.get('offerQuantity') || 0), price: centsField(form, 'offerPrice', 'Offer price') ?? input.price }
         : null;
-      if (JSON.stringify(offer) !== JSON.stringify(product.offer)) await node.setOffer(product.id, offer);
+      // One edit: the product and its offer are saved together or not at all.
+      await node.updateProduct(product.id, input, offer);
       done();
     } catch (e) {
       setError(errorText(e));

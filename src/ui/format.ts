@@ -18,5 +18,5 @@ export function bytes(count: number): string {
 
 export function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/^(CatalogError|StorageError|Error):\s*/, '');
+  return text.replace(/^(InputError|StorageError|Error):\s*/, '');
 }

@@ -37,7 +37,6 @@ export class LinkLeader {
   private readonly present = new Set<string>();
   private readonly busyUntil = new Map<string, number>();
   private signaling: SignalingClient | undefined;
-  private fillTimer: ReturnType<typeof setInterval> | undefined;
   private networkName = '';
   private maxConnections = 1;
   private blocked = new Set<string>();
@@ -83,7 +82,7 @@ export class LinkLeader {
       status: (signaling, detail) => this.setStatus({ signaling, detail }),
     });
     this.signaling.start();
-    this.fillTimer = setInterval(() => this.fill(), FILL_EVERY_MS);
+    setInterval(() => this.fill(), FILL_EVERY_MS);
     const changes = new BroadcastChannel(NODE_CHANGES_CHANNEL);
     changes.onmessage = async () => {
       const next = await this.node.view();

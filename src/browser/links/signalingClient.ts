@@ -44,14 +44,6 @@ export class SignalingClient {
     this.connect();
   };
 
-  stop(): void {
-    this.stopped = true;
-    removeEventListener('online', this.reconnectNow);
-    clearTimeout(this.retryTimer);
-    this.socket?.close(1000, 'leaving');
-    this.socket = undefined;
-  }
-
   switchRoom(room: string): void {
     this.room = room;
     this.send({ v: 1, type: 'join', room, peerId: this.peerId });

@@ -1,16 +1,6 @@
 import type { Batch, PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
 import type { CatalogRow } from './catalogCsv';
-
-/** A catalog edit that cannot be accepted, with a message for the merchant. */
-export class CatalogError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CatalogError';
-  }
-}
+import { InputError } from '../inputError';
 
 export interface ProductInput {
   name: string;
@@ -29,16 +19,16 @@ const MAX_QUANTITY = 1e9;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function text(field: string, value: unknown, { min, max }: { min: number; max: number }): string {
-  if (typeof value !== 'string') throw new CatalogError(field, `${field} must be text`);
+  if (typeof value !== 'string') throw new InputError(field, `${field} must be text`);
   const trimmed = value.trim();
-  if (trimmed.length < min) throw new CatalogError(field, `${field} is required`);
-  if (trimmed.length > max) throw new CatalogError(field, `${field} is longer than ${max} characters`);
+  if (trimmed.length < min) throw new InputError(field, `${field} is required`);
+  if (trimmed.length > max) throw new InputError(field, `${field} is longer than ${max} characters`);
   return trimmed;
 }
 
 function minorUnits(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_MINOR_UNITS) {
-    throw new CatalogError(field, `${field} must be a whole number of cents from 0 to ${MAX_MINOR_UNITS}`);
+    throw new InputError(field, `${field} must be a whole number of cents from 0 to ${MAX_MINOR_UNITS}`);
   }
   return value;
 }
@@ -46,7 +36,7 @@ function minorUnits(field: string, value: unknown): number {
 /** Quantities may be fractional (kilograms, litres) to three decimals. */
 export function quantity(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_QUANTITY) {
-    throw new CatalogError(field, `${field} must be a number from 0 to ${MAX_QUANTITY}`);
+    throw new InputError(field, `${field} must be a number from 0 to ${MAX_QUANTITY}`);
   }
   return Math.round(value * 1000) / 1000;
 }
@@ -55,13 +45,13 @@ export function quantity(field: string, value: unknown): number {
 export function roundToDay(value: string): string {
   if (DATE.test(value)) return value;
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new CatalogError('expiresOn', `not a date: ${value}`);
+  if (Number.isNaN(time)) throw new InputError('expiresOn', `not a date: ${value}`);
   return new Date(time).toISOString().slice(0, 10);
 }
 
 function batches(input: ProductInput['batches'], makeId: () => string): Batch[] {
   if (input === undefined) return [];
-  if (!Array.isArray(input) || input.length > 500) throw new CatalogError('batches', 'batches must be a list of at most 500');
+  if (!Array.isArray(input) || input.length > 500) throw new InputError('batches', 'batches must be a list of at most 500');
   return input.map((batch, i) => ({
     id: makeId(),
     quantity: quantity(`batch ${i + 1} quantity`, batch.quantity),
@@ -83,10 +73,19 @@ export function validateProduct(input: ProductInput, makeId: () => string): Omit
   };
 }
 
+/** A shop's public profile as the merchant typed it, trimmed and checked. */
+export function validateShopProfile(input: { name: string; area: string; currency?: string }): { name: string; area: string; currency: string } {
+  const name = text('Shop name', input.name, { min: 1, max: 80 });
+  const area = text('Area', input.area, { min: 1, max: 80 });
+  const currency = (input.currency || 'USD').trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) throw new InputError('Currency', 'Currency must be a three-letter code such as USD, EUR or KES');
+  return { name, area, currency };
+}
+
 export function validateOffer(product: Product, offer: { quantity: number; price: number }): { quantity: number; price: number } {
   const offered = quantity('Offered quantity', offer.quantity);
   if (offered > product.stock) {
-    throw new CatalogError('Offered quantity', `Offered quantity (${offered}) is more than stock (${product.stock})`);
+    throw new InputError('Offered quantity', `Offered quantity (${offered}) is more than stock (${product.stock})`);
   }
   return { quantity: offered, price: minorUnits('Offer price', offer.price) };
 }
@@ -139,7 +138,7 @@ export function productFromRow(row: CatalogRow, rowNumber: number, makeId: () =>
     }
     return product;
   } catch (error) {
-    if (error instanceof CatalogError) throw new CatalogError(error.field, `Row ${rowNumber}: ${error.message}`);
+    if (error instanceof InputError) throw new InputError(error.field, `Row ${rowNumber}: ${error.message}`);
     throw error;
   }
 }

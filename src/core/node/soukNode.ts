@@ -2,7 +2,8 @@ import * as A from '@automerge/automerge';
 import { systemClock, type Clock } from '../clock';
 import type { Link } from '../link/link';
 import { StorageError, type StorageAdapter, type StorageWrite } from '../storage/storage';
-import { CatalogError, productFromRow, syncOffer, validateOffer, validateProduct, type ProductInput } from '../catalog/catalog';
+import { productFromRow, syncOffer, validateOffer, validateProduct, validateShopProfile, type ProductInput } from '../catalog/catalog';
+import { InputError } from '../inputError';
 import type { CatalogRow } from '../catalog/catalogCsv';
 import { MAX_CHANGES_PER_FRAME, NODE_ID_BYTES, type SyncMessage } from '../sync/syncMessages';
 import { SyncSession, type SyncHost } from '../sync/syncSession';
@@ -16,8 +17,8 @@ import {
   signHeads,
   type SignedHeads,
 } from '../vault/signedHeads';
-import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
-import { bytesEqual, fromHex, toHex } from '../wire/hex';
+import type { PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+import { fromHex, toHex } from '../wire/hex';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -77,13 +78,13 @@ const sharedPrefix = (id: string) => ['vault', id, 'shared'];
 const headsKey = (id: string) => ['vault', id, 'heads'];
 /** When this node took the vault's current version: 8 bytes, milliseconds, big-endian. */
 const asOfKey = (id: string) => ['vault', id, 'asOf'];
+const privatePrefix = (id: string) => ['private', id];
 
 function asOfWrite(id: string, time: number): StorageWrite {
   const data = new Uint8Array(8);
   new DataView(data.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(time))));
   return { op: 'put', key: asOfKey(id), data };
 }
-const privatePrefix = (id: string) => ['private', id];
 
 function defaultRandomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
@@ -108,7 +109,7 @@ export class SoukNode implements SyncHost {
   private shop: OwnShop | undefined;
   private readonly replicas = new Map<string, Replica>();
   private readonly sessions = new Map<SyncSession, SessionState>();
-  private readonly wanted = new Map<string, { session: SyncSession; counter: number; at: number }>();
+  private readonly wanted = new Map<string, { session: SyncSession; at: number }>();
   private readonly refusals: { at: number; peer: string; reason: string }[] = [];
   private readonly offences = new Map<string, number>();
   private readonly blocked = new Set<string>();
@@ -203,14 +204,8 @@ export class SoukNode implements SyncHost {
       await this.storage.write(batch);
     } catch (error) {
       await this.reloadReplica(rollbackVault).catch(() => {});
-      if (error instanceof StorageError) throw error;
-      const full = error instanceof Error && /quota/i.test(`${error.name} ${error.message}`);
-      throw new StorageError(
-        full ? 'full' : 'failed',
-        full
-          ? 'This device is out of storage space; the change was not saved. Free some space and try again.'
-          : `The change was not saved: ${describe(error)}`,
-      );
+      // Adapters say what went wrong (a full disk among others); anything else is a plain failure.
+      throw error instanceof StorageError ? error : new StorageError('failed', `The change was not saved: ${describe(error)}`);
     }
   }
 
@@ -228,13 +223,8 @@ export class SoukNode implements SyncHost {
 
   createShop(input: ShopInput): Promise<string> {
     return this.serial(async () => {
-      if (this.shop) throw new CatalogError('shop', 'This node already has a shop');
-      const name = input.name.trim();
-      const area = input.area.trim();
-      if (!name || name.length > 80) throw new CatalogError('Shop name', 'Shop name is required (at most 80 characters)');
-      if (!area || area.length > 80) throw new CatalogError('Area', 'Area is required (at most 80 characters): a town, district or market');
-      const currency = (input.currency || 'USD').trim().toUpperCase();
-      if (!/^[A-Z]{3}$/.test(currency)) throw new CatalogError('Currency', 'Currency must be a three-letter code such as USD, EUR or KES');
+      if (this.shop) throw new InputError('shop', 'This node already has a shop');
+      const { name, area, currency } = validateShopProfile(input);
       const now = this.clock.now();
       const keys = createShopKeys(now);
       const id = toHex(keys.root.publicKey);
@@ -274,7 +264,7 @@ export class SoukNode implements SyncHost {
   ): Promise<T> {
     return this.serial(async () => {
       const shop = this.shop;
-      if (!shop) throw new CatalogError('shop', 'Create your shop first');
+      if (!shop) throw new InputError('shop', 'Create your shop first');
       const replica = this.replicas.get(shop.id)!;
       const now = this.clock.now();
       let outcome: { result: T; touched: string[] } | undefined;
@@ -282,20 +272,29 @@ export class SoukNode implements SyncHost {
         outcome = edit(draft);
       });
       const { result, touched } = outcome!;
-      const doc = A.change(replica.doc, { time: Math.floor(now / 1000) }, (draft) => {
-        shareEdit?.(draft);
-        for (const productId of touched) syncOffer(draft, privateDoc, productId, now);
-      });
-      const batch = shop.privateLog.writesFor(privateDoc);
+      let doc: A.Doc<SharedVaultDoc>;
+      let batch: StorageWrite[];
       let signedHeads = replica.signedHeads;
-      const heads = A.getHeads(doc);
-      if (!sameHeads(heads, signedHeads.heads)) {
-        signedHeads = signHeads(shop.keys.device, shop.keys.certificate, signedHeads.counter + 1, heads);
-        batch.push(
-          ...replica.log.writesFor(doc),
-          { op: 'put', key: headsKey(shop.id), data: encodeSignedHeads(signedHeads) },
-          asOfWrite(shop.id, now),
-        );
+      try {
+        doc = A.change(replica.doc, { time: Math.floor(now / 1000) }, (draft) => {
+          shareEdit?.(draft);
+          for (const productId of touched) syncOffer(draft, privateDoc, productId, now);
+        });
+        batch = shop.privateLog.writesFor(privateDoc);
+        const heads = A.getHeads(doc);
+        if (!sameHeads(heads, signedHeads.heads)) {
+          signedHeads = signHeads(shop.keys.device, shop.keys.certificate, signedHeads.counter + 1, heads);
+          batch.push(
+            ...replica.log.writesFor(doc),
+            { op: 'put', key: headsKey(shop.id), data: encodeSignedHeads(signedHeads) },
+            asOfWrite(shop.id, now),
+          );
+        }
+      } catch (error) {
+        // The private document already moved (Automerge documents share their backend), so the
+        // in-memory shop is no longer what storage holds: go back to what storage holds.
+        await this.reloadReplica(shop.id);
+        throw error;
       }
       if (batch.length) await this.write(batch, shop.id);
       shop.privateDoc = privateDoc;
@@ -317,7 +316,7 @@ export class SoukNode implements SyncHost {
 
   private product(draft: PrivateVaultDoc, id: string): Product {
     const product = draft.products[id];
-    if (!product) throw new CatalogError('product', 'That product no longer exists');
+    if (!product) throw new InputError('product', 'That product no longer exists');
     return product;
   }
 
@@ -340,14 +339,21 @@ export class SoukNode implements SyncHost {
     });
   }
 
-  updateProduct(id: string, input: ProductInput): Promise<void> {
+  /**
+   * Replaces a product's fields. With `offer` (an offer, or null to withdraw it) the offer is set
+   * in the same edit; without it an existing offer is kept, shrunk to the stock if need be.
+   */
+  updateProduct(id: string, input: ProductInput, offer?: { quantity: number; price: number } | null): Promise<void> {
     return this.editShop((draft) => {
       const product = this.product(draft, id);
-      const valid = validateProduct(input, () => this.newId());
-      for (const [key, value] of Object.entries(valid) as [keyof typeof valid, never][]) {
-        if (JSON.stringify(product[key]) !== JSON.stringify(value)) (product as unknown as Record<string, unknown>)[key] = value;
+      const { batches, ...fields } = validateProduct(input, () => this.newId());
+      for (const [key, value] of Object.entries(fields) as [keyof typeof fields, never][]) {
+        if (product[key] !== value) (product as unknown as Record<string, unknown>)[key] = value;
       }
-      if (product.offer && product.offer.quantity > product.stock) product.offer.quantity = product.stock;
+      const withoutIds = (list: { quantity: number; expiresOn: string }[]) => JSON.stringify(list.map((b) => [b.quantity, b.expiresOn]));
+      if (withoutIds(product.batches) !== withoutIds(batches)) product.batches = batches;
+      if (offer !== undefined) product.offer = offer ? validateOffer(product, offer) : null;
+      else if (product.offer && product.offer.quantity > product.stock) product.offer.quantity = product.stock;
       product.updatedAt = this.clock.now();
       return { result: undefined, touched: [id] };
     });
@@ -365,9 +371,9 @@ export class SoukNode implements SyncHost {
   adjustStock(id: string, delta: number): Promise<number> {
     return this.editShop((draft) => {
       const product = this.product(draft, id);
-      if (!Number.isFinite(delta)) throw new CatalogError('Adjustment', 'Adjustment must be a number');
+      if (!Number.isFinite(delta)) throw new InputError('Adjustment', 'Adjustment must be a number');
       const next = Math.round((product.stock + delta) * 1000) / 1000;
-      if (next < 0) throw new CatalogError('Adjustment', `Only ${product.stock} ${product.unit} in stock; cannot take away ${-delta}`);
+      if (next < 0) throw new InputError('Adjustment', `Only ${product.stock} ${product.unit} in stock; cannot take away ${-delta}`);
       product.stock = next;
       product.updatedAt = this.clock.now();
       return { result: next, touched: [id] };
@@ -384,17 +390,15 @@ export class SoukNode implements SyncHost {
     });
   }
 
-  updateProfile(input: ShopInput): Promise<void> {
+  /** Renames the shop or moves its area (offers follow); the currency stays. */
+  async updateProfile(input: ShopInput): Promise<void> {
+    const { name, area } = validateShopProfile(input);
     return this.editShop(
       (draft) => {
         if (input.exactLocation !== undefined) draft.exactLocation = input.exactLocation.trim();
         return { result: undefined, touched: Object.keys(draft.products) };
       },
       (draft) => {
-        const name = input.name.trim();
-        const area = input.area.trim();
-        if (!name) throw new CatalogError('Shop name', 'Shop name is required');
-        if (!area) throw new CatalogError('Area', 'Area is required');
         if (draft.profile.name !== name) draft.profile.name = name;
         if (draft.profile.area !== area) draft.profile.area = area;
       },
@@ -405,10 +409,10 @@ export class SoukNode implements SyncHost {
     const next = { ...this.settings, ...settings };
     next.networkName = next.networkName.trim();
     if (!/^[\w.-]{1,64}$/.test(next.networkName)) {
-      throw new CatalogError('Network name', 'Network name: 1 to 64 letters, digits, dots, dashes or underscores');
+      throw new InputError('Network name', 'Network name: 1 to 64 letters, digits, dots, dashes or underscores');
     }
     if (!Number.isInteger(next.maxConnections) || next.maxConnections < 1 || next.maxConnections > 32) {
-      throw new CatalogError('Maximum connections', 'Maximum connections must be a whole number from 1 to 32');
+      throw new InputError('Maximum connections', 'Maximum connections must be a whole number from 1 to 32');
     }
     await this.storage.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
     this.settings = next;
@@ -486,30 +490,29 @@ export class SoukNode implements SyncHost {
   /** Everyone's offers, newest state, filtered by a search over name, SKU, seller and area. */
   marketplace(query = '', limit = 200): MarketplaceView {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const offers: MarketOffer[] = [];
-    let total = 0;
+    const matches: { offer: SharedOffer; replica: Replica }[] = [];
     for (const replica of this.replicas.values()) {
       const profile = replica.doc.profile;
       if (!profile) continue;
       for (const offer of Object.values(replica.doc.offers ?? {})) {
         const haystack = `${offer.name} ${offer.sku} ${profile.name} ${offer.area}`.toLowerCase();
-        if (!words.every((w) => haystack.includes(w))) continue;
-        total++;
-        if (offers.length >= limit) continue;
-        offers.push({ ...offer, vaultId: replica.id, seller: profile.name, currency: profile.currency, own: replica.id === this.shop?.id });
+        if (words.every((w) => haystack.includes(w))) matches.push({ offer, replica });
       }
     }
-    offers.sort((a, b) => a.name.localeCompare(b.name) || a.seller.localeCompare(b.seller));
-    return { offers, total };
+    matches.sort((a, b) => a.offer.name.localeCompare(b.offer.name) || a.replica.doc.profile.name.localeCompare(b.replica.doc.profile.name));
+    const offers: MarketOffer[] = matches.slice(0, limit).map(({ offer, replica }) => ({
+      ...offer,
+      vaultId: replica.id,
+      seller: replica.doc.profile.name,
+      currency: replica.doc.profile.currency,
+      own: replica.id === this.shop?.id,
+    }));
+    return { offers, total: matches.length };
   }
 
   /** The signed heads this node holds for a vault, as sent on the wire. */
   signedHeadsOf(vaultId: string): SignedHeads | undefined {
     return this.replicas.get(vaultId)?.signedHeads;
-  }
-
-  isBlocked(nodeId: string): boolean {
-    return this.blocked.has(nodeId);
   }
 
   subscribe(listener: () => void): () => void {
@@ -592,10 +595,6 @@ export class SoukNode implements SyncHost {
     this.changed();
   }
 
-  private peerName(session: SyncSession): string {
-    return session.label;
-  }
-
   private refuse(peer: string, reason: string): void {
     this.refusals.unshift({ at: this.clock.now(), peer, reason });
     this.refusals.length = Math.min(this.refusals.length, MAX_REFUSALS_KEPT);
@@ -603,7 +602,7 @@ export class SoukNode implements SyncHost {
   }
 
   offence(session: SyncSession, reason: string): void {
-    this.refuse(this.peerName(session), reason);
+    this.refuse(session.label, reason);
     const who = session.remote?.nodeId;
     if (!who) return; // Before its hello a peer has no name to count against; the session closes itself.
     const count = (this.offences.get(who) ?? 0) + 1;
@@ -615,7 +614,7 @@ export class SoukNode implements SyncHost {
   }
 
   peerRefused(session: SyncSession, reason: string): void {
-    this.refuse(`${this.peerName(session)} (their refusal)`, reason);
+    this.refuse(`${session.label} (their refusal)`, reason);
   }
 
   private checkStatement(statement: SignedHeads): string | undefined {
@@ -645,16 +644,12 @@ export class SoukNode implements SyncHost {
       return;
     }
     if (local && statement.counter === local.signedHeads.counter) {
-      if (!sameHeads(statement.heads, local.signedHeads.heads) && !this.sameSignature(statement, local.signedHeads)) {
-        this.refuse(this.peerName(session), `vault ${id.slice(0, 8)} has two different signed heads for counter ${statement.counter}; kept the first`);
+      if (!sameHeads(statement.heads, local.signedHeads.heads)) {
+        this.refuse(session.label, `vault ${id.slice(0, 8)} has two different signed heads for counter ${statement.counter}; kept the first`);
       }
       return;
     }
     this.requestMissing(id);
-  }
-
-  private sameSignature(a: SignedHeads, b: SignedHeads): boolean {
-    return bytesEqual(a.signature, b.signature);
   }
 
   /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way. */
@@ -667,7 +662,7 @@ export class SoukNode implements SyncHost {
     for (const [session, state] of this.sessions) {
       const counter = state.advertised.get(vault) ?? 0;
       if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session) continue;
-      this.wanted.set(vault, { session, counter, at: now });
+      this.wanted.set(vault, { session, at: now });
       void session.send({ type: 'want', vaultId: fromHex(vault), have: this.replicas.get(vault)?.signedHeads.heads ?? [] });
       return;
     }
@@ -754,7 +749,7 @@ export class SoukNode implements SyncHost {
       try {
         await this.write(batch, id);
       } catch (error) {
-        this.refuse('storage', `could not save vault ${short} from ${this.peerName(session)}: ${describe(error)}`);
+        this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
         return;
       }
       this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });

@@ -32,11 +32,4 @@ export class MemoryStorage implements StorageAdapter {
       else for (const joined of [...this.entries.keys()]) if (keyHasPrefix(joined.split(SEPARATOR), item.prefix)) this.entries.delete(joined);
     }
   }
-
-  /** Total bytes held, for tests. */
-  get size(): number {
-    let total = 0;
-    for (const data of this.entries.values()) total += data.length;
-    return total;
-  }
 }
