@@ -37,6 +37,8 @@ export async function startNodeHost() {
     adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),
     setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
+    /** The leader tab's signaling client proves this node's id to the server with this. */
+    proveSignalingJoin: (challenge: Uint8Array, room: string) => node.proveSignalingJoin(challenge, room),
 
     /** A tab took the links lock: links handed over by any earlier leader are closed. */
     becomeLeader(epoch: string): void {

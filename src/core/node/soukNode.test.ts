@@ -275,7 +275,7 @@ describe('a peer that breaks the rules', () => {
     expect(victim.view().refusals[0]!.reason).toMatch(/unknown frame type 99/);
     expect(rogue.received.find((m) => m.type === 'refusal')).toMatchObject({ reason: expect.stringMatching(/unknown frame type 99/) });
 
-    const nodeId = new Uint8Array(16).fill(9);
+    const nodeId = new Uint8Array(32).fill(9);
     const repeat = new RawPeer(victim);
     await repeat.send({ type: 'hello', nodeId, name: 'repeat' });
     const real = owner.signedHeadsOf(vault)!;

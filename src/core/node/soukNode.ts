@@ -1,11 +1,13 @@
 import * as A from '@automerge/automerge';
 import { systemClock, type Clock } from '../clock';
+import { generateKeyPair, keyPairFromSecret, type KeyPair } from '../crypto/ed25519';
+import { proveSignalingJoin } from '../mesh/signalingJoin';
 import type { Link } from '../link/link';
 import { StorageError, type StorageAdapter, type StorageWrite } from '../storage/storage';
 import { productFromRow, syncOffer, validateOffer, validateProduct, validateShopProfile, type ProductInput } from '../catalog/catalog';
 import { InputError } from '../inputError';
 import type { CatalogRow } from '../catalog/catalogCsv';
-import { MAX_CHANGES_PER_FRAME, NODE_ID_BYTES, type SyncMessage } from '../sync/syncMessages';
+import { MAX_CHANGES_PER_FRAME, type SyncMessage } from '../sync/syncMessages';
 import { SyncSession, type SyncHost } from '../sync/syncSession';
 import { DocumentLog } from '../vault/documentLog';
 import { createShopKeys, decodeShopKeys, encodeShopKeys, type ShopKeys } from '../vault/shopKeys';
@@ -72,7 +74,8 @@ export interface ShopInput {
 }
 
 const settingsKey = ['node', 'settings'];
-const nodeIdKey = ['node', 'id'];
+/** The node's Ed25519 secret key: its public key is the node id, proven on every link. */
+const nodeKeyKey = ['node', 'key'];
 const shopKeysKey = ['keys', 'shop'];
 const sharedPrefix = (id: string) => ['vault', id, 'shared'];
 const headsKey = (id: string) => ['vault', id, 'heads'];
@@ -103,6 +106,7 @@ function describe(error: unknown): string {
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
   readonly nodeId: Uint8Array;
+  private readonly nodeKey: KeyPair;
   settings: NodeSettings;
   private readonly storage: StorageAdapter;
   private readonly randomBytes: (n: number) => Uint8Array;
@@ -121,11 +125,12 @@ export class SoukNode implements SyncHost {
   private closedTraffic = { bytesIn: 0, bytesOut: 0 };
   private closed = false;
 
-  private constructor(options: SoukNodeOptions, nodeId: Uint8Array, settings: NodeSettings) {
+  private constructor(options: SoukNodeOptions, nodeKey: KeyPair, settings: NodeSettings) {
     this.storage = options.storage;
     this.clock = options.clock ?? systemClock;
     this.randomBytes = options.randomBytes ?? defaultRandomBytes;
-    this.nodeId = nodeId;
+    this.nodeKey = nodeKey;
+    this.nodeId = nodeKey.publicKey;
     this.settings = settings;
     this.changedAt = this.clock.now();
   }
@@ -133,10 +138,12 @@ export class SoukNode implements SyncHost {
   /** Opens the node kept in `storage`, creating its identity on first use. */
   static async open(options: SoukNodeOptions): Promise<SoukNode> {
     const { storage } = options;
-    let nodeId = await storage.load(nodeIdKey);
-    if (!nodeId || nodeId.length !== NODE_ID_BYTES) {
-      nodeId = (options.randomBytes ?? defaultRandomBytes)(NODE_ID_BYTES);
-      await storage.write([{ op: 'put', key: nodeIdKey, data: nodeId }]);
+    const storedKey = await storage.load(nodeKeyKey);
+    let nodeKey: KeyPair;
+    if (storedKey?.length === 32) nodeKey = keyPairFromSecret(storedKey);
+    else {
+      nodeKey = generateKeyPair();
+      await storage.write([{ op: 'put', key: nodeKeyKey, data: nodeKey.secretKey }]);
     }
     const storedSettings = await storage.load(settingsKey);
     const settings: NodeSettings = {
@@ -144,7 +151,7 @@ export class SoukNode implements SyncHost {
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       ...(storedSettings ? (JSON.parse(new TextDecoder().decode(storedSettings)) as Partial<NodeSettings>) : {}),
     };
-    const node = new SoukNode(options, nodeId, settings);
+    const node = new SoukNode(options, nodeKey, settings);
     await node.loadFromStorage();
     node.scheduleRetry();
     return node;
@@ -554,6 +561,11 @@ export class SoukNode implements SyncHost {
     this.closed = true;
     this.cancelRetry?.();
     for (const session of [...this.sessions.keys()]) session.close('node closed');
+  }
+
+  /** Signs the signaling server's challenge: proves this node holds the key its peer id names. */
+  proveSignalingJoin(challenge: Uint8Array, room: string): Uint8Array {
+    return proveSignalingJoin(this.nodeKey, challenge, room);
   }
 
   hello(): { nodeId: Uint8Array; name: string; shopVaultId?: Uint8Array } {

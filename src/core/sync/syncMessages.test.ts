@@ -16,7 +16,7 @@ describe('sync messages', () => {
   const signed = signHeads(deviceKeys, certifyDevice(rootKeys, deviceKeys.publicKey, 5), 2, ['cc'.repeat(32)]);
 
   it('hello, ping and want have fixed byte layouts', () => {
-    const nodeId = new Uint8Array(16).fill(0x11);
+    const nodeId = new Uint8Array(32).fill(0x11);
     expect(toHex(encodeMessage({ type: 'hello', nodeId, name: 'Ada' }))).toBe(
       '534b0101' + '00000016' + '11'.repeat(16) + '0003' + '416461' + '00',
     );
@@ -34,7 +34,7 @@ describe('sync messages', () => {
 
   it('round-trips every message type', () => {
     const messages: SyncMessage[] = [
-      { type: 'hello', nodeId: new Uint8Array(16).fill(3), name: 'Bazaar Ünal', shopVaultId: rootKeys.publicKey },
+      { type: 'hello', nodeId: new Uint8Array(32).fill(3), name: 'Bazaar Ünal', shopVaultId: rootKeys.publicKey },
       { type: 'heads', statements: [signed, signed] },
       { type: 'want', vaultId: rootKeys.publicKey, have: [] },
       { type: 'changes', signedHeads: signed, snapshot: false, changes: [new Uint8Array([1]), new Uint8Array(300)] },
@@ -47,7 +47,7 @@ describe('sync messages', () => {
   });
 
   it('refuses malformed payloads with a clear reason', () => {
-    const hello = encodeMessage({ type: 'hello', nodeId: new Uint8Array(16), name: 'x' });
+    const hello = encodeMessage({ type: 'hello', nodeId: new Uint8Array(32), name: 'x' });
     const truncated = hello.slice(0, hello.length - 1);
     new DataView(truncated.buffer).setUint32(4, truncated.length - 8);
     expect(() => decodeOne(truncated)).toThrow(/truncated shop flag/);

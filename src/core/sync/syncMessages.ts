@@ -19,7 +19,7 @@ export const MessageType = {
   bye: 8,
 } as const;
 
-export const NODE_ID_BYTES = 16;
+export const NODE_ID_BYTES = 32;
 export const MAX_NAME_BYTES = 128;
 export const MAX_HEADS_PER_FRAME = 256;
 export const MAX_CHANGES_PER_FRAME = 4096;

@@ -18,7 +18,7 @@ describe('heartbeats', () => {
     const decoder = new FrameDecoder(SYNC_FRAME_LIMITS);
     ours.start({ receive: (bytes) => got.push(...decoder.push(bytes).map(decodeMessage)), closed: (reason) => (closed = reason) });
     node.addLink(theirs);
-    await ours.send(encodeMessage({ type: 'hello', nodeId: new Uint8Array(16).fill(1), name: 'quiet' }));
+    await ours.send(encodeMessage({ type: 'hello', nodeId: new Uint8Array(32).fill(1), name: 'quiet' }));
     await eventually(() => node.view().peers.length === 1);
 
     time.advance(PING_EVERY_MS);

@@ -29,7 +29,7 @@ export class RawPeer {
   }
 
   hello(name = 'rogue'): Promise<void> {
-    return this.send({ type: 'hello', nodeId: crypto.getRandomValues(new Uint8Array(16)), name });
+    return this.send({ type: 'hello', nodeId: crypto.getRandomValues(new Uint8Array(32)), name });
   }
 
   async waitFor<T extends SyncMessage['type']>(type: T): Promise<Extract<SyncMessage, { type: T }>> {
