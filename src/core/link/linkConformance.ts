@@ -69,6 +69,25 @@ export const linkConformanceCases: LinkConformanceCase[] = [
     },
   },
   {
+    name: 'applies backpressure: a fast sender cannot run far ahead of delivery',
+    async run(makePair) {
+      const [a, b] = await makePair();
+      collect(a);
+      const atB = collect(b);
+      const piece = new Uint8Array(64 * 1024).fill(3);
+      const total = 32 * 1024 * 1024;
+      const allowed = 8 * 1024 * 1024;
+      let sent = 0;
+      while (sent < total) {
+        await a.send(piece);
+        sent += piece.length;
+        const ahead = sent - atB.total();
+        check(ahead <= allowed, `send resolved with ${ahead} bytes sent but not delivered (at most ${allowed} allowed)`);
+      }
+      await until(() => atB.total() === total, 'all 32 MiB delivered');
+    },
+  },
+  {
     name: 'close reaches the other end, and sending afterwards rejects with LinkClosedError',
     async run(makePair) {
       const [a, b] = await makePair();

@@ -8,7 +8,11 @@ export class WireError extends Error {
       | 'unknown-type'
       | 'unsupported-version'
       | 'malformed'
-      | 'trailing-bytes',
+      | 'trailing-bytes'
+      /** A frame header sets flag bits that have no meaning. */
+      | 'bad-flags'
+      /** A fragment on a lane whose unfinished message has another type or version. */
+      | 'interleaved',
     message: string,
   ) {
     super(message);
