@@ -1,6 +1,8 @@
+import * as A from '@automerge/automerge';
 import type { Batch, PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
 import type { CatalogRow } from './catalogCsv';
 import { InputError } from '../inputError';
+import { MAX_MINOR_UNITS, MAX_QUANTITY, TEXT_LIMITS, utf8Length } from '../vault/vaultLimits';
 
 export interface ProductInput {
   name: string;
@@ -14,15 +16,20 @@ export interface ProductInput {
   batches?: { quantity: number; expiresOn: string }[];
 }
 
-const MAX_MINOR_UNITS = 1e12;
-const MAX_QUANTITY = 1e9;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function text(field: string, value: unknown, { min, max }: { min: number; max: number }): string {
+/** Trimmed text of at least `min` characters and at most `maxBytes` bytes of UTF-8 (the unit every limit is in). */
+function text(field: string, value: unknown, { min, maxBytes }: { min: number; maxBytes: number }): string {
   if (typeof value !== 'string') throw new InputError(field, `${field} must be text`);
   const trimmed = value.trim();
   if (trimmed.length < min) throw new InputError(field, `${field} is required`);
-  if (trimmed.length > max) throw new InputError(field, `${field} is longer than ${max} characters`);
+  const bytes = utf8Length(trimmed);
+  if (bytes > maxBytes) {
+    throw new InputError(
+      field,
+      `${field} is too long: ${bytes} bytes, the limit is ${maxBytes} (letters outside the Latin alphabet take 2 to 4 bytes each)`,
+    );
+  }
   return trimmed;
 }
 
@@ -61,22 +68,27 @@ function batches(input: ProductInput['batches'], makeId: () => string): Batch[] 
 
 export function validateProduct(input: ProductInput, makeId: () => string): Omit<Product, 'id' | 'offer' | 'createdAt' | 'updatedAt'> {
   return {
-    name: text('Name', input.name, { min: 1, max: 120 }),
-    sku: text('SKU', input.sku ?? '', { min: 0, max: 64 }),
-    unit: text('Unit', input.unit || 'each', { min: 1, max: 16 }),
+    name: text('Name', input.name, { min: 1, maxBytes: TEXT_LIMITS.productName }),
+    sku: text('SKU', input.sku ?? '', { min: 0, maxBytes: TEXT_LIMITS.sku }),
+    unit: text('Unit', input.unit || 'each', { min: 1, maxBytes: TEXT_LIMITS.unit }),
     price: minorUnits('Price', input.price),
     stock: quantity('Stock', input.stock),
     costPrice: input.costPrice == null ? null : minorUnits('Cost price', input.costPrice),
-    supplierNotes: text('Supplier notes', input.supplierNotes ?? '', { min: 0, max: 2000 }),
-    shelf: text('Shelf', input.shelf ?? '', { min: 0, max: 120 }),
+    supplierNotes: text('Supplier notes', input.supplierNotes ?? '', { min: 0, maxBytes: TEXT_LIMITS.supplierNotes }),
+    shelf: text('Shelf', input.shelf ?? '', { min: 0, maxBytes: TEXT_LIMITS.shelf }),
     batches: batches(input.batches, makeId),
   };
 }
 
+/** The merchant's exact location (private), trimmed and checked. */
+export function validateExactLocation(value: string): string {
+  return text('Exact location', value, { min: 0, maxBytes: TEXT_LIMITS.exactLocation });
+}
+
 /** A shop's public profile as the merchant typed it, trimmed and checked. */
 export function validateShopProfile(input: { name: string; area: string; currency?: string }): { name: string; area: string; currency: string } {
-  const name = text('Shop name', input.name, { min: 1, max: 80 });
-  const area = text('Area', input.area, { min: 1, max: 80 });
+  const name = text('Shop name', input.name, { min: 1, maxBytes: TEXT_LIMITS.shopName });
+  const area = text('Area', input.area, { min: 1, maxBytes: TEXT_LIMITS.area });
   const currency = (input.currency || 'USD').trim().toUpperCase();
   if (!/^[A-Z]{3}$/.test(currency)) throw new InputError('Currency', 'Currency must be a three-letter code such as USD, EUR or KES');
   return { name, area, currency };
@@ -107,23 +119,42 @@ export function offerFor(product: Product, area: string, now: number): SharedOff
   };
 }
 
+/**
+ * Shared text is written as Automerge ImmutableString: one operation per value instead of one
+ * per character, which keeps vaults small to send and cheap to load.
+ */
+export function sharedText(value: string): A.ImmutableString {
+  return new A.ImmutableString(value);
+}
+
+/** The plain value of a shared field, whether stored as text, ImmutableString or a number. */
+export function plainValue(value: unknown): unknown {
+  return A.isImmutableString(value) ? (value as A.ImmutableString).val : value;
+}
+
+const SHARED_TEXT_FIELDS = new Set(['productId', 'name', 'sku', 'unit', 'expiresOn', 'area']);
+
+function sharedField(key: string, value: unknown): unknown {
+  return typeof value === 'string' && SHARED_TEXT_FIELDS.has(key) ? sharedText(value) : value;
+}
+
 /** Brings the shared offer for `productId` in line with the private catalog (inside an Automerge change). */
 export function syncOffer(shared: SharedVaultDoc, priv: PrivateVaultDoc, productId: string, now: number): void {
   const product = priv.products[productId];
-  const offer = product ? offerFor(product, shared.profile.area, now) : null;
+  const offer = product ? offerFor(product, plainValue(shared.profile.area) as string, now) : null;
   if (!offer) {
     if (shared.offers[productId]) delete shared.offers[productId];
     return;
   }
-  const current = shared.offers[productId];
+  const current = shared.offers[productId] as unknown as Record<string, unknown> | undefined;
   if (!current) {
-    shared.offers[productId] = offer;
+    shared.offers[productId] = Object.fromEntries(Object.entries(offer).map(([k, v]) => [k, sharedField(k, v)])) as unknown as SharedOffer;
     return;
   }
   let changed = false;
   for (const key of ['name', 'sku', 'unit', 'quantity', 'price', 'expiresOn', 'area'] as const) {
-    if (current[key] === offer[key]) continue;
-    (current as unknown as Record<string, unknown>)[key] = offer[key];
+    if (plainValue(current[key]) === offer[key]) continue;
+    current[key] = sharedField(key, offer[key]);
     changed = true;
   }
   if (changed) current.updatedAt = now;

@@ -6,10 +6,13 @@ export interface NodeSettings {
   networkName: string;
   /** The most peers this node keeps links to. */
   maxConnections: number;
+  /** Shops the merchant marked as known and trusted: kept first, shown as such. */
+  trustedShops: string[];
 }
 
 export const DEFAULT_NETWORK = 'souk-local';
 export const DEFAULT_MAX_CONNECTIONS = 6;
+export const MAX_TRUSTED_SHOPS = 500;
 
 export interface ShopView {
   vaultId: string;
@@ -17,12 +20,17 @@ export interface ShopView {
   area: string;
   currency: string;
   exactLocation: string;
+  fingerprint: string;
 }
 
+/** A linked peer whose node id is proven; its shop only if it proved that too. */
 export interface PeerView {
   nodeId: string;
+  /** The proven shop's name from its vault, or '' when it has no shop or its vault is not here yet. */
   name: string;
   shopVaultId: string | null;
+  fingerprint: string | null;
+  trusted: boolean;
   linkLabel: string;
   connectedAt: number;
   lastHeardAt: number;
@@ -34,11 +42,18 @@ export interface VaultView {
   vaultId: string;
   name: string;
   area: string;
+  /** Short form of the shop id, to tell shops with the same name apart. */
+  fingerprint: string;
   own: boolean;
+  trusted: boolean;
+  /** Set when this shop takes the name of a shop known earlier (own, trusted or seen first): that shop's id. */
+  lookAlikeOf: string | null;
   counter: number;
   offers: number;
+  bytes: number;
   /** When this node last took a new version of the vault (for its own vault: last edit). */
   asOf: number;
+  firstSeenAt: number;
 }
 
 export interface RefusalView {
@@ -66,9 +81,14 @@ export type MarketOffer = SharedOffer & {
   seller: string;
   currency: string;
   own: boolean;
+  fingerprint: string;
+  trusted: boolean;
+  lookAlikeOf: string | null;
 };
 
 export interface MarketplaceView {
   offers: MarketOffer[];
   total: number;
+  /** Vaults whose content is still being read from storage (after start-up). */
+  loadingVaults: number;
 }

@@ -6,6 +6,8 @@ import { MemoryStorage } from '../storage/memoryStorage';
 import { StorageError } from '../storage/storage';
 import { decodeMessage, SYNC_FRAME_LIMITS } from '../sync/syncMessages';
 import { createShopKeys } from '../vault/shopKeys';
+import { generateKeyPair } from '../crypto/ed25519';
+import { toHex } from '../wire/hex';
 import { signHeads } from '../vault/signedHeads';
 import type { SharedVaultDoc } from '../vault/vaultDocuments';
 import { eventually, RawPeer } from '../test/rawPeer';
@@ -188,6 +190,9 @@ describe('a peer that breaks the rules', () => {
     signature[5]! ^= 0x40;
     await rogue.send({ type: 'heads', statements: [{ ...real, counter: real.counter + 1, signature }] });
     await eventually(() => victim.view().refusals.some((r) => /signature does not verify/.test(r.reason)));
+    // Counted against the proven rogue, once; never against the owner.
+    expect(victim.policy.offences(rogue.id)).toBe(1);
+    expect(victim.policy.offences(toHex(owner.nodeId))).toBe(0);
   });
 
   it('has changes that the true signed heads do not cover refused; the true offer stays', async () => {
@@ -213,12 +218,18 @@ describe('a peer that breaks the rules', () => {
     });
     const rogue = new RawPeer(victim);
     await rogue.hello();
-    await rogue.send({ type: 'changes', signedHeads: trueHeads, snapshot: false, changes: A.getChangesSince(forged, before.heads) });
-    await rogue.send({ type: 'changes', signedHeads: trueHeads, snapshot: true, changes: [A.save(forged)] });
+    await rogue.send({ type: 'heads', statements: [trueHeads] });
+    await rogue.answerWant({ signedHeads: trueHeads, snapshot: false, changes: A.getChangesSince(forged, before.heads) });
+    await eventually(() => victim.view().refusals.length >= 1);
+    const second = new RawPeer(victim);
+    await second.hello();
+    await second.send({ type: 'heads', statements: [trueHeads] });
+    await second.answerWant({ signedHeads: trueHeads, snapshot: true, changes: [A.save(forged)] });
     await eventually(() => victim.view().refusals.length >= 2);
     const reasons = victim.view().refusals.map((r) => r.reason).join('\n');
-    expect(reasons).toMatch(/changes are not exactly what the signed heads cover/);
-    expect(reasons).toMatch(/snapshot is not what the signed heads cover/);
+    expect(reasons.match(/bundle is not exactly what the signed heads cover/g)).toHaveLength(2);
+    expect(victim.policy.offences(rogue.id)).toBe(1);
+    expect(victim.policy.offences(second.id)).toBe(1);
     expect(offerPrice(victim, 'Honey')).toBe(700);
     // The honest owner still gets through.
     link(owner, victim);
@@ -229,12 +240,14 @@ describe('a peer that breaks the rules', () => {
     const { owner, victim, vault, id } = await victimAndOwner();
     const before = victim.signedHeadsOf(vault)!;
     await owner.setOffer(id, { quantity: 9, price: 1 });
-    const unsigned = { ...owner.signedHeadsOf(vault)!, signature: new Uint8Array(64) };
+    // Claims a version newer than any the owner signed, so the victim must look at it.
+    const latest = owner.signedHeadsOf(vault)!;
+    const unsigned = { ...latest, counter: latest.counter + 1, signature: new Uint8Array(64) };
     const rogue = new RawPeer(victim);
     await rogue.hello();
-    const bundle = await snapshotOf(owner, vault);
-    await rogue.send({ type: 'changes', signedHeads: unsigned, snapshot: true, changes: [bundle] });
-    await eventually(() => victim.view().refusals.some((r) => /changes for vault .* refused: heads signature does not verify/.test(r.reason)));
+    await rogue.send({ type: 'heads', statements: [unsigned] });
+    await eventually(() => victim.view().refusals.some((r) => /heads for vault .* refused: heads signature does not verify/.test(r.reason)));
+    expect(victim.policy.offences(rogue.id)).toBe(1);
     // The honest owner's own, signed version still arrives.
     await eventually(() => victim.signedHeadsOf(vault)!.counter === owner.signedHeadsOf(vault)!.counter);
     expect(victim.signedHeadsOf(vault)!.counter).toBe(before.counter + 1);
@@ -244,7 +257,7 @@ describe('a peer that breaks the rules', () => {
     const { victim, vault } = await victimAndOwner();
     const rogue = new RawPeer(victim);
     await rogue.hello();
-    const impostor = createShopKeys(Date.now());
+    const impostor = createShopKeys(Date.now(), generateKeyPair());
     const real = victim.signedHeadsOf(vault)!;
     // The impostor's own root certified its device, then it claims the owner's vault.
     const claim = signHeads(impostor.device, { ...impostor.certificate, vaultId: real.vaultId }, real.counter + 5, real.heads);
@@ -261,30 +274,33 @@ describe('a peer that breaks the rules', () => {
     await eventually(() => offerPrice(victim, 'Honey') === 650);
     const rogue = new RawPeer(victim);
     await rogue.hello();
+    // Announcing the old version starts nothing; sending it unasked is refused.
+    await rogue.send({ type: 'heads', statements: [old] });
     await rogue.send({ type: 'changes', signedHeads: old, snapshot: true, changes: [oldSnapshot] });
-    await eventually(() => victim.view().refusals.some((r) => /replayed older heads/.test(r.reason)));
+    await eventually(() => victim.view().refusals.some((r) => /never asked for/.test(r.reason)));
+    expect(rogue.received.some((m) => m.type === 'want')).toBe(false);
     expect(offerPrice(victim, 'Honey')).toBe(650);
   });
 
   it('is cut off after a malformed frame, and blocked after repeated offences', async () => {
     const { owner, victim, vault } = await victimAndOwner();
     const rogue = new RawPeer(victim);
-    await rogue.hello('noisy');
-    await rogue.sendBytes(new Uint8Array([0x53, 0x4b, 1, 99, 0, 0, 0, 0]));
+    await rogue.hello();
+    await rogue.sendBytes(new Uint8Array([0x53, 0x4b, 2, 99, 0, 0, 0, 0]));
     await eventually(() => rogue.closedReason !== undefined);
     expect(victim.view().refusals[0]!.reason).toMatch(/unknown frame type 99/);
     expect(rogue.received.find((m) => m.type === 'refusal')).toMatchObject({ reason: expect.stringMatching(/unknown frame type 99/) });
 
-    const nodeId = new Uint8Array(32).fill(9);
-    const repeat = new RawPeer(victim);
-    await repeat.send({ type: 'hello', nodeId, name: 'repeat' });
+    const keys = generateKeyPair();
+    const repeat = new RawPeer(victim, 'repeat', keys);
+    await repeat.hello();
     const real = owner.signedHeadsOf(vault)!;
     for (let i = 1; i <= 3; i++) await repeat.send({ type: 'heads', statements: [{ ...real, counter: real.counter + i }] });
     await eventually(() => repeat.closedReason !== undefined);
     expect(repeat.closedReason).toMatch(/blocked after 3 refusals/);
-    expect(victim.view().blockedPeers).toEqual(['09'.repeat(16)]);
-    const comeback = new RawPeer(victim);
-    await comeback.send({ type: 'hello', nodeId, name: 'repeat again' });
+    expect(victim.view().blockedPeers).toEqual([repeat.id]);
+    const comeback = new RawPeer(victim, 'repeat again', keys);
+    await comeback.hello();
     await eventually(() => comeback.closedReason !== undefined);
     expect(comeback.closedReason).toMatch(/blocked/);
   });
@@ -292,7 +308,7 @@ describe('a peer that breaks the rules', () => {
 
 async function snapshotOf(node: SoukNode, vault: string): Promise<Uint8Array> {
   const rogue = new RawPeer(node, 'snapshot reader');
-  await rogue.hello('reader');
+  await rogue.hello();
   await rogue.send({ type: 'want', vaultId: Buffer.from(vault, 'hex'), have: [] });
   const message = await rogue.waitFor('changes');
   return message.changes[0]!;

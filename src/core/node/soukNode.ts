@@ -1,29 +1,38 @@
 import * as A from '@automerge/automerge';
 import { systemClock, type Clock } from '../clock';
 import { generateKeyPair, keyPairFromSecret, type KeyPair } from '../crypto/ed25519';
-import { proveSignalingJoin } from '../mesh/signalingJoin';
 import type { Link } from '../link/link';
+import { proveSignalingJoin } from '../mesh/signalingJoin';
+import { PeerPolicy } from '../mesh/peerPolicy';
 import { StorageError, type StorageAdapter, type StorageWrite } from '../storage/storage';
-import { productFromRow, syncOffer, validateOffer, validateProduct, validateShopProfile, type ProductInput } from '../catalog/catalog';
+import {
+  plainValue,
+  productFromRow,
+  sharedText,
+  validateExactLocation,
+  validateOffer,
+  validateProduct,
+  validateShopProfile,
+  type ProductInput,
+} from '../catalog/catalog';
 import { InputError } from '../inputError';
 import type { CatalogRow } from '../catalog/catalogCsv';
-import { MAX_CHANGES_PER_FRAME, type SyncMessage } from '../sync/syncMessages';
+import { proveLink } from '../sync/linkProof';
+import { MAX_CHANGES_PER_FRAME, RefusalCode, type SyncMessage } from '../sync/syncMessages';
 import { SyncSession, type SyncHost } from '../sync/syncSession';
-import { DocumentLog } from '../vault/documentLog';
-import { createShopKeys, decodeShopKeys, encodeShopKeys, type ShopKeys } from '../vault/shopKeys';
-import {
-  checkSignedHeads,
-  decodeSignedHeads,
-  encodeSignedHeads,
-  sameHeads,
-  signHeads,
-  type SignedHeads,
-} from '../vault/signedHeads';
-import type { PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+import { acceptBundle, type VerifiedVault } from '../vault/acceptBundle';
+import { VAULT_LIMITS } from '../vault/automergeCost';
+import type { DeviceCertificate } from '../vault/deviceCertificate';
+import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
+import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { fromHex, toHex } from '../wire/hex';
+import { OwnShop, type ShopEdit } from './ownShop';
+import { lookAlikes, shopFingerprint } from './shopIdentity';
+import { VaultStore, type VaultStanding } from './vaultStore';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
+  MAX_TRUSTED_SHOPS,
   type MarketplaceView,
   type MarketOffer,
   type NodeSettings,
@@ -31,33 +40,31 @@ import {
   type PeerView,
 } from './nodeView';
 
-/** Offences a peer may commit before its links are closed and it is no longer accepted. */
-export const OFFENCES_BEFORE_BLOCK = 3;
+export { OFFENCES_BEFORE_BLOCK } from '../mesh/peerPolicy';
+
 const MAX_REFUSALS_KEPT = 100;
+const MAX_VERIFIED_KEPT = 4096;
+/** Vault versions a session's peer announced that this node remembers, per link. */
+const MAX_ADVERTISED_PER_SESSION = 20_000;
+/** Statements this node announces on a new link: its own, partners', then others' most recent. */
+const MAX_ANNOUNCED_ON_LINK = 2_000;
+/** Requests for vault versions outstanding at once, per link and in all. */
+const MAX_WANTS_PER_SESSION = 4;
+const MAX_WANTS = 32;
+/** Bytes queued for a link's vault-sync lane past which this node answers "busy". */
+const SYNC_QUEUE_BUSY_BYTES = 8 * 1024 * 1024;
 const WANT_TIMEOUT_MS = 20_000;
 const RETRY_EVERY_MS = 5_000;
-/** Above this, a bundle of changes is sent as a snapshot instead. */
+/** Recent versions of each vault kept in memory, so a peer a version or two behind gets only the changes. */
+const RECENT_VERSIONS = 8;
+/** Above this, an answer of changes is sent as a whole document instead. */
 const MAX_INCREMENTAL_BYTES = 1024 * 1024;
 
-interface Replica {
-  id: string;
-  doc: A.Doc<SharedVaultDoc>;
-  signedHeads: SignedHeads;
-  log: DocumentLog;
-  asOf: number;
-  snapshot?: { heads: string; bytes: Uint8Array };
-}
-
-interface OwnShop {
-  keys: ShopKeys;
-  id: string;
-  privateDoc: A.Doc<PrivateVaultDoc>;
-  privateLog: DocumentLog;
-}
-
 interface SessionState {
-  /** The newest counter this peer announced, per vault. */
+  /** The newest counter this peer announced, per vault (bounded). */
   advertised: Map<string, number>;
+  /** Vaults this node asked this peer for on this link: only those may come back. */
+  asked: Set<string>;
 }
 
 export interface SoukNodeOptions {
@@ -76,18 +83,6 @@ export interface ShopInput {
 const settingsKey = ['node', 'settings'];
 /** The node's Ed25519 secret key: its public key is the node id, proven on every link. */
 const nodeKeyKey = ['node', 'key'];
-const shopKeysKey = ['keys', 'shop'];
-const sharedPrefix = (id: string) => ['vault', id, 'shared'];
-const headsKey = (id: string) => ['vault', id, 'heads'];
-/** When this node took the vault's current version: 8 bytes, milliseconds, big-endian. */
-const asOfKey = (id: string) => ['vault', id, 'asOf'];
-const privatePrefix = (id: string) => ['private', id];
-
-function asOfWrite(id: string, time: number): StorageWrite {
-  const data = new Uint8Array(8);
-  new DataView(data.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(time))));
-  return { op: 'put', key: asOfKey(id), data };
-}
 
 function defaultRandomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
@@ -97,11 +92,30 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function readSettings(bytes: Uint8Array | undefined): NodeSettings {
+  const defaults: NodeSettings = { networkName: DEFAULT_NETWORK, maxConnections: DEFAULT_MAX_CONNECTIONS, trustedShops: [] };
+  if (!bytes) return defaults;
+  try {
+    const stored = JSON.parse(new TextDecoder().decode(bytes)) as Partial<NodeSettings>;
+    return {
+      networkName: typeof stored.networkName === 'string' ? stored.networkName : defaults.networkName,
+      maxConnections: typeof stored.maxConnections === 'number' ? stored.maxConnections : defaults.maxConnections,
+      trustedShops: Array.isArray(stored.trustedShops) ? stored.trustedShops.filter((id) => /^[0-9a-f]{64}$/.test(id)).slice(0, MAX_TRUSTED_SHOPS) : [],
+    };
+  } catch {
+    return defaults;
+  }
+}
+
 /**
- * A full Souk node: the shop it owns (if any), a verified replica of every vault it has heard
- * of, and sync sessions over whatever links it is given. Platform-free: storage, links and
- * time come in through ports. All changes to replicas go through one queue, so what a peer is
- * sent is always exactly what signed heads cover.
+ * A full Souk node: the shop it owns (if any), the vaults of others it carries, and sync
+ * sessions over whatever links it is given. Platform-free: storage, links and time come in
+ * through ports. Parts, each small enough to test alone: OwnShop (the merchant's edits),
+ * acceptBundle (whether to take a peer's vault version: a pure function), VaultStore (what is
+ * kept, the index, eviction), PeerPolicy (offences, blocks and per-peer budgets) and SyncSession
+ * (one link). This class composes them: gossip of signed heads, one request per vault at a
+ * time, and changes to stored state through one queue. Serving never waits on a link: answers
+ * go into that link's own bounded queue.
  */
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
@@ -109,33 +123,36 @@ export class SoukNode implements SyncHost {
   private readonly nodeKey: KeyPair;
   settings: NodeSettings;
   private readonly storage: StorageAdapter;
-  private readonly randomBytes: (n: number) => Uint8Array;
+  private readonly random: (n: number) => Uint8Array;
   private shop: OwnShop | undefined;
-  private readonly replicas = new Map<string, Replica>();
+  private store!: VaultStore;
+  readonly policy: PeerPolicy;
   private readonly sessions = new Map<SyncSession, SessionState>();
   private readonly wanted = new Map<string, { session: SyncSession; at: number }>();
+  private readonly recent = new Map<string, string[][]>();
   private readonly refusals: { at: number; peer: string; reason: string }[] = [];
-  private readonly offences = new Map<string, number>();
-  private readonly blocked = new Set<string>();
   private readonly listeners = new Set<() => void>();
-  private readonly verified = new Set<string>();
+  /** Signed statements already verified, least recently used first (bounded). */
+  private readonly verified = new Map<string, true>();
   private queue: Promise<unknown> = Promise.resolve();
   private cancelRetry: (() => void) | undefined;
   private changedAt: number;
   private closedTraffic = { bytesIn: 0, bytesOut: 0 };
   private closed = false;
+  private contentLoading: Promise<void> = Promise.resolve();
 
   private constructor(options: SoukNodeOptions, nodeKey: KeyPair, settings: NodeSettings) {
     this.storage = options.storage;
     this.clock = options.clock ?? systemClock;
-    this.randomBytes = options.randomBytes ?? defaultRandomBytes;
+    this.random = options.randomBytes ?? defaultRandomBytes;
     this.nodeKey = nodeKey;
     this.nodeId = nodeKey.publicKey;
     this.settings = settings;
     this.changedAt = this.clock.now();
+    this.policy = new PeerPolicy(this.clock);
   }
 
-  /** Opens the node kept in `storage`, creating its identity on first use. */
+  /** Opens the node kept in `storage`, creating its identity on first use. Reads the vault index, not every vault. */
   static async open(options: SoukNodeOptions): Promise<SoukNode> {
     const { storage } = options;
     const storedKey = await storage.load(nodeKeyKey);
@@ -145,81 +162,45 @@ export class SoukNode implements SyncHost {
       nodeKey = generateKeyPair();
       await storage.write([{ op: 'put', key: nodeKeyKey, data: nodeKey.secretKey }]);
     }
-    const storedSettings = await storage.load(settingsKey);
-    const settings: NodeSettings = {
-      networkName: DEFAULT_NETWORK,
-      maxConnections: DEFAULT_MAX_CONNECTIONS,
-      ...(storedSettings ? (JSON.parse(new TextDecoder().decode(storedSettings)) as Partial<NodeSettings>) : {}),
-    };
-    const node = new SoukNode(options, nodeKey, settings);
-    await node.loadFromStorage();
+    const node = new SoukNode(options, nodeKey, readSettings(await storage.load(settingsKey)));
+    node.store = await VaultStore.open(storage, (id) => node.standingOf(id), undefined, (problem) => node.refuse('storage', problem));
+    node.shop = await OwnShop.load(storage, (id) => node.store.get(id)?.signedHeads);
+    if (node.shop) node.store.holdDoc(node.shop.id, node.shop.doc);
+    node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;
   }
 
-  // ---------------------------------------------------------------- storage
-
-  private async loadFromStorage(): Promise<void> {
-    const keyBytes = await this.storage.load(shopKeysKey);
-    const keys = keyBytes ? decodeShopKeys(keyBytes) : undefined;
-    const headEntries = await this.storage.loadRange(['vault']);
-    for (const { key, data } of headEntries) {
-      if (key.length !== 3 || key[2] !== 'heads') continue;
-      await this.loadReplica(key[1]!, data);
+  /** Loads the checked content of every carried vault, a few at a time, so views fill in without blocking the node. */
+  private async loadContentInBackground(): Promise<void> {
+    const ids = [...this.store.all()].map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 50) {
+      if (this.closed) return;
+      await Promise.all(ids.slice(i, i + 50).map((id) => this.store.content(id)));
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    if (keys) {
-      const id = toHex(keys.root.publicKey);
-      const privateLog = new DocumentLog(privatePrefix(id));
-      const privateDoc = await privateLog.load<PrivateVaultDoc>(this.storage);
-      if (!privateDoc || !this.replicas.has(id)) throw new Error('stored shop is incomplete: keys without its vault');
-      this.shop = { keys, id, privateDoc, privateLog };
-    }
+    this.changed();
   }
 
-  private async loadReplica(id: string, headsBytes: Uint8Array): Promise<void> {
-    const signedHeads = decodeSignedHeads(headsBytes);
-    const log = new DocumentLog(sharedPrefix(id));
-    const doc = await log.load<SharedVaultDoc>(this.storage);
-    if (!doc) return;
-    if (!sameHeads(A.getHeads(doc), signedHeads.heads)) {
-      this.refuse('storage', `stored vault ${id.slice(0, 8)} does not match its signed heads; ignored`);
-      return;
-    }
-    const asOf = await this.storage.load(asOfKey(id));
-    this.replicas.set(id, {
-      id,
-      doc,
-      signedHeads,
-      log,
-      asOf: asOf?.length === 8 ? Number(new DataView(asOf.buffer, asOf.byteOffset).getBigUint64(0)) : signedHeads.certificate.issuedAt,
-    });
+  /** Resolves once every carried vault's content is in memory (views list them all). */
+  whenContentLoaded(): Promise<void> {
+    return this.contentLoading;
   }
 
-  private async reloadReplica(id: string): Promise<void> {
-    this.replicas.delete(id);
-    const headsBytes = await this.storage.load(headsKey(id));
-    if (headsBytes) await this.loadReplica(id, headsBytes);
-    if (this.shop?.id === id) {
-      const privateLog = new DocumentLog(privatePrefix(id));
-      const privateDoc = await privateLog.load<PrivateVaultDoc>(this.storage);
-      if (privateDoc) this.shop = { ...this.shop, privateDoc, privateLog };
-    }
-  }
-
-  private async write(batch: StorageWrite[], rollbackVault: string): Promise<void> {
-    try {
-      await this.storage.write(batch);
-    } catch (error) {
-      await this.reloadReplica(rollbackVault).catch(() => {});
-      // Adapters say what went wrong (a full disk among others); anything else is a plain failure.
-      throw error instanceof StorageError ? error : new StorageError('failed', `The change was not saved: ${describe(error)}`);
-    }
+  private standingOf(id: string): VaultStanding {
+    if (id === this.shop?.id) return 'own';
+    if (this.settings.trustedShops.includes(id)) return 'partner';
+    return 'other';
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  randomBytes(n: number): Uint8Array {
+    return this.random(n);
   }
 
   // ---------------------------------------------------------------- the shop
@@ -231,94 +212,78 @@ export class SoukNode implements SyncHost {
   createShop(input: ShopInput): Promise<string> {
     return this.serial(async () => {
       if (this.shop) throw new InputError('shop', 'This node already has a shop');
-      const { name, area, currency } = validateShopProfile(input);
+      const profile = validateShopProfile(input);
+      const exactLocation = validateExactLocation(input.exactLocation ?? '');
       const now = this.clock.now();
-      const keys = createShopKeys(now);
-      const id = toHex(keys.root.publicKey);
-      const actor = toHex(keys.device.publicKey).slice(0, 32);
-      const doc = A.from<SharedVaultDoc>(
-        { schema: 1, profile: { name, area, currency }, devices: { [toHex(keys.device.publicKey)]: { issuedAt: now } }, offers: {} },
-        { actor },
-      );
-      const privateDoc = A.from<PrivateVaultDoc>({ schema: 1, exactLocation: (input.exactLocation ?? '').trim(), products: {} }, { actor });
-      const signedHeads = signHeads(keys.device, keys.certificate, 1, A.getHeads(doc));
-      const log = new DocumentLog(sharedPrefix(id));
-      const privateLog = new DocumentLog(privatePrefix(id));
-      await this.storage.write([
-        { op: 'put', key: shopKeysKey, data: encodeShopKeys(keys) },
-        ...log.snapshotWrites(A.save(doc), doc),
-        ...privateLog.snapshotWrites(A.save(privateDoc), privateDoc),
-        { op: 'put', key: headsKey(id), data: encodeSignedHeads(signedHeads) },
-        asOfWrite(id, now),
-      ]);
-      this.shop = { keys, id, privateDoc, privateLog };
-      this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });
-      for (const session of this.sessions.keys()) if (session.remote) session.sayHello();
-      this.broadcast([signedHeads]);
+      const { shop, writes } = OwnShop.create(this.nodeKey, profile, exactLocation, now);
+      const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, shop, now, 0);
+      await this.write([...writes, ...indexWrites]);
+      this.shop = shop;
+      this.store.commitOwn(record, shop.content, shop.doc);
+      for (const session of this.sessions.keys()) session.sayHello();
+      this.broadcast([shop.signedHeads]);
       this.changed();
-      return id;
+      return shop.id;
     });
   }
 
   /**
    * Applies a catalog edit to the private document, brings the shared offers of the touched
    * products in line, signs the new heads and saves all of it in one atomic write. Resolves only
-   * once the edit is durable; on a storage failure nothing changes and the error says why.
+   * once the edit is durable; any failure (refused input, a full disk) leaves the shop exactly
+   * as storage holds it, and the error says why.
    */
   private editShop<T>(
     edit: (draft: PrivateVaultDoc) => { result: T; touched: string[] },
-    shareEdit?: (draft: SharedVaultDoc) => void,
+    shareEdit?: (draft: Parameters<NonNullable<Parameters<OwnShop['edit']>[1]>>[0]) => void,
   ): Promise<T> {
     return this.serial(async () => {
       const shop = this.shop;
       if (!shop) throw new InputError('shop', 'Create your shop first');
-      const replica = this.replicas.get(shop.id)!;
       const now = this.clock.now();
-      let outcome: { result: T; touched: string[] } | undefined;
-      const privateDoc = A.change(shop.privateDoc, { time: Math.floor(now / 1000) }, (draft) => {
-        outcome = edit(draft);
-      });
-      const { result, touched } = outcome!;
-      let doc: A.Doc<SharedVaultDoc>;
-      let batch: StorageWrite[];
-      let signedHeads = replica.signedHeads;
+      let proposed: ShopEdit<T>;
+      let record: ReturnType<VaultStore['ownVaultWrites']>['record'] | undefined;
       try {
-        doc = A.change(replica.doc, { time: Math.floor(now / 1000) }, (draft) => {
-          shareEdit?.(draft);
-          for (const productId of touched) syncOffer(draft, privateDoc, productId, now);
-        });
-        batch = shop.privateLog.writesFor(privateDoc);
-        const heads = A.getHeads(doc);
-        if (!sameHeads(heads, signedHeads.heads)) {
-          signedHeads = signHeads(shop.keys.device, shop.keys.certificate, signedHeads.counter + 1, heads);
-          batch.push(
-            ...replica.log.writesFor(doc),
-            { op: 'put', key: headsKey(shop.id), data: encodeSignedHeads(signedHeads) },
-            asOfWrite(shop.id, now),
-          );
+        proposed = shop.edit(edit, shareEdit, now);
+        if (proposed.sharedChanged) {
+          const own = this.store.ownVaultWrites(shop.id, proposed, now, this.store.get(shop.id)?.bytes ?? 0);
+          proposed.writes.push(...own.writes);
+          record = own.record;
         }
+        if (proposed.writes.length) await this.write(proposed.writes);
       } catch (error) {
-        // The private document already moved (Automerge documents share their backend), so the
-        // in-memory shop is no longer what storage holds: go back to what storage holds.
-        await this.reloadReplica(shop.id);
+        // Automerge marked the shop's documents outdated when the edit changed them: go back to what storage holds.
+        await this.reloadShop();
         throw error;
       }
-      if (batch.length) await this.write(batch, shop.id);
-      shop.privateDoc = privateDoc;
-      if (signedHeads !== replica.signedHeads) {
-        replica.doc = doc;
-        replica.signedHeads = signedHeads;
-        replica.asOf = now;
-        replica.snapshot = undefined;
-        this.broadcast([signedHeads]);
+      shop.commit(proposed);
+      if (record) {
+        this.store.commitOwn(record, proposed.content, proposed.doc);
+        this.rememberVersion(shop.id, proposed.signedHeads.heads);
+        this.broadcast([proposed.signedHeads]);
       }
       this.changed();
-      return result;
+      return proposed.result;
     });
   }
 
+  private async reloadShop(): Promise<void> {
+    const shop = await OwnShop.load(this.storage, (id) => this.store.get(id)?.signedHeads);
+    this.shop = shop;
+    if (shop) this.store.holdDoc(shop.id, shop.doc);
+  }
+
+  private async write(batch: StorageWrite[]): Promise<void> {
+    try {
+      await this.storage.write(batch);
+    } catch (error) {
+      // Adapters say what went wrong (a full disk among others); anything else is a plain failure.
+      throw error instanceof StorageError ? error : new StorageError('failed', `The change was not saved: ${describe(error)}`);
+    }
+  }
+
   private newId(): string {
-    return toHex(this.randomBytes(8));
+    return toHex(this.random(8));
   }
 
   private product(draft: PrivateVaultDoc, id: string): Product {
@@ -400,14 +365,15 @@ export class SoukNode implements SyncHost {
   /** Renames the shop or moves its area (offers follow); the currency stays. */
   async updateProfile(input: ShopInput): Promise<void> {
     const { name, area } = validateShopProfile(input);
+    const exactLocation = input.exactLocation === undefined ? undefined : validateExactLocation(input.exactLocation);
     return this.editShop(
       (draft) => {
-        if (input.exactLocation !== undefined) draft.exactLocation = input.exactLocation.trim();
+        if (exactLocation !== undefined) draft.exactLocation = exactLocation;
         return { result: undefined, touched: Object.keys(draft.products) };
       },
       (draft) => {
-        if (draft.profile.name !== name) draft.profile.name = name;
-        if (draft.profile.area !== area) draft.profile.area = area;
+        if (plainValue(draft.profile.name) !== name) draft.profile.name = sharedText(name) as unknown as string;
+        if (plainValue(draft.profile.area) !== area) draft.profile.area = sharedText(area) as unknown as string;
       },
     );
   }
@@ -421,10 +387,23 @@ export class SoukNode implements SyncHost {
     if (!Number.isInteger(next.maxConnections) || next.maxConnections < 1 || next.maxConnections > 32) {
       throw new InputError('Maximum connections', 'Maximum connections must be a whole number from 1 to 32');
     }
-    await this.storage.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
+    if (!Array.isArray(next.trustedShops) || next.trustedShops.some((id) => !/^[0-9a-f]{64}$/.test(id))) {
+      throw new InputError('Trusted shops', 'Trusted shops must be shop ids');
+    }
+    if (next.trustedShops.length > MAX_TRUSTED_SHOPS) {
+      throw new InputError('Trusted shops', `At most ${MAX_TRUSTED_SHOPS} shops can be marked trusted`);
+    }
+    next.trustedShops = [...new Set(next.trustedShops)];
+    await this.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
     this.settings = next;
     this.changed();
     return next;
+  }
+
+  /** Marks a shop as one this merchant knows and trusts (kept first, shown as such), or takes the mark away. */
+  setTrusted(vaultId: string, trusted: boolean): Promise<NodeSettings> {
+    const others = this.settings.trustedShops.filter((id) => id !== vaultId);
+    return this.updateSettings({ trustedShops: trusted ? [...others, vaultId] : others });
   }
 
   // ---------------------------------------------------------------- reads
@@ -442,21 +421,26 @@ export class SoukNode implements SyncHost {
     };
   }
 
+  private trusted(id: string): boolean {
+    return this.settings.trustedShops.includes(id);
+  }
+
   view(): NodeView {
-    const shopReplica = this.shop ? this.replicas.get(this.shop.id) : undefined;
     const peers: PeerView[] = [];
     let bytesIn = this.closedTraffic.bytesIn;
     let bytesOut = this.closedTraffic.bytesOut;
     for (const session of this.sessions.keys()) {
       bytesIn += session.bytesIn;
       bytesOut += session.bytesOut;
-      if (!session.remote) continue;
-      // The name in the peer's own vault follows renames; its hello is the fallback.
-      const vault = session.remote.shopVaultId ? this.replicas.get(session.remote.shopVaultId) : undefined;
+      if (!session.remote) continue; // Not proven yet: not a peer.
+      const shopId = session.remote.shopVaultId;
+      const record = shopId ? this.store.get(shopId) : undefined;
       peers.push({
         nodeId: session.remote.nodeId,
-        name: vault?.doc.profile?.name ?? session.remote.name,
-        shopVaultId: session.remote.shopVaultId ?? null,
+        name: record?.name ?? '',
+        shopVaultId: shopId ?? null,
+        fingerprint: shopId ? shopFingerprint(shopId) : null,
+        trusted: shopId ? this.trusted(shopId) : false,
         linkLabel: session.link.label,
         connectedAt: session.openedAt,
         lastHeardAt: session.lastHeardAt,
@@ -464,62 +448,79 @@ export class SoukNode implements SyncHost {
         bytesOut: session.bytesOut,
       });
     }
+    const records = [...this.store.all()];
+    const clashes = lookAlikes(records, (id) => this.standingOf(id) !== 'other');
     return {
       nodeId: toHex(this.nodeId),
-      shop:
-        this.shop && shopReplica
-          ? {
-              vaultId: this.shop.id,
-              name: shopReplica.doc.profile.name,
-              area: shopReplica.doc.profile.area,
-              currency: shopReplica.doc.profile.currency,
-              exactLocation: this.shop.privateDoc.exactLocation,
-            }
-          : null,
-      settings: { ...this.settings },
+      shop: this.shop
+        ? {
+            vaultId: this.shop.id,
+            name: this.shop.content.profile.name,
+            area: this.shop.content.profile.area,
+            currency: this.shop.content.profile.currency,
+            exactLocation: this.shop.privateDoc.exactLocation,
+            fingerprint: shopFingerprint(this.shop.id),
+          }
+        : null,
+      settings: { ...this.settings, trustedShops: [...this.settings.trustedShops] },
       peers,
-      vaults: [...this.replicas.values()].map((r) => ({
+      vaults: records.map((r) => ({
         vaultId: r.id,
-        name: r.doc.profile?.name ?? '',
-        area: r.doc.profile?.area ?? '',
+        name: r.name,
+        area: r.area,
+        fingerprint: shopFingerprint(r.id),
         own: r.id === this.shop?.id,
+        trusted: this.trusted(r.id),
+        lookAlikeOf: clashes.get(r.id) ?? null,
         counter: r.signedHeads.counter,
-        offers: Object.keys(r.doc.offers ?? {}).length,
+        offers: r.offerCount,
+        bytes: r.bytes,
         asOf: r.asOf,
+        firstSeenAt: r.firstSeenAt,
       })),
       refusals: [...this.refusals],
-      blockedPeers: [...this.blocked],
+      blockedPeers: this.policy.blockedPeers(),
       traffic: { bytesIn, bytesOut },
       changedAt: this.changedAt,
     };
   }
 
-  /** Everyone's offers, newest state, filtered by a search over name, SKU, seller and area. */
+  /** Everyone's offers, newest state, filtered by a search over name, SKU, seller and area. Reads checked content only. */
   marketplace(query = '', limit = 200): MarketplaceView {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const matches: { offer: SharedOffer; replica: Replica }[] = [];
-    for (const replica of this.replicas.values()) {
-      const profile = replica.doc.profile;
-      if (!profile) continue;
-      for (const offer of Object.values(replica.doc.offers ?? {})) {
+    const records = [...this.store.all()];
+    const clashes = lookAlikes(records, (id) => this.standingOf(id) !== 'other');
+    const matches: MarketOffer[] = [];
+    let loading = 0;
+    for (const record of records) {
+      const content = this.store.cachedContent(record.id);
+      if (!content) {
+        loading += 1;
+        continue;
+      }
+      const { profile } = content;
+      for (const offer of content.offers) {
         const haystack = `${offer.name} ${offer.sku} ${profile.name} ${offer.area}`.toLowerCase();
-        if (words.every((w) => haystack.includes(w))) matches.push({ offer, replica });
+        if (!words.every((w) => haystack.includes(w))) continue;
+        matches.push({
+          ...offer,
+          vaultId: record.id,
+          seller: profile.name,
+          currency: profile.currency,
+          own: record.id === this.shop?.id,
+          fingerprint: shopFingerprint(record.id),
+          trusted: this.trusted(record.id),
+          lookAlikeOf: clashes.get(record.id) ?? null,
+        });
       }
     }
-    matches.sort((a, b) => a.offer.name.localeCompare(b.offer.name) || a.replica.doc.profile.name.localeCompare(b.replica.doc.profile.name));
-    const offers: MarketOffer[] = matches.slice(0, limit).map(({ offer, replica }) => ({
-      ...offer,
-      vaultId: replica.id,
-      seller: replica.doc.profile.name,
-      currency: replica.doc.profile.currency,
-      own: replica.id === this.shop?.id,
-    }));
-    return { offers, total: matches.length };
+    matches.sort((a, b) => a.name.localeCompare(b.name) || a.seller.localeCompare(b.seller) || a.vaultId.localeCompare(b.vaultId));
+    return { offers: matches.slice(0, limit), total: matches.length, loadingVaults: loading };
   }
 
   /** The signed heads this node holds for a vault, as sent on the wire. */
   signedHeadsOf(vaultId: string): SignedHeads | undefined {
-    return this.replicas.get(vaultId)?.signedHeads;
+    return this.store.get(vaultId)?.signedHeads;
   }
 
   subscribe(listener: () => void): () => void {
@@ -547,7 +548,7 @@ export class SoukNode implements SyncHost {
       throw new Error('node is closed');
     }
     const session = new SyncSession(link, this);
-    this.sessions.set(session, { advertised: new Map() });
+    this.sessions.set(session, { advertised: new Map(), asked: new Set() });
     session.start();
     return session;
   }
@@ -568,30 +569,40 @@ export class SoukNode implements SyncHost {
     return proveSignalingJoin(this.nodeKey, challenge, room);
   }
 
-  hello(): { nodeId: Uint8Array; name: string; shopVaultId?: Uint8Array } {
-    const replica = this.shop && this.replicas.get(this.shop.id);
-    return {
-      nodeId: this.nodeId,
-      name: replica?.doc.profile.name ?? '',
-      ...(this.shop ? { shopVaultId: this.shop.keys.root.publicKey } : {}),
-    };
+  proveLink(theirChallenge: Uint8Array, theirId: Uint8Array): Uint8Array {
+    return proveLink(this.nodeKey, theirChallenge, theirId);
   }
 
-  allSignedHeads(): SignedHeads[] {
-    return [...this.replicas.values()].map((r) => r.signedHeads);
+  shopClaim(): DeviceCertificate | undefined {
+    return this.shop?.keys.certificate;
   }
 
-  sessionReady(session: SyncSession): void {
+  /** Statements to announce on a new link: own first, then partners', then the most recently updated. */
+  private announcements(): SignedHeads[] {
+    const rank = (id: string) => ({ own: 0, partner: 1, other: 2 })[this.standingOf(id)];
+    return [...this.store.all()]
+      .sort((a, b) => rank(a.id) - rank(b.id) || b.asOf - a.asOf)
+      .slice(0, MAX_ANNOUNCED_ON_LINK)
+      .map((r) => r.signedHeads);
+  }
+
+  sessionReady(session: SyncSession): boolean {
     const remote = session.remote!;
-    if (this.blocked.has(remote.nodeId)) {
+    if (this.policy.isBlocked(remote.nodeId)) {
       session.close('this peer is blocked after repeated refusals');
-      return;
+      return false;
     }
     if (remote.nodeId === toHex(this.nodeId)) {
       session.close('connected to itself');
-      return;
+      return false;
     }
+    // One link per proven peer: a newer link from the same key replaces the older.
+    for (const other of this.sessions.keys()) {
+      if (other !== session && other.remote?.nodeId === remote.nodeId) other.close('replaced by a newer link from the same peer');
+    }
+    session.announce(this.announcements());
     this.changed();
+    return true;
   }
 
   sessionClosed(session: SyncSession): void {
@@ -616,185 +627,234 @@ export class SoukNode implements SyncHost {
   offence(session: SyncSession, reason: string): void {
     this.refuse(session.label, reason);
     const who = session.remote?.nodeId;
-    if (!who) return; // Before its hello a peer has no name to count against; the session closes itself.
-    const count = (this.offences.get(who) ?? 0) + 1;
-    this.offences.set(who, count);
-    if (count >= OFFENCES_BEFORE_BLOCK) {
-      this.blocked.add(who);
-      for (const other of this.sessions.keys()) if (other.remote?.nodeId === who) other.close(`blocked after ${count} refusals`);
+    if (!who) return; // Offences count only against proven identities.
+    if (this.policy.offence(who, reason)) {
+      for (const other of this.sessions.keys()) if (other.remote?.nodeId === who) other.close(`blocked after ${this.policy.offences(who)} refusals`);
     }
   }
 
-  peerRefused(session: SyncSession, reason: string): void {
-    this.refuse(`${session.label} (their refusal)`, reason);
+  receiveRefusal(session: SyncSession, message: Extract<SyncMessage, { type: 'refusal' }>): void {
+    this.refuse(`${session.label} (their refusal)`, message.reason);
+    if (!message.vaultId) return;
+    const vault = toHex(message.vaultId);
+    if (message.code === RefusalCode.notHere) this.sessions.get(session)?.advertised.delete(vault);
+    if (this.wanted.get(vault)?.session === session) {
+      this.wanted.delete(vault);
+      if (message.code === RefusalCode.busy) this.sessions.get(session)?.advertised.delete(vault);
+      this.requestMissing(vault);
+    }
   }
 
+  /** Verifies a signed statement, remembering genuine ones (bounded, least recently used dropped first). */
   private checkStatement(statement: SignedHeads): string | undefined {
     // Keyed by the whole statement: a verified signature must not vouch for altered fields.
     const key = toHex(encodeSignedHeads(statement));
-    if (this.verified.has(key)) return undefined;
+    if (this.verified.has(key)) {
+      this.verified.delete(key);
+      this.verified.set(key, true);
+      return undefined;
+    }
     const problem = checkSignedHeads(statement);
     if (problem) return problem;
-    if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.add(key);
+    this.verified.set(key, true);
+    for (const old of this.verified.keys()) {
+      if (this.verified.size <= MAX_VERIFIED_KEPT) break;
+      this.verified.delete(old);
+    }
     return undefined;
   }
 
-  receiveHeads(session: SyncSession, statement: SignedHeads): void {
-    const problem = this.checkStatement(statement);
-    const id = toHex(statement.vaultId);
-    if (problem) {
-      this.offence(session, `heads for vault ${id.slice(0, 8)} refused: ${problem}`);
-      return;
-    }
+  receiveHeads(session: SyncSession, statements: SignedHeads[]): void {
     const state = this.sessions.get(session);
-    if (!state) return;
-    state.advertised.set(id, Math.max(state.advertised.get(id) ?? 0, statement.counter));
-    const local = this.replicas.get(id);
-    if (local && statement.counter < local.signedHeads.counter) {
-      session.announce([local.signedHeads]); // the peer is behind
-      return;
-    }
-    if (local && statement.counter === local.signedHeads.counter) {
-      if (!sameHeads(statement.heads, local.signedHeads.heads)) {
-        this.refuse(session.label, `vault ${id.slice(0, 8)} has two different signed heads for counter ${statement.counter}; kept the first`);
+    const peer = session.remote?.nodeId;
+    if (!state || !peer) return;
+    for (const statement of statements) {
+      const id = toHex(statement.vaultId);
+      if (id === this.shop?.id) continue; // Only this node writes its own vault.
+      const local = this.store.get(id);
+      if (local && statement.counter <= local.signedHeads.counter) {
+        if (statement.counter < local.signedHeads.counter) session.announce([local.signedHeads]); // the peer is behind
+        continue;
       }
-      return;
+      if ((state.advertised.get(id) ?? 0) >= statement.counter) continue;
+      // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
+      if (!this.policy.take(peer, 'verifications')) return;
+      const problem = this.checkStatement(statement);
+      if (problem) {
+        this.offence(session, `heads for vault ${id.slice(0, 8)} refused: ${problem}`);
+        if (session.closedReason !== undefined) return;
+        continue;
+      }
+      if (!state.advertised.has(id) && state.advertised.size >= MAX_ADVERTISED_PER_SESSION) continue;
+      state.advertised.set(id, statement.counter);
+      this.requestMissing(id);
     }
-    this.requestMissing(id);
   }
 
-  /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way. */
+  /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
   private requestMissing(vault: string): void {
-    if (this.shop?.id === vault) return;
-    const localCounter = this.replicas.get(vault)?.signedHeads.counter ?? 0;
+    if (this.closed || this.shop?.id === vault) return;
+    const local = this.store.get(vault);
+    const localCounter = local?.signedHeads.counter ?? 0;
     const pending = this.wanted.get(vault);
     const now = this.clock.now();
     if (pending && pending.session.closedReason === undefined && now - pending.at < WANT_TIMEOUT_MS) return;
+    if (pending) this.wanted.delete(vault);
+    if (this.wanted.size >= MAX_WANTS) return; // The retry timer asks again.
     for (const [session, state] of this.sessions) {
       const counter = state.advertised.get(vault) ?? 0;
-      if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session) continue;
+      if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session || !session.remote) continue;
+      let outstanding = 0;
+      for (const want of this.wanted.values()) if (want.session === session) outstanding += 1;
+      if (outstanding >= MAX_WANTS_PER_SESSION) continue;
+      // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
+      if (!local && this.standingOf(vault) === 'other' && !this.policy.take(session.remote.nodeId, 'newVaults')) continue;
       this.wanted.set(vault, { session, at: now });
-      void session.send({ type: 'want', vaultId: fromHex(vault), have: this.replicas.get(vault)?.signedHeads.heads ?? [] });
+      if (state.asked.size >= MAX_ADVERTISED_PER_SESSION) state.asked.clear();
+      state.asked.add(vault);
+      session.send({ type: 'want', vaultId: fromHex(vault), have: local?.signedHeads.heads ?? [] });
       return;
     }
-    if (pending) this.wanted.delete(vault);
   }
 
   private scheduleRetry(): void {
     this.cancelRetry = this.clock.setTimer(() => {
       if (this.closed) return;
       const vaults = new Set<string>();
-      for (const state of this.sessions.values()) for (const vault of state.advertised.keys()) vaults.add(vault);
+      for (const state of this.sessions.values()) {
+        for (const [vault, counter] of state.advertised) {
+          if (counter > (this.store.get(vault)?.signedHeads.counter ?? 0)) vaults.add(vault);
+        }
+      }
       for (const vault of vaults) this.requestMissing(vault);
       this.scheduleRetry();
     }, RETRY_EVERY_MS);
   }
 
+  private rememberVersion(vault: string, heads: string[]): void {
+    const versions = this.recent.get(vault) ?? [];
+    versions.push(heads);
+    if (versions.length > RECENT_VERSIONS) versions.shift();
+    this.recent.set(vault, versions);
+    if (this.recent.size > 2 * MAX_WANTS + this.store.budget.maxLoadedDocs) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined && oldest !== vault) this.recent.delete(oldest);
+    }
+  }
+
+  /**
+   * Answers a request for a vault version. Never runs in the node's queue and never waits on the
+   * link: the answer goes into this link's bounded sync queue, or the peer is told "busy".
+   */
   receiveWant(session: SyncSession, vaultId: Uint8Array, have: string[]): void {
-    void this.serial(async () => {
-      const replica = this.replicas.get(toHex(vaultId));
-      if (!replica) {
-        void session.send({ type: 'refusal', reason: `no vault ${toHex(vaultId).slice(0, 8)} here` });
-        return;
-      }
-      await session.send(this.bundleFor(replica, have));
+    void this.answerWant(session, vaultId, have).catch((error) => {
+      session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: `could not answer: ${describe(error)}` });
     });
   }
 
-  private bundleFor(replica: Replica, have: string[]): Extract<SyncMessage, { type: 'changes' }> {
-    const { doc, signedHeads } = replica;
-    if (have.length > 0 && A.hasHeads(doc, have)) {
-      const changes = A.getChangesSince(doc, have);
-      const bytes = changes.reduce((sum, c) => sum + c.length, 0);
-      if (changes.length <= MAX_CHANGES_PER_FRAME && bytes <= MAX_INCREMENTAL_BYTES) {
-        return { type: 'changes', signedHeads, snapshot: false, changes };
+  private async answerWant(session: SyncSession, vaultId: Uint8Array, have: string[]): Promise<void> {
+    const id = toHex(vaultId);
+    const peer = session.remote!.nodeId;
+    const record = this.store.get(id);
+    if (!record) {
+      session.send({ type: 'refusal', code: RefusalCode.notHere, vaultId, reason: `no vault ${id.slice(0, 8)} here` });
+      return;
+    }
+    if (session.queuedBytes('sync') > SYNC_QUEUE_BUSY_BYTES) {
+      session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'this link is busy; ask again later' });
+      return;
+    }
+    let bundle: Extract<SyncMessage, { type: 'changes' }> | undefined;
+    // Only the changes since a recent version this node held: bounded work. Anything else gets the whole document, encoded once.
+    const knownVersion = have.length > 0 && (this.recent.get(id) ?? []).some((heads) => sameHeads(heads, have));
+    if (knownVersion) {
+      const doc = this.store.loadedDoc(id);
+      if (doc && this.store.get(id) === record && A.hasHeads(doc, have)) {
+        const changes = A.getChangesSince(doc, have);
+        const bytes = changes.reduce((sum, c) => sum + c.length, 0);
+        if (changes.length > 0 && changes.length <= MAX_CHANGES_PER_FRAME && bytes <= MAX_INCREMENTAL_BYTES) {
+          bundle = { type: 'changes', signedHeads: record.signedHeads, snapshot: false, changes };
+        }
       }
     }
-    const headsKeyText = signedHeads.heads.join(',');
-    if (replica.snapshot?.heads !== headsKeyText) replica.snapshot = { heads: headsKeyText, bytes: A.save(doc) };
-    return { type: 'changes', signedHeads, snapshot: true, changes: [replica.snapshot.bytes] };
+    if (!bundle) {
+      const encoding = await this.store.encoding(id);
+      if (!encoding) {
+        session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'vault changed while answering; ask again' });
+        return;
+      }
+      const current = this.store.get(id);
+      if (!current) return;
+      bundle = { type: 'changes', signedHeads: current.signedHeads, snapshot: true, changes: [encoding] };
+    }
+    const size = bundle.changes.reduce((sum, c) => sum + c.length, 0);
+    if (!this.policy.take(peer, 'servedBytes', size)) {
+      session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'over this node’s upload budget for you; ask later' });
+      return;
+    }
+    this.store.touch(id, this.clock.now());
+    if (!session.send(bundle)) session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'this link is busy; ask again later' });
   }
 
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
+    const id = toHex(message.signedHeads.vaultId);
+    const short = id.slice(0, 8);
+    const state = this.sessions.get(session);
+    const peer = session.remote?.nodeId;
+    if (!state || !peer) return Promise.resolve();
+    if (!state.asked.has(id)) {
+      this.offence(session, `changes for vault ${short} refused: never asked for`);
+      return Promise.resolve();
+    }
+    if (this.wanted.get(id)?.session === session) this.wanted.delete(id);
+    if (id === this.shop?.id) return Promise.resolve();
     return this.serial(async () => {
-      const { signedHeads } = message;
-      const id = toHex(signedHeads.vaultId);
-      const short = id.slice(0, 8);
-      const problem = this.checkStatement(signedHeads);
-      if (problem) return this.offence(session, `changes for vault ${short} refused: ${problem}`);
-      if (id === this.shop?.id) return; // Only this node writes its own vault.
-      const local = this.replicas.get(id);
-      const want = this.wanted.get(id);
-      if (want?.session === session) this.wanted.delete(id);
-      if (local && signedHeads.counter <= local.signedHeads.counter) {
-        if (signedHeads.counter === local.signedHeads.counter && sameHeads(signedHeads.heads, local.signedHeads.heads)) return;
-        return this.offence(session, `changes for vault ${short} refused: replayed older heads (counter ${signedHeads.counter}, have ${local.signedHeads.counter})`);
-      }
-      let doc: A.Doc<SharedVaultDoc>;
-      let batch: StorageWrite[];
-      const log = local?.log ?? new DocumentLog(sharedPrefix(id));
-      try {
-        if (message.snapshot) {
-          if (message.changes.length !== 1) throw new Error('a snapshot bundle carries exactly one document');
-          doc = A.load<SharedVaultDoc>(message.changes[0]!);
-          if (!sameHeads(A.getHeads(doc), signedHeads.heads)) throw new Error('snapshot is not what the signed heads cover');
-          batch = log.snapshotWrites(message.changes[0]!, doc);
-        } else {
-          if (!local) throw new Error('changes for a vault this node does not have yet');
-          const resulting = this.headsAfter(local.doc, message.changes);
-          if (!sameHeads(resulting, signedHeads.heads)) throw new Error('changes are not exactly what the signed heads cover');
-          [doc] = A.applyChanges(local.doc, message.changes);
-          if (!sameHeads(A.getHeads(doc), signedHeads.heads)) {
-            await this.reloadReplica(id);
-            throw new Error('applied changes did not reach the signed heads');
-          }
-          batch = log.writesFor(doc);
+      const record = this.store.get(id);
+      let current: VerifiedVault | undefined;
+      if (record) {
+        if (message.signedHeads.counter <= record.signedHeads.counter) return; // Stale: another peer was quicker.
+        const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
+        if (!doc || !content || this.store.get(id) !== record) {
+          this.refuse('storage', `vault ${short} could not be read back; asked again`);
+          this.requestMissingLater(id, session);
+          return;
         }
-        if (!doc.profile || typeof doc.offers !== 'object') throw new Error('document is not a Souk vault');
-      } catch (error) {
-        this.requestMissingLater(id, session);
-        return this.offence(session, `changes for vault ${short} refused: ${describe(error)}`);
+        current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
       }
-      const now = this.clock.now();
-      batch.push({ op: 'put', key: headsKey(id), data: encodeSignedHeads(signedHeads) }, asOfWrite(id, now));
+      if (!this.policy.take(peer, 'ops', 1)) {
+        this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
+        this.requestMissingLater(id, session);
+        return;
+      }
+      const outcome = acceptBundle(current, message, { limits: VAULT_LIMITS, checkStatement: (s) => this.checkStatement(s) });
+      if (!outcome.accepted) {
+        this.requestMissingLater(id, session);
+        if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
+        else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
+        return;
+      }
+      this.policy.take(peer, 'ops', Math.max(0, outcome.vault.ops - (current?.ops ?? 0)));
       try {
-        await this.write(batch, id);
+        const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
+        for (const gone of evicted) this.recent.delete(gone);
       } catch (error) {
         this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
         return;
       }
-      this.replicas.set(id, { id, doc, signedHeads, log, asOf: now });
-      this.broadcast([signedHeads], session);
+      this.policy.delivered(peer);
+      this.rememberVersion(id, outcome.vault.signedHeads.heads);
+      this.broadcast([outcome.vault.signedHeads], session);
       this.changed();
       this.requestMissing(id);
     });
   }
 
   private requestMissingLater(vault: string, failed: SyncSession): void {
-    const state = this.sessions.get(failed);
-    state?.advertised.delete(vault);
+    this.sessions.get(failed)?.advertised.delete(vault);
     queueMicrotask(() => this.requestMissing(vault));
   }
 
-  /** The heads a document would have after `changes`, or an error if they depend on what is missing. */
-  private headsAfter(doc: A.Doc<SharedVaultDoc>, changes: Uint8Array[]): string[] {
-    const decoded = changes.map((change) => A.decodeChange(change));
-    const incoming = new Set(decoded.map((c) => c.hash!));
-    const known = (hash: string) => A.hasHeads(doc, [hash]);
-    const heads = new Set(A.getHeads(doc));
-    for (const change of decoded) {
-      if (known(change.hash!)) continue;
-      for (const dep of change.deps) {
-        if (!incoming.has(dep) && !known(dep)) throw new Error(`change ${change.hash!.slice(0, 8)} depends on missing ${dep.slice(0, 8)}`);
-      }
-      heads.add(change.hash!);
-    }
-    for (const change of decoded) if (!known(change.hash!)) for (const dep of change.deps) heads.delete(dep);
-    return [...heads];
-  }
-
-  /** Tells every ready session (but `except`) about new signed heads. */
+  /** Tells every proven session (but `except`) about new signed heads. */
   private broadcast(statements: SignedHeads[], except?: SyncSession): void {
     for (const session of this.sessions.keys()) {
       if (session === except || !session.remote) continue;

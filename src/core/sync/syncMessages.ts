@@ -1,12 +1,17 @@
 import { BinaryReader, BinaryWriter } from '../wire/binary';
-import { encodeFrame, type Frame, type FrameLimits } from '../wire/frame';
+import { encodeMessageFrames, type Frame, type FrameLimits, type Lane } from '../wire/frame';
 import { fromHex, toHex } from '../wire/hex';
 import { WireError } from '../wire/wireError';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../crypto/ed25519';
+import { readDeviceCertificate, writeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { HEAD_BYTES, MAX_HEADS, readSignedHeads, writeSignedHeads, type SignedHeads } from '../vault/signedHeads';
+import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 
 /**
- * The messages two Souk nodes exchange over a link. Each is one frame (see wire/frame.ts):
- * its type byte, version byte and size limit are listed here.
+ * The messages two Souk nodes exchange over a link (protocol version 2). Each message is sent
+ * as one or more frames (see wire/frame.ts) on its lane: control messages (hello, proof, heads,
+ * ping, pong, refusal, bye) go before vault sync (want, changes). Type bytes, versions, lanes
+ * and size limits are listed here; docs/protocol.md specifies every byte.
  */
 export const MessageType = {
   hello: 1,
@@ -17,48 +22,89 @@ export const MessageType = {
   pong: 6,
   refusal: 7,
   bye: 8,
+  proof: 9,
 } as const;
 
-export const NODE_ID_BYTES = 32;
-export const MAX_NAME_BYTES = 128;
-export const MAX_HEADS_PER_FRAME = 256;
+export const PROTOCOL_VERSION = 2;
+export const NODE_ID_BYTES = PUBLIC_KEY_BYTES;
+export const CHALLENGE_BYTES = 32;
+export const MAX_HEADS_PER_FRAME = 64;
 export const MAX_CHANGES_PER_FRAME = 4096;
 export const MAX_REASON_BYTES = 512;
-/** The largest vault snapshot or change bundle one frame may carry. */
-export const MAX_CHANGES_PAYLOAD = 32 * 1024 * 1024;
+/** The largest vault snapshot or change bundle one message may carry. */
+export const MAX_CHANGES_PAYLOAD = MAX_VAULT_BYTES + 64 * 1024;
+
+/** Why a request was refused, so the asker knows whether to ask elsewhere or later. */
+export const RefusalCode = {
+  /** The peer broke a rule (the reason says which). */
+  rule: 0,
+  /** The request is fine but over this node's budget for the asker now: ask later or elsewhere. */
+  busy: 1,
+  /** This node does not carry that vault. */
+  notHere: 2,
+} as const;
+export type RefusalCodeValue = (typeof RefusalCode)[keyof typeof RefusalCode];
+
+const limit = (maxPayload: number, lane: Lane) => ({ versions: [PROTOCOL_VERSION], maxPayload, lane });
+const SIGNED_HEADS_MAX = 32 + 8 + 2 + MAX_HEADS * HEAD_BYTES + 32 + 32 + 8 + 64 + 64;
 
 export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
-  [MessageType.hello, { versions: [1], maxPayload: 1024 }],
-  [MessageType.heads, { versions: [1], maxPayload: 256 * 1024 }],
-  [MessageType.want, { versions: [1], maxPayload: 64 + MAX_HEADS * HEAD_BYTES }],
-  [MessageType.changes, { versions: [1], maxPayload: MAX_CHANGES_PAYLOAD }],
-  [MessageType.ping, { versions: [1], maxPayload: 4 }],
-  [MessageType.pong, { versions: [1], maxPayload: 4 }],
-  [MessageType.refusal, { versions: [1], maxPayload: 1024 }],
-  [MessageType.bye, { versions: [1], maxPayload: 1024 }],
+  [MessageType.hello, limit(NODE_ID_BYTES + CHALLENGE_BYTES, 'control')],
+  [MessageType.proof, limit(SIGNATURE_BYTES + 1 + 200, 'control')],
+  [MessageType.heads, limit(2 + MAX_HEADS_PER_FRAME * SIGNED_HEADS_MAX, 'control')],
+  [MessageType.want, limit(32 + 2 + MAX_HEADS * HEAD_BYTES, 'sync')],
+  [MessageType.changes, limit(SIGNED_HEADS_MAX + 3 + MAX_CHANGES_PAYLOAD + 4 * MAX_CHANGES_PER_FRAME, 'sync')],
+  [MessageType.ping, limit(4, 'control')],
+  [MessageType.pong, limit(4, 'control')],
+  [MessageType.refusal, limit(1 + 33 + 2 + MAX_REASON_BYTES, 'control')],
+  [MessageType.bye, limit(2 + MAX_REASON_BYTES, 'control')],
 ]);
 
 export type SyncMessage =
-  | { type: 'hello'; nodeId: Uint8Array; name: string; shopVaultId?: Uint8Array }
+  /** First message on a link: who I claim to be, and a fresh challenge for you to sign. */
+  | { type: 'hello'; nodeId: Uint8Array; challenge: Uint8Array }
+  /** The answer to the other side's challenge, and optionally the shop this node holds a device key of. */
+  | { type: 'proof'; signature: Uint8Array; shop?: DeviceCertificate }
   | { type: 'heads'; statements: SignedHeads[] }
   | { type: 'want'; vaultId: Uint8Array; have: string[] }
   | { type: 'changes'; signedHeads: SignedHeads; snapshot: boolean; changes: Uint8Array[] }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
-  | { type: 'refusal'; reason: string }
+  | { type: 'refusal'; code: RefusalCodeValue; vaultId?: Uint8Array; reason: string }
   /** The sender is closing this link on purpose (leaving the network, shutting down). */
   | { type: 'bye'; reason: string };
 
-export function encodeMessage(message: SyncMessage): Uint8Array {
+export interface EncodedMessage {
+  type: number;
+  version: number;
+  lane: Lane;
+  payload: Uint8Array;
+}
+
+/** Cuts text to at most `maxBytes` of UTF-8 without splitting a character. */
+export function clipText(text: string, maxBytes: number): string {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}
+
+export function encodeMessage(message: SyncMessage): EncodedMessage {
   const w = new BinaryWriter();
   switch (message.type) {
     case 'hello':
-      w.fixed(message.nodeId, NODE_ID_BYTES).text(message.name);
-      if (message.shopVaultId) w.u8(1).fixed(message.shopVaultId, 32);
-      else w.u8(0);
+      w.fixed(message.nodeId, NODE_ID_BYTES).fixed(message.challenge, CHALLENGE_BYTES);
+      break;
+    case 'proof':
+      w.fixed(message.signature, SIGNATURE_BYTES);
+      if (message.shop) {
+        w.u8(1);
+        writeDeviceCertificate(w, message.shop);
+      } else w.u8(0);
       break;
     case 'heads':
-      if (message.statements.length > MAX_HEADS_PER_FRAME) throw new RangeError('too many statements for one frame');
+      if (message.statements.length > MAX_HEADS_PER_FRAME) throw new RangeError('too many statements for one message');
       w.u16(message.statements.length);
       for (const statement of message.statements) writeSignedHeads(w, statement);
       break;
@@ -76,23 +122,43 @@ export function encodeMessage(message: SyncMessage): Uint8Array {
       w.u32(message.nonce);
       break;
     case 'refusal':
+      w.u8(message.code);
+      if (message.vaultId) w.u8(1).fixed(message.vaultId, 32);
+      else w.u8(0);
+      w.text(clipText(message.reason, MAX_REASON_BYTES));
+      break;
     case 'bye':
-      w.text(message.reason.slice(0, MAX_REASON_BYTES / 4));
+      w.text(clipText(message.reason, MAX_REASON_BYTES));
       break;
   }
-  return encodeFrame(MessageType[message.type], 1, w.finish());
+  const type = MessageType[message.type];
+  return { type, version: PROTOCOL_VERSION, lane: SYNC_FRAME_LIMITS.get(type)!.lane, payload: w.finish() };
 }
 
+/** The frames that carry a message on a link. */
+export function messageFrames(message: SyncMessage): Uint8Array[] {
+  const { type, version, payload } = encodeMessage(message);
+  return encodeMessageFrames(type, version, payload);
+}
+
+function flag(r: BinaryReader, what: string): boolean {
+  const value = r.u8(what);
+  if (value > 1) throw new WireError('malformed', `${what} must be 0 or 1`);
+  return value === 1;
+}
+
+/** Decodes one reassembled message. Throws WireError; the link is then out of step and closes. */
 export function decodeMessage(frame: Frame): SyncMessage {
   const r = new BinaryReader(frame.payload);
   let message: SyncMessage;
+  if (frame.version !== PROTOCOL_VERSION) throw new WireError('unsupported-version', `message version ${frame.version}`);
   switch (frame.type) {
-    case MessageType.hello: {
-      const nodeId = r.fixed(NODE_ID_BYTES, 'node id');
-      const name = r.text(MAX_NAME_BYTES, 'name');
-      const hasShop = r.u8('shop flag');
-      if (hasShop > 1) throw new WireError('malformed', 'shop flag must be 0 or 1');
-      message = { type: 'hello', nodeId, name, ...(hasShop ? { shopVaultId: r.fixed(32, 'shop vault id') } : {}) };
+    case MessageType.hello:
+      message = { type: 'hello', nodeId: r.fixed(NODE_ID_BYTES, 'node id'), challenge: r.fixed(CHALLENGE_BYTES, 'challenge') };
+      break;
+    case MessageType.proof: {
+      const signature = r.fixed(SIGNATURE_BYTES, 'proof signature');
+      message = { type: 'proof', signature, ...(flag(r, 'shop flag') ? { shop: readDeviceCertificate(r) } : {}) };
       break;
     }
     case MessageType.heads: {
@@ -117,6 +183,7 @@ export function decodeMessage(frame: Frame): SyncMessage {
       const n = r.count(MAX_CHANGES_PER_FRAME, 'changes');
       const changes: Uint8Array[] = [];
       for (let i = 0; i < n; i++) changes.push(r.bytes(MAX_CHANGES_PAYLOAD, 'change'));
+      if (kind === 1 && n !== 1) throw new WireError('malformed', 'a snapshot bundle carries exactly one document');
       message = { type: 'changes', signedHeads, snapshot: kind === 1, changes };
       break;
     }
@@ -126,9 +193,13 @@ export function decodeMessage(frame: Frame): SyncMessage {
     case MessageType.pong:
       message = { type: 'pong', nonce: r.u32('nonce') };
       break;
-    case MessageType.refusal:
-      message = { type: 'refusal', reason: r.text(MAX_REASON_BYTES, 'reason') };
+    case MessageType.refusal: {
+      const code = r.u8('refusal code');
+      if (code > 2) throw new WireError('malformed', `unknown refusal code ${code}`);
+      const vaultId = flag(r, 'vault flag') ? r.fixed(32, 'vault id') : undefined;
+      message = { type: 'refusal', code: code as RefusalCodeValue, ...(vaultId ? { vaultId } : {}), reason: r.text(MAX_REASON_BYTES, 'reason') };
       break;
+    }
     case MessageType.bye:
       message = { type: 'bye', reason: r.text(MAX_REASON_BYTES, 'reason') };
       break;

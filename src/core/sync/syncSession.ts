@@ -1,10 +1,14 @@
 import type { Clock } from '../clock';
 import type { Link } from '../link/link';
+import { LaneSender } from '../link/laneSender';
 import { FrameDecoder } from '../wire/frame';
 import { toHex } from '../wire/hex';
 import { WireError } from '../wire/wireError';
+import type { DeviceCertificate } from '../vault/deviceCertificate';
 import type { SignedHeads } from '../vault/signedHeads';
+import { checkLinkProof, checkShopClaim } from './linkProof';
 import {
+  CHALLENGE_BYTES,
   decodeMessage,
   encodeMessage,
   MAX_HEADS_PER_FRAME,
@@ -12,46 +16,60 @@ import {
   type SyncMessage,
 } from './syncMessages';
 
-export const PING_EVERY_MS = 10_000;
-export const SILENT_PEER_MS = 35_000;
+export const PING_EVERY_MS = 5_000;
+export const SILENT_PEER_MS = 20_000;
+/** A peer must prove its identity this soon after the link opens. */
+export const PROOF_TIMEOUT_MS = 10_000;
+/** Received messages waiting to be handled, in bytes: past this the peer is flooding and the link closes. */
+export const MAX_PENDING_INBOUND_BYTES = 48 * 1024 * 1024;
 
 /** What a session needs from the node it belongs to. */
 export interface SyncHost {
   readonly clock: Clock;
-  hello(): { nodeId: Uint8Array; name: string; shopVaultId?: Uint8Array };
-  allSignedHeads(): SignedHeads[];
-  sessionReady(session: SyncSession): void;
-  receiveHeads(session: SyncSession, statement: SignedHeads): void;
+  readonly nodeId: Uint8Array;
+  randomBytes(n: number): Uint8Array;
+  /** Signs the peer's challenge with this node's key (see linkProof.ts). */
+  proveLink(theirChallenge: Uint8Array, theirId: Uint8Array): Uint8Array;
+  /** The device certificate of the shop this node holds, if any. */
+  shopClaim(): DeviceCertificate | undefined;
+  /** The peer proved its id (and shop, if it claims one); return false to close the link. */
+  sessionReady(session: SyncSession): boolean;
+  receiveHeads(session: SyncSession, statements: SignedHeads[]): void;
   receiveWant(session: SyncSession, vaultId: Uint8Array, have: string[]): void;
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void>;
-  /** The peer broke the protocol; the host counts it against the peer. */
+  receiveRefusal(session: SyncSession, message: Extract<SyncMessage, { type: 'refusal' }>): void;
+  /** The proven peer broke the protocol; the host counts it against the peer. */
   offence(session: SyncSession, reason: string): void;
-  /** The peer told us it refused something we sent. */
-  peerRefused(session: SyncSession, reason: string): void;
   sessionClosed(session: SyncSession, reason: string): void;
 }
 
+/** A peer whose node id is proven by a signature over this link's challenge. */
 export interface RemotePeer {
   nodeId: string;
-  name: string;
+  /** The shop the peer proved it holds a device key of. */
   shopVaultId?: string;
 }
 
 /**
- * One conversation with one peer over one link: frames in and out, the hello, heartbeats,
- * and the dispatch of sync messages to the node. Sends are queued so frames never interleave.
+ * One conversation with one peer over one link: the hello and proof of identity, frames in
+ * and out on prioritised lanes (a bounded send queue per lane, so a slow link slows only
+ * itself), heartbeats, and the dispatch of sync messages to the node.
  */
 export class SyncSession {
+  /** Set once the peer proved its node id; nothing else it says counts before. */
   remote: RemotePeer | undefined;
   readonly openedAt: number;
   bytesIn = 0;
-  bytesOut = 0;
   lastHeardAt: number;
   closedReason: string | undefined;
   private readonly decoder = new FrameDecoder(SYNC_FRAME_LIMITS);
-  private sendChain: Promise<void> = Promise.resolve();
+  private readonly sender: LaneSender;
+  private readonly challenge: Uint8Array;
+  private claimedId: Uint8Array | undefined;
+  private theirChallenge: Uint8Array | undefined;
   private receiveChain: Promise<void> = Promise.resolve();
-  private cancelHeartbeat: (() => void) | undefined;
+  private pendingInbound = 0;
+  private cancelTimer: (() => void) | undefined;
   private nonce = 0;
 
   constructor(
@@ -60,6 +78,8 @@ export class SyncSession {
   ) {
     this.openedAt = host.clock.now();
     this.lastHeardAt = this.openedAt;
+    this.challenge = host.randomBytes(CHALLENGE_BYTES);
+    this.sender = new LaneSender(link, { onError: (error) => this.close(`send failed: ${error instanceof Error ? error.message : String(error)}`) });
   }
 
   start(): void {
@@ -67,42 +87,44 @@ export class SyncSession {
       receive: (bytes) => this.receive(bytes),
       closed: (reason) => this.closed(reason),
     });
-    const hello = this.host.hello();
-    this.send({ type: 'hello', ...hello });
+    this.send({ type: 'hello', nodeId: this.host.nodeId, challenge: this.challenge });
     this.heartbeat();
   }
 
   get label(): string {
-    return this.remote ? `${this.remote.name || 'unnamed'} (${this.remote.nodeId.slice(0, 8)})` : this.link.label;
+    return this.remote ? `peer ${this.remote.nodeId.slice(0, 8)}` : this.link.label;
   }
 
-  /** Queue a message. Failures close the session; they never throw at the caller. */
-  send(message: SyncMessage): Promise<void> {
-    if (this.closedReason !== undefined) return Promise.resolve();
-    const frame = encodeMessage(message);
-    this.sendChain = this.sendChain
-      .then(async () => {
-        if (this.closedReason !== undefined) return;
-        await this.link.send(frame);
-        this.bytesOut += frame.length;
-      })
-      .catch((error) => this.close(`send failed: ${error instanceof Error ? error.message : String(error)}`));
-    return this.sendChain;
+  get bytesOut(): number {
+    return this.sender.bytesSent;
   }
 
-  /** Tells the peer again who this node is (after its shop was created or renamed). */
+  /** Queues a message on its lane. False when that lane's queue is full (the message is dropped). */
+  send(message: SyncMessage): boolean {
+    if (this.closedReason !== undefined) return false;
+    const { lane, type, version, payload } = encodeMessage(message);
+    return this.sender.enqueue(lane, type, version, payload);
+  }
+
+  /** Bytes waiting to go out on a lane: the node asks before it queues a large answer. */
+  queuedBytes(lane: 'control' | 'sync' | 'bulk'): number {
+    return this.sender.queuedBytes(lane);
+  }
+
+  /** Tells the peer again who this node is (after its shop was created): a new proof with the shop claim. */
   sayHello(): void {
-    void this.send({ type: 'hello', ...this.host.hello() });
+    if (this.claimedId && this.theirChallenge) this.sendProof();
   }
 
   announce(statements: SignedHeads[]): void {
     for (let i = 0; i < statements.length; i += MAX_HEADS_PER_FRAME) {
-      void this.send({ type: 'heads', statements: statements.slice(i, i + MAX_HEADS_PER_FRAME) });
+      this.send({ type: 'heads', statements: statements.slice(i, i + MAX_HEADS_PER_FRAME) });
     }
   }
 
   close(reason: string): void {
     if (this.closedReason !== undefined) return;
+    this.sender.close();
     this.link.close(reason);
     this.closed(reason);
   }
@@ -110,10 +132,10 @@ export class SyncSession {
   /** Closes on purpose: tells the peer why first, so it need not wait for the transport to notice. */
   leave(reason: string): Promise<void> {
     if (this.closedReason !== undefined) return Promise.resolve();
-    const farewell = this.send({ type: 'bye', reason });
+    this.send({ type: 'bye', reason });
     const flushed = new Promise<void>((resolve) => {
       const cancel = this.host.clock.setTimer(resolve, 1000);
-      void farewell.then(() => {
+      void this.sender.idle().then(() => {
         cancel();
         resolve();
       });
@@ -124,20 +146,34 @@ export class SyncSession {
   private closed(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
-    this.cancelHeartbeat?.();
+    this.sender.close();
+    this.cancelTimer?.();
     this.host.sessionClosed(this, reason);
   }
 
   private heartbeat(): void {
-    this.cancelHeartbeat = this.host.clock.setTimer(() => {
+    this.cancelTimer = this.host.clock.setTimer(() => {
       if (this.closedReason !== undefined) return;
-      if (this.host.clock.now() - this.lastHeardAt > SILENT_PEER_MS) {
+      const now = this.host.clock.now();
+      if (!this.remote && now - this.openedAt >= PROOF_TIMEOUT_MS) {
+        this.close('peer did not prove its identity in time');
+        return;
+      }
+      if (now - this.lastHeardAt > SILENT_PEER_MS) {
         this.close(`peer silent for ${Math.round(SILENT_PEER_MS / 1000)} s`);
         return;
       }
-      void this.send({ type: 'ping', nonce: (this.nonce = (this.nonce + 1) >>> 0) });
+      this.send({ type: 'ping', nonce: (this.nonce = (this.nonce + 1) >>> 0) });
       this.heartbeat();
     }, PING_EVERY_MS);
+  }
+
+  /** A broken stream: the link is out of step and closes; a proven peer is charged with it. */
+  private broken(reason: string): void {
+    if (this.remote) this.host.offence(this, reason);
+    this.send({ type: 'refusal', code: 0, reason });
+    void this.sender.idle().then(() => this.close(reason));
+    this.host.clock.setTimer(() => this.close(reason), 1000);
   }
 
   private receive(bytes: Uint8Array): void {
@@ -148,48 +184,72 @@ export class SyncSession {
     try {
       messages = this.decoder.push(bytes).map(decodeMessage);
     } catch (error) {
-      const reason = error instanceof WireError ? `bad frame: ${error.message}` : `bad frame: ${String(error)}`;
-      this.host.offence(this, reason);
-      void this.send({ type: 'refusal', reason });
-      // The stream is out of step; nothing after this can be trusted.
-      void this.sendChain.then(() => this.close(reason));
+      // Frame and message errors alike: nothing after this can be trusted.
+      this.broken(`bad frame: ${error instanceof WireError ? error.message : String(error)}`);
       return;
     }
     for (const message of messages) {
+      const size = message.type === 'changes' ? message.changes.reduce((n, c) => n + c.length, 0) : 256;
+      this.pendingInbound += size;
+      if (this.pendingInbound > MAX_PENDING_INBOUND_BYTES) {
+        this.broken('peer sends faster than it is answered (flooding)');
+        return;
+      }
       this.receiveChain = this.receiveChain
         .then(() => this.handle(message))
-        .catch((error) => this.host.offence(this, `failed to handle ${message.type}: ${error instanceof Error ? error.message : String(error)}`));
+        .catch((error) => {
+          if (this.remote) this.host.offence(this, `failed to handle ${message.type}: ${error instanceof Error ? error.message : String(error)}`);
+        })
+        .finally(() => (this.pendingInbound -= size));
     }
+  }
+
+  private sendProof(): void {
+    const signature = this.host.proveLink(this.theirChallenge!, this.claimedId!);
+    const shop = this.host.shopClaim();
+    this.send({ type: 'proof', signature, ...(shop ? { shop } : {}) });
   }
 
   private async handle(message: SyncMessage): Promise<void> {
     if (this.closedReason !== undefined) return;
-    if (message.type !== 'hello' && !this.remote) {
-      const reason = `${message.type} before hello`;
-      this.host.offence(this, reason);
-      this.close(reason);
+    if (message.type === 'hello') {
+      if (this.claimedId) return this.close('a second hello on one link');
+      this.claimedId = message.nodeId;
+      this.theirChallenge = message.challenge;
+      this.sendProof();
       return;
     }
-    switch (message.type) {
-      case 'hello': {
-        const remote: RemotePeer = {
-          nodeId: toHex(message.nodeId),
-          name: message.name,
-          ...(message.shopVaultId ? { shopVaultId: toHex(message.shopVaultId) } : {}),
-        };
-        if (this.remote) {
-          // A later hello updates the name and shop (the peer created or renamed its shop); never the node id.
-          if (this.remote.nodeId !== remote.nodeId) this.host.offence(this, 'hello with a different node id');
-          else this.remote = remote;
-          return;
-        }
-        this.remote = remote;
-        this.host.sessionReady(this);
-        this.announce(this.host.allSignedHeads());
-        return;
+    if (message.type === 'proof') {
+      if (!this.claimedId) return this.close('proof before hello');
+      const problem = checkLinkProof(message.signature, this.challenge, this.claimedId, this.host.nodeId);
+      if (problem) {
+        if (this.remote) this.host.offence(this, problem);
+        return this.close(problem);
       }
+      let shopVaultId: string | undefined;
+      if (message.shop) {
+        const claimProblem = checkShopClaim(message.shop, this.claimedId);
+        if (claimProblem) {
+          // Proven id, false claim: it counts against the proven id.
+          this.remote = { nodeId: toHex(this.claimedId) };
+          this.host.offence(this, `shop claim refused: ${claimProblem}`);
+          return this.close(`shop claim refused: ${claimProblem}`);
+        }
+        shopVaultId = toHex(message.shop.vaultId);
+      }
+      const first = !this.remote;
+      if (this.remote?.shopVaultId && this.remote.shopVaultId !== shopVaultId) {
+        this.host.offence(this, 'claimed a different shop on the same link');
+        return this.close('claimed a different shop on the same link');
+      }
+      this.remote = { nodeId: toHex(this.claimedId), ...(shopVaultId ? { shopVaultId } : {}) };
+      if (first && !this.host.sessionReady(this)) return;
+      return;
+    }
+    if (!this.remote) return this.close(`${message.type} before the peer proved its identity`);
+    switch (message.type) {
       case 'heads':
-        for (const statement of message.statements) this.host.receiveHeads(this, statement);
+        this.host.receiveHeads(this, message.statements);
         return;
       case 'want':
         this.host.receiveWant(this, message.vaultId, message.have);
@@ -198,12 +258,12 @@ export class SyncSession {
         await this.host.receiveChanges(this, message);
         return;
       case 'ping':
-        void this.send({ type: 'pong', nonce: message.nonce });
+        this.send({ type: 'pong', nonce: message.nonce });
         return;
       case 'pong':
         return;
       case 'refusal':
-        this.host.peerRefused(this, message.reason);
+        this.host.receiveRefusal(this, message);
         return;
       case 'bye':
         this.close(`peer left: ${message.reason}`);

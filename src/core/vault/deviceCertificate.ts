@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter } from '../wire/binary';
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verify, type KeyPair } from '../crypto/ed25519';
+import { isAcceptablePublicKey, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verify, type KeyPair } from '../crypto/ed25519';
 import { bytesEqual } from '../wire/hex';
 
 /**
@@ -35,6 +35,8 @@ export function certifyDevice(root: KeyPair, devicePublicKey: Uint8Array, issued
 /** Undefined when the certificate is valid for `vaultId`, else the reason it is not. */
 export function checkDeviceCertificate(certificate: DeviceCertificate, vaultId: Uint8Array): string | undefined {
   if (!bytesEqual(certificate.vaultId, vaultId)) return 'device certificate is for another vault';
+  if (!isAcceptablePublicKey(certificate.vaultId)) return 'vault id is not an acceptable Ed25519 key (small-order or non-canonical)';
+  if (!isAcceptablePublicKey(certificate.devicePublicKey)) return 'device key is not an acceptable Ed25519 key (small-order or non-canonical)';
   const statement = deviceCertificateStatement(certificate.vaultId, certificate.devicePublicKey, certificate.issuedAt);
   if (!verify(certificate.signature, statement, certificate.vaultId)) return 'device certificate is not signed by the vault root key';
   return undefined;

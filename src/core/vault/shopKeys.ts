@@ -9,9 +9,9 @@ export interface ShopKeys {
   certificate: DeviceCertificate;
 }
 
-export function createShopKeys(now: number): ShopKeys {
+/** A new shop's keys: a fresh root key certifying `device` (the node's own key). */
+export function createShopKeys(now: number, device: KeyPair = generateKeyPair()): ShopKeys {
   const root = generateKeyPair();
-  const device = generateKeyPair();
   return { root, device, certificate: certifyDevice(root, device.publicKey, now) };
 }
 
