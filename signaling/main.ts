@@ -1,11 +1,14 @@
 import { createServer } from 'node:http';
-import { SignalingServer } from './signalingServer';
+import { forwardedAddress, SignalingServer } from './signalingServer';
 import { staticFiles } from './staticFiles';
 import { SIGNALING_PATH } from './signalingProtocol';
 
 /**
- * `tsx signaling/main.ts [--port 8080] [--host 0.0.0.0] [--serve dist]`
+ * `tsx signaling/main.ts [--port 8080] [--host 0.0.0.0] [--serve dist] [--trust-proxy]`
  * Runs the signaling server; with --serve, also serves the built app on the same port.
+ * --trust-proxy (or TRUST_PROXY=1): connections are counted per address by the last
+ * X-Forwarded-For entry. Set it only behind a reverse proxy that writes that header; without a
+ * proxy a client could claim any address.
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -16,12 +19,13 @@ const port = Number(option('port') ?? process.env.PORT ?? 8080);
 const host = option('host') ?? process.env.HOST ?? '0.0.0.0';
 const root = option('serve');
 const serve = root ? staticFiles(root) : undefined;
+const trustProxy = process.argv.includes('--trust-proxy') || process.env.TRUST_PROXY === '1';
 
 const server = createServer((request, response) => {
-  if (serve) void serve(request, response);
+  if (serve) serve(request, response).catch(() => response.destroy());
   else response.writeHead(200, { 'content-type': 'text/plain' }).end(`Souk signaling server. Connect a WebSocket to ${SIGNALING_PATH}.\n`);
 });
-const signaling = new SignalingServer(server);
+const signaling = new SignalingServer(server, {}, trustProxy ? { addressOf: forwardedAddress } : {});
 server.listen(port, host, () => {
   const shown = host === '0.0.0.0' ? 'localhost' : host;
   console.log(root ? `Souk is running at http://${shown}:${port} (signaling on ${SIGNALING_PATH})` : `Souk signaling on ws://${shown}:${port}${SIGNALING_PATH}`);

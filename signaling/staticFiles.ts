@@ -62,6 +62,7 @@ export function staticFiles(root: string): (request: IncomingMessage, response: 
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
     if (request.method === 'HEAD') response.end();
-    else createReadStream(file).pipe(response);
+    // A file removed or unreadable after stat must not raise an unhandled 'error' (the process would exit).
+    else createReadStream(file).on('error', () => response.destroy()).pipe(response);
   };
 }

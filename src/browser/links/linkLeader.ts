@@ -63,7 +63,7 @@ export class LinkLeader {
     this.nodeId = view.nodeId;
     this.applySettings(view.settings, view.blockedPeers);
     this.setStatus({ leader: true });
-    this.signaling = new SignalingClient(this.signalingUrl, this.networkName, this.nodeId, {
+    this.signaling = new SignalingClient(this.signalingUrl, this.networkName, this.nodeId, (challenge, room) => this.node.proveSignalingJoin(challenge, room), {
       joined: (peers) => {
         this.present.clear();
         for (const peer of peers) this.present.add(peer);
