@@ -28,7 +28,7 @@ import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { fromHex, toHex } from '../wire/hex';
 import { OwnShop, type ShopEdit } from './ownShop';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
-import { VaultStore, type VaultStanding } from './vaultStore';
+import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultStanding } from './vaultStore';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -71,6 +71,8 @@ export interface SoukNodeOptions {
   storage: StorageAdapter;
   clock?: Clock;
   randomBytes?: (n: number) => Uint8Array;
+  /** How many others' vaults this node keeps (defaults: DEFAULT_VAULT_BUDGET). */
+  vaultBudget?: Partial<VaultBudget>;
 }
 
 export interface ShopInput {
@@ -163,7 +165,9 @@ export class SoukNode implements SyncHost {
       await storage.write([{ op: 'put', key: nodeKeyKey, data: nodeKey.secretKey }]);
     }
     const node = new SoukNode(options, nodeKey, readSettings(await storage.load(settingsKey)));
-    node.store = await VaultStore.open(storage, (id) => node.standingOf(id), undefined, (problem) => node.refuse('storage', problem));
+    node.store = await VaultStore.open(storage, (id) => node.standingOf(id), { ...DEFAULT_VAULT_BUDGET, ...options.vaultBudget }, (problem) =>
+      node.refuse('storage', problem),
+    );
     node.shop = await OwnShop.load(storage, (id) => node.store.get(id)?.signedHeads);
     if (node.shop) node.store.holdDoc(node.shop.id, node.shop.doc);
     node.contentLoading = node.loadContentInBackground();
