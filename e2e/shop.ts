@@ -58,3 +58,15 @@ export async function addOffer(page: Page, product: { name: string; price: strin
   await addProduct(page, product);
   await offer(page, product.name, quantity, price);
 }
+
+/** The fingerprint of this profile's own shop key ("a1b2-c3d4-e5f6"), as the header shows it. */
+export async function ownShopKey(page: Page): Promise<string> {
+  const key = page.getByRole('banner').getByText(/^Your shop key/);
+  await expect(key).toHaveText(/^Your shop key [0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/);
+  return ((await key.textContent()) ?? '').replace('Your shop key', '').trim();
+}
+
+/** One shop's offer card, told apart from look-alikes by the shop's key fingerprint. */
+export function offerCardByKey(page: Page, product: string, seller: string, fingerprint: string) {
+  return page.getByRole('list', { name: 'Offers' }).getByRole('listitem', { name: `${product} from ${seller}, shop key ${fingerprint}`, exact: true });
+}

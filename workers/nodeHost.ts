@@ -37,6 +37,8 @@ export async function startNodeHost() {
     adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),
     setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
+    /** Marks a shop as one the merchant knows and trusts, or takes the mark away. */
+    setTrusted: (vaultId: string, trusted: boolean) => node.setTrusted(vaultId, trusted),
     /** The leader tab's signaling client proves this node's id to the server with this. */
     proveSignalingJoin: (challenge: Uint8Array, room: string) => node.proveSignalingJoin(challenge, room),
 

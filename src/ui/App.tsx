@@ -4,6 +4,7 @@ import { CreateShop } from './CreateShop';
 import { Marketplace } from './Marketplace';
 import { Network } from './Network';
 import { useNode } from './nodeContext';
+import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
@@ -19,6 +20,11 @@ export function App() {
         <h1>
           Souk{view.shop && <span className="shop-name"> · {view.shop.name}</span>}
         </h1>
+        {view.shop && (
+          <p className="own-key">
+            <ShopKey label="Your shop key" fingerprint={fingerprintOf(view.shop.fingerprint, view.shop.vaultId)} />
+          </p>
+        )}
         <SyncStatus />
       </header>
       <UpdatePrompt />

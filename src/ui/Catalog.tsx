@@ -2,6 +2,8 @@ import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
 import { checkCatalogRows } from '../core/catalog/catalog';
 import { CATALOG_CSV_COLUMNS, parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
+import { TEXT_LIMITS } from '../core/vault/vaultLimits';
+import { Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money } from './format';
 
@@ -30,47 +32,82 @@ function productInput(form: FormData) {
 
 const cents = (value: number | null | undefined) => (value == null ? '' : (value / 100).toFixed(2));
 
-function ProductFields({ product }: { product?: Product }) {
+/** The labels the node's messages start with, for the fields of a product and its offer. */
+const PRODUCT_FIELDS = [
+  'Name',
+  'SKU',
+  'Unit',
+  'Price',
+  'Stock',
+  'Expires on',
+  'Cost price',
+  'Shelf',
+  'Supplier notes',
+  'Offered quantity',
+  'Offer price',
+] as const;
+
+function ProductFields({ product, problem }: { product?: Product; problem: FormProblem | null }) {
+  const error = (label: string) => messageFor(problem, label);
   return (
     <>
-      <label>
-        Name
-        <input name="name" required maxLength={120} defaultValue={product?.name} />
-      </label>
-      <label>
-        SKU
-        <input name="sku" maxLength={64} defaultValue={product?.sku} />
-      </label>
-      <label>
-        Unit
-        <input name="unit" maxLength={16} defaultValue={product?.unit ?? 'each'} />
-      </label>
-      <label>
-        Price
-        <input name="price" required inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.price)} />
-      </label>
-      <label>
-        Stock
-        <input name="stock" type="number" min="0" step="any" required defaultValue={product?.stock ?? 0} />
-      </label>
-      <label>
-        Expires on
-        <input name="expiresOn" type="date" defaultValue={product?.batches.find((b) => b.expiresOn)?.expiresOn ?? ''} />
-      </label>
+      <Field
+        label="Name"
+        byteLimit={TEXT_LIMITS.productName}
+        initial={product?.name ?? ''}
+        error={error('Name')}
+        control={(props) => <input {...props} name="name" required defaultValue={product?.name} />}
+      />
+      <Field
+        label="SKU"
+        error={error('SKU')}
+        control={(props) => <input {...props} name="sku" maxLength={TEXT_LIMITS.sku} defaultValue={product?.sku} />}
+      />
+      <Field
+        label="Unit"
+        error={error('Unit')}
+        control={(props) => <input {...props} name="unit" maxLength={TEXT_LIMITS.unit} defaultValue={product?.unit ?? 'each'} />}
+      />
+      <Field
+        label="Price"
+        error={error('Price')}
+        control={(props) => (
+          <input {...props} name="price" required inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.price)} />
+        )}
+      />
+      <Field
+        label="Stock"
+        error={error('Stock')}
+        control={(props) => <input {...props} name="stock" type="number" min="0" step="any" required defaultValue={product?.stock ?? 0} />}
+      />
+      <Field
+        label="Expires on"
+        error={error('Expires on')}
+        control={(props) => (
+          <input {...props} name="expiresOn" type="date" defaultValue={product?.batches.find((b) => b.expiresOn)?.expiresOn ?? ''} />
+        )}
+      />
       <fieldset>
         <legend>Private — never leaves this device</legend>
-        <label>
-          Cost price
-          <input name="costPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.costPrice)} />
-        </label>
-        <label>
-          Shelf
-          <input name="shelf" maxLength={120} defaultValue={product?.shelf} />
-        </label>
-        <label>
-          Supplier notes
-          <textarea name="supplierNotes" maxLength={2000} defaultValue={product?.supplierNotes} />
-        </label>
+        <Field
+          label="Cost price"
+          error={error('Cost price')}
+          control={(props) => (
+            <input {...props} name="costPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.costPrice)} />
+          )}
+        />
+        <Field
+          label="Shelf"
+          error={error('Shelf')}
+          control={(props) => <input {...props} name="shelf" maxLength={TEXT_LIMITS.shelf} defaultValue={product?.shelf} />}
+        />
+        <Field
+          label="Supplier notes"
+          error={error('Supplier notes')}
+          control={(props) => (
+            <textarea {...props} name="supplierNotes" maxLength={TEXT_LIMITS.supplierNotes} defaultValue={product?.supplierNotes} />
+          )}
+        />
       </fieldset>
     </>
   );
@@ -78,24 +115,24 @@ function ProductFields({ product }: { product?: Product }) {
 
 function AddProduct() {
   const { node } = useNode();
-  const [error, setError] = useState('');
+  const [problem, setProblem] = useState<FormProblem | null>(null);
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
-    setError('');
+    setProblem(null);
     try {
       await node.addProduct(productInput(new FormData(formElement)));
       formElement.reset();
     } catch (e) {
-      setError(errorText(e));
+      setProblem(problemOf(e, PRODUCT_FIELDS));
     }
   }
   return (
     <details className="card">
       <summary>Add a product</summary>
       <form aria-label="Add a product" onSubmit={submit}>
-        <ProductFields />
-        {error && <p role="alert">{error}</p>}
+        <ProductFields problem={problem} />
+        <FormAlert problem={problem} />
         <button type="submit">Add product</button>
       </form>
     </details>
@@ -159,12 +196,12 @@ function ImportCatalog() {
 
 function ProductEditor({ product, currency, done }: { product: Product; currency: string; done: () => void }) {
   const { node } = useNode();
-  const [error, setError] = useState('');
+  const [problem, setProblem] = useState<FormProblem | null>(null);
   const [offered, setOffered] = useState(product.offer !== null);
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setError('');
+    setProblem(null);
     try {
       const input = productInput(form);
       const offer = offered
@@ -174,12 +211,12 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
       await node.updateProduct(product.id, input, offer);
       done();
     } catch (e) {
-      setError(errorText(e));
+      setProblem(problemOf(e, PRODUCT_FIELDS));
     }
   }
   return (
     <form className="editor" aria-label={`Edit ${product.name}`} onSubmit={submit}>
-      <ProductFields product={product} />
+      <ProductFields product={product} problem={problem} />
       <fieldset>
         <legend>Offer to the network</legend>
         <label className="inline">
@@ -188,18 +225,31 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
         </label>
         {offered && (
           <>
-            <label>
-              Offered quantity
-              <input name="offerQuantity" type="number" min="0" step="any" required defaultValue={product.offer?.quantity ?? product.stock} />
-            </label>
-            <label>
-              Offer price ({currency})
-              <input name="offerPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" required defaultValue={cents(product.offer?.price ?? product.price)} />
-            </label>
+            <Field
+              label="Offered quantity"
+              error={messageFor(problem, 'Offered quantity')}
+              control={(props) => (
+                <input {...props} name="offerQuantity" type="number" min="0" step="any" required defaultValue={product.offer?.quantity ?? product.stock} />
+              )}
+            />
+            <Field
+              label={`Offer price (${currency})`}
+              error={messageFor(problem, 'Offer price')}
+              control={(props) => (
+                <input
+                  {...props}
+                  name="offerPrice"
+                  inputMode="decimal"
+                  pattern="\d+(\.\d{1,2})?"
+                  required
+                  defaultValue={cents(product.offer?.price ?? product.price)}
+                />
+              )}
+            />
           </>
         )}
       </fieldset>
-      {error && <p role="alert">{error}</p>}
+      <FormAlert problem={problem} />
       <div className="actions">
         <button type="submit">Save</button>
         <button type="button" onClick={done}>
@@ -208,7 +258,7 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
         <button
           type="button"
           className="danger"
-          onClick={() => node.removeProduct(product.id).then(done, (e: unknown) => setError(errorText(e)))}
+          onClick={() => node.removeProduct(product.id).then(done, (e: unknown) => setProblem({ message: errorText(e) }))}
         >
           Remove product
         </button>

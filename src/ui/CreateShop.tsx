@@ -1,16 +1,20 @@
 import { useState, type FormEvent } from 'react';
+import { TEXT_LIMITS } from '../core/vault/vaultLimits';
 import { useNode } from './nodeContext';
-import { errorText } from './format';
+import { Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
+
+/** The labels the node's messages start with, for the fields of a shop's profile. */
+export const PROFILE_FIELDS = ['Shop name', 'Area', 'Currency', 'Exact location'] as const;
 
 export function CreateShop() {
   const { node } = useNode();
-  const [error, setError] = useState('');
+  const [problem, setProblem] = useState<FormProblem | null>(null);
   const [busy, setBusy] = useState(false);
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     setBusy(true);
-    setError('');
+    setProblem(null);
     try {
       await node.createShop({
         name: String(form.get('name')),
@@ -19,7 +23,7 @@ export function CreateShop() {
         exactLocation: String(form.get('exactLocation')),
       });
     } catch (e) {
-      setError(errorText(e));
+      setProblem(problemOf(e, PROFILE_FIELDS));
     } finally {
       setBusy(false);
     }
@@ -28,23 +32,28 @@ export function CreateShop() {
     <form className="card" aria-label="Create your shop" onSubmit={submit}>
       <h2>Create your shop</h2>
       <p>Your shop lives on this device. A key for it is made here and never leaves.</p>
-      <label>
-        Shop name
-        <input name="name" required maxLength={80} autoComplete="organization" />
-      </label>
-      <label>
-        Area
-        <input name="area" required maxLength={80} placeholder="Town, district or market" />
-      </label>
-      <label>
-        Currency
-        <input name="currency" required defaultValue="USD" maxLength={3} pattern="[A-Za-z]{3}" />
-      </label>
-      <label>
-        Exact location (private)
-        <input name="exactLocation" maxLength={200} placeholder="Only you see this" />
-      </label>
-      {error && <p role="alert">{error}</p>}
+      <Field
+        label="Shop name"
+        byteLimit={TEXT_LIMITS.shopName}
+        error={messageFor(problem, 'Shop name')}
+        control={(props) => <input {...props} name="name" required autoComplete="organization" />}
+      />
+      <Field
+        label="Area"
+        error={messageFor(problem, 'Area')}
+        control={(props) => <input {...props} name="area" required maxLength={TEXT_LIMITS.area} placeholder="Town, district or market" />}
+      />
+      <Field
+        label="Currency"
+        error={messageFor(problem, 'Currency')}
+        control={(props) => <input {...props} name="currency" required defaultValue="USD" maxLength={3} pattern="[A-Za-z]{3}" />}
+      />
+      <Field
+        label="Exact location (private)"
+        error={messageFor(problem, 'Exact location')}
+        control={(props) => <input {...props} name="exactLocation" maxLength={TEXT_LIMITS.exactLocation} placeholder="Only you see this" />}
+      />
+      <FormAlert problem={problem} />
       <button type="submit" disabled={busy}>
         Create shop
       </button>

@@ -1,6 +1,64 @@
 import { useState, type FormEvent } from 'react';
+import type { PeerView, VaultView } from '../core/node/nodeView';
 import { useNode } from './nodeContext';
 import { bytes, clock, errorText } from './format';
+import { SafeItem } from './SafeItem';
+import { finite, list, shopName, text } from './safe';
+import { ShopProfile } from './ShopProfile';
+import { fingerprintOf, LookAlikeWarning, ShopBadges, ShopKey, TrustButton } from './ShopMarks';
+
+/**
+ * A peer as proven: its node id always, its shop's name only from the shop's own signed vault
+ * (never a name the peer merely claims).
+ */
+function PeerRow({ peer, vaults }: { peer: PeerView; vaults: Map<string, VaultView> }) {
+  const nodeId = text(peer.nodeId);
+  const shopId = text(peer.shopVaultId);
+  const name = text(peer.name).trim();
+  const vault = shopId ? vaults.get(shopId) : undefined;
+  const fingerprint = shopId ? fingerprintOf(peer.fingerprint, shopId) : '';
+  const lookAlikeOf = text(vault?.lookAlikeOf);
+  return (
+    <li className={lookAlikeOf ? 'look-alike-row' : undefined}>
+      <strong>{!shopId ? `node ${nodeId.slice(0, 8)} (no shop)` : name || 'shop not received yet'}</strong>
+      {shopId && (
+        <>
+          {' '}
+          <ShopKey fingerprint={fingerprint} /> <ShopBadges own={false} trusted={peer.trusted === true} />
+        </>
+      )}{' '}
+      — {text(peer.linkLabel)}, connected {clock(finite(peer.connectedAt))}, last heard {clock(finite(peer.lastHeardAt))}, ↓{' '}
+      {bytes(finite(peer.bytesIn))} ↑ {bytes(finite(peer.bytesOut))}
+      {lookAlikeOf && (
+        <span className="warn-text">
+          {' '}
+          — uses the name of a shop you know (key <code>{fingerprintOf(undefined, lookAlikeOf)}</code>): check the key
+        </span>
+      )}
+    </li>
+  );
+}
+
+function VaultRow({ vault, ownShopId }: { vault: VaultView; ownShopId: string | undefined }) {
+  const vaultId = text(vault.vaultId);
+  const name = shopName(vault.name);
+  const fingerprint = fingerprintOf(vault.fingerprint, vaultId);
+  const own = vault.own === true;
+  const trusted = vault.trusted === true;
+  const lookAlikeOf = text(vault.lookAlikeOf);
+  const area = text(vault.area);
+  return (
+    <li className={lookAlikeOf ? 'look-alike-row' : undefined} aria-label={`${name}, shop key ${fingerprint}`}>
+      <strong>{name}</strong> <ShopKey fingerprint={fingerprint} /> <ShopBadges own={own} trusted={trusted} />
+      <span className="vault-facts">
+        {area && `${area}, `}
+        {finite(vault.offers)} offers, version {finite(vault.counter)}, as of {clock(finite(vault.asOf))}
+      </span>
+      {lookAlikeOf && <LookAlikeWarning original={lookAlikeOf} ownShopId={ownShopId} />}
+      {!own && vaultId && <TrustButton vaultId={vaultId} name={name} fingerprint={fingerprint} trusted={trusted} />}
+    </li>
+  );
+}
 
 export function Network() {
   const { node, view, links } = useNode();
@@ -18,8 +76,12 @@ export function Network() {
       setError(errorText(e));
     }
   }
+  const vaults = list<VaultView>(view.vaults);
+  const byId = new Map(vaults.filter((v) => v && typeof v === 'object').map((v) => [text(v.vaultId), v] as const));
+  const peers = list<PeerView>(view.peers);
   return (
     <section aria-label="Network">
+      {view.shop && <ShopProfile shop={view.shop} />}
       <form className="card" aria-label="Network settings" onSubmit={submit} key={`${view.settings.networkName}:${view.settings.maxConnections}`}>
         <label>
           Network name
@@ -39,26 +101,33 @@ export function Network() {
       </form>
 
       <h2>Connected peers</h2>
-      {view.peers.length === 0 ? (
+      {peers.length === 0 ? (
         <p>No peers connected.</p>
       ) : (
-        <ul aria-label="Connected peers">
-          {view.peers.map((peer) => (
-            <li key={peer.nodeId + peer.linkLabel}>
-              <strong>{peer.name || 'A node without a shop'}</strong> — {peer.linkLabel}, connected {clock(peer.connectedAt)}, last heard {clock(peer.lastHeardAt)}, ↓{' '}
-              {bytes(peer.bytesIn)} ↑ {bytes(peer.bytesOut)}
-            </li>
+        <ul aria-label="Connected peers" className="rows">
+          {peers.map((peer, i) => (
+            <SafeItem
+              key={peer && typeof peer === 'object' ? `${text(peer.nodeId)}${text(peer.linkLabel)}` : `#${i}`}
+              resetKey={peer}
+              fallback={<li className="broken">This peer could not be shown.</li>}
+            >
+              <PeerRow peer={peer} vaults={byId} />
+            </SafeItem>
           ))}
         </ul>
       )}
 
       <h2>Vaults on this device</h2>
-      <ul aria-label="Vaults">
-        {view.vaults.map((vault) => (
-          <li key={vault.vaultId}>
-            <strong>{vault.name}</strong>
-            {vault.own ? ' (your shop)' : ''} — {vault.area}, {vault.offers} offers, version {vault.counter}, as of {clock(vault.asOf)}
-          </li>
+      <p className="hint">Every shop this device carries. Mark the shops you know as trusted; a new shop that takes their name is flagged.</p>
+      <ul aria-label="Vaults" className="rows">
+        {vaults.map((vault, i) => (
+          <SafeItem
+            key={(vault && typeof vault === 'object' && text(vault.vaultId)) || `#${i}`}
+            resetKey={vault}
+            fallback={<li className="broken">This shop could not be shown.</li>}
+          >
+            <VaultRow vault={vault} ownShopId={view.shop?.vaultId} />
+          </SafeItem>
         ))}
       </ul>
 
@@ -68,7 +137,7 @@ export function Network() {
           <ul aria-label="Refusals">
             {view.refusals.map((refusal, i) => (
               <li key={i}>
-                {clock(refusal.at)} {refusal.peer}: {refusal.reason}
+                {clock(finite(refusal.at))} {text(refusal.peer)}: {text(refusal.reason)}
               </li>
             ))}
           </ul>
