@@ -647,6 +647,7 @@ export class SoukNode implements SyncHost {
       if (message.code === RefusalCode.busy) this.sessions.get(session)?.advertised.delete(vault);
       this.requestMissing(vault);
     }
+    this.askMore(session);
   }
 
   /** Verifies a signed statement, remembering genuine ones (bounded, least recently used dropped first). */
@@ -708,9 +709,7 @@ export class SoukNode implements SyncHost {
     for (const [session, state] of this.sessions) {
       const counter = state.advertised.get(vault) ?? 0;
       if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session || !session.remote) continue;
-      let outstanding = 0;
-      for (const want of this.wanted.values()) if (want.session === session) outstanding += 1;
-      if (outstanding >= MAX_WANTS_PER_SESSION) continue;
+      if (this.outstanding(session) >= MAX_WANTS_PER_SESSION) continue;
       // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
       if (!local && this.standingOf(vault) === 'other' && !this.policy.take(session.remote.nodeId, 'newVaults')) continue;
       this.wanted.set(vault, { session, at: now });
@@ -719,6 +718,23 @@ export class SoukNode implements SyncHost {
       session.send({ type: 'want', vaultId: fromHex(vault), have: local?.signedHeads.heads ?? [] });
       return;
     }
+  }
+
+  /** After a request to `session` finished: asks it for more of what it announced, up to the per-link limit. */
+  private askMore(session: SyncSession): void {
+    const state = this.sessions.get(session);
+    if (!state || session.closedReason !== undefined) return;
+    for (const [vault, counter] of state.advertised) {
+      if (this.wanted.size >= MAX_WANTS || this.outstanding(session) >= MAX_WANTS_PER_SESSION) return;
+      if (this.wanted.has(vault) || counter <= (this.store.get(vault)?.signedHeads.counter ?? 0)) continue;
+      this.requestMissing(vault);
+    }
+  }
+
+  private outstanding(session: SyncSession): number {
+    let count = 0;
+    for (const want of this.wanted.values()) if (want.session === session) count += 1;
+    return count;
   }
 
   private scheduleRetry(): void {
@@ -812,7 +828,14 @@ export class SoukNode implements SyncHost {
     }
     if (this.wanted.get(id)?.session === session) this.wanted.delete(id);
     if (id === this.shop?.id) return Promise.resolve();
-    return this.serial(async () => {
+    return this.serial(() => this.takeChanges(session, message)).finally(() => this.askMore(session));
+  }
+
+  private async takeChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
+    const id = toHex(message.signedHeads.vaultId);
+    const short = id.slice(0, 8);
+    const peer = session.remote!.nodeId;
+    {
       const record = this.store.get(id);
       let current: VerifiedVault | undefined;
       if (record) {
@@ -850,7 +873,7 @@ export class SoukNode implements SyncHost {
       this.broadcast([outcome.vault.signedHeads], session);
       this.changed();
       this.requestMissing(id);
-    });
+    }
   }
 
   private requestMissingLater(vault: string, failed: SyncSession): void {
