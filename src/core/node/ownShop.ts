@@ -8,6 +8,18 @@ import { sameHeads, signHeads, type SignedHeads } from '../vault/signedHeads';
 import type { PrivateVaultDoc, SharedVaultDoc } from '../vault/vaultDocuments';
 import { readVaultContent, type VaultContent } from '../vault/vaultShape';
 import { toHex } from '../wire/hex';
+import { InputError } from '../inputError';
+import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
+
+/**
+ * The share of the vault limits the shop's own vault may use: peers refuse vaults over the
+ * limits (and count it against whoever sends them), so the owner stops well short of them.
+ */
+export const OWN_VAULT_MAX_OPS = Math.floor(VAULT_LIMITS.maxOps * 0.9);
+
+function opsOf(bytes: Uint8Array): number {
+  return measureAutomerge(bytes, { ...VAULT_LIMITS, maxOps: Number.MAX_SAFE_INTEGER, maxChanges: Number.MAX_SAFE_INTEGER, maxExpandedBytes: Number.MAX_SAFE_INTEGER }).ops;
+}
 
 export const shopKeysKey = ['keys', 'shop'];
 export const privatePrefix = (id: string) => ['private', id];
@@ -22,6 +34,7 @@ export interface ShopEdit<T> {
   content: VaultContent;
   /** True when the shared document moved (new signed heads to announce). */
   sharedChanged: boolean;
+  ops: number;
   writes: StorageWrite[];
 }
 
@@ -41,6 +54,8 @@ export class OwnShop {
     readonly log: DocumentLog,
     public signedHeads: SignedHeads,
     public content: VaultContent,
+    /** Operations in the shared vault's history (what peers measure). */
+    public ops: number,
   ) {}
 
   /** A new shop: keys certified by a fresh root key, both documents, and the writes that save them. */
@@ -66,7 +81,7 @@ export class OwnShop {
     const signedHeads = signHeads(keys.device, keys.certificate, 1, A.getHeads(doc));
     const log = new DocumentLog(ownSharedPrefix(id));
     const privateLog = new DocumentLog(privatePrefix(id));
-    const shop = new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc));
+    const shop = new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), opsOf(A.save(doc)));
     return {
       shop,
       writes: [
@@ -90,7 +105,7 @@ export class OwnShop {
     const signedHeads = signedHeadsOf(id);
     if (!privateDoc || !doc || !signedHeads) throw new Error('stored shop is incomplete: keys without its vault');
     if (!sameHeads(A.getHeads(doc), signedHeads.heads)) throw new Error('stored shop does not match its signed heads');
-    return new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc));
+    return new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), opsOf(A.save(doc)));
   }
 
   /**
@@ -116,13 +131,21 @@ export class OwnShop {
     const sharedChanged = !sameHeads(heads, this.signedHeads.heads);
     let signedHeads = this.signedHeads;
     let content = this.content;
+    let ops = this.ops;
     if (sharedChanged) {
+      for (const change of A.getChanges(this.doc, doc)) ops += opsOf(change);
+      if (ops > OWN_VAULT_MAX_OPS) {
+        throw new InputError(
+          'shop',
+          `This change would make your shared offers larger than peers accept (${ops} of ${OWN_VAULT_MAX_OPS} operations); withdraw some offers or shorten their texts`,
+        );
+      }
       // The shop's own output is checked like any peer's: an edit that would make an invalid vault is refused.
       content = readVaultContent(doc);
       signedHeads = signHeads(this.keys.device, this.keys.certificate, this.signedHeads.counter + 1, heads);
       writes.push(...this.log.writesFor(doc));
     }
-    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes };
+    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, ops };
   }
 
   commit(edit: ShopEdit<unknown>): void {
@@ -130,6 +153,7 @@ export class OwnShop {
     this.doc = edit.doc;
     this.signedHeads = edit.signedHeads;
     this.content = edit.content;
+    this.ops = edit.ops;
   }
 }
 

@@ -545,13 +545,16 @@ export class SoukNode implements SyncHost {
 
   // ---------------------------------------------------------------- links
 
-  /** Starts syncing over a link. The session ends when the link closes. */
-  addLink(link: Link): SyncSession {
+  /**
+   * Starts syncing over a link. The session ends when the link closes. With `expectedNodeId`
+   * (the id the link was dialed for, e.g. the signaling peer id), a peer proving any other key is dropped.
+   */
+  addLink(link: Link, expectedNodeId?: string): SyncSession {
     if (this.closed) {
       link.close('node is shutting down');
       throw new Error('node is closed');
     }
-    const session = new SyncSession(link, this);
+    const session = new SyncSession(link, this, expectedNodeId);
     this.sessions.set(session, { advertised: new Map(), asked: new Set() });
     session.start();
     return session;
@@ -822,7 +825,7 @@ export class SoukNode implements SyncHost {
     const state = this.sessions.get(session);
     const peer = session.remote?.nodeId;
     if (!state || !peer) return Promise.resolve();
-    if (!state.asked.has(id)) {
+    if (!state.asked.delete(id)) {
       this.offence(session, `changes for vault ${short} refused: never asked for`);
       return Promise.resolve();
     }

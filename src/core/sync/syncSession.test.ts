@@ -74,3 +74,25 @@ describe('heartbeats', () => {
     node.close();
   });
 });
+
+describe('the id a link was dialed for', () => {
+  it('a peer that proves a different key from the one it was dialed as is dropped', async () => {
+    const node = await SoukNode.open({ storage: new MemoryStorage() });
+    const [ours, theirs] = createMemoryLinkPair('peer', 'node');
+    const got: SyncMessage[] = [];
+    let closed: string | undefined;
+    const decoder = new FrameDecoder(SYNC_FRAME_LIMITS);
+    ours.start({ receive: (bytes) => got.push(...decoder.push(bytes).map(decodeMessage)), closed: (reason) => (closed = reason) });
+    const dialed = generateKeyPair();
+    node.addLink(theirs, Buffer.from(dialed.publicKey).toString('hex'));
+    const other = generateKeyPair();
+    for (const frame of messageFrames({ type: 'hello', nodeId: other.publicKey, challenge: new Uint8Array(32) })) await ours.send(frame);
+    await eventually(() => got.some((m) => m.type === 'hello'));
+    const theirs2 = got.find((m) => m.type === 'hello') as Extract<SyncMessage, { type: 'hello' }>;
+    for (const frame of messageFrames({ type: 'proof', signature: proveLink(other, theirs2.challenge, theirs2.nodeId) })) await ours.send(frame);
+    await eventually(() => closed !== undefined);
+    expect(closed).toMatch(/proved a different id from the one it was dialed as/);
+    expect(node.view().peers).toEqual([]);
+    node.close();
+  });
+});

@@ -75,6 +75,8 @@ export class SyncSession {
   constructor(
     readonly link: Link,
     private readonly host: SyncHost,
+    /** The node id the link was dialed for (the signaling peer id): the proof must be for this key. */
+    private readonly expectedNodeId?: string,
   ) {
     this.openedAt = host.clock.now();
     this.lastHeardAt = this.openedAt;
@@ -163,7 +165,8 @@ export class SyncSession {
         this.close(`peer silent for ${Math.round(SILENT_PEER_MS / 1000)} s`);
         return;
       }
-      this.send({ type: 'ping', nonce: (this.nonce = (this.nonce + 1) >>> 0) });
+      // Pings only once the peer is proven: a ping must never overtake this side's own proof.
+      if (this.remote) this.send({ type: 'ping', nonce: (this.nonce = (this.nonce + 1) >>> 0) });
       this.heartbeat();
     }, PING_EVERY_MS);
   }
@@ -226,6 +229,9 @@ export class SyncSession {
         if (this.remote) this.host.offence(this, problem);
         return this.close(problem);
       }
+      if (this.expectedNodeId && toHex(this.claimedId) !== this.expectedNodeId) {
+        return this.close('the peer proved a different id from the one it was dialed as');
+      }
       let shopVaultId: string | undefined;
       if (message.shop) {
         const claimProblem = checkShopClaim(message.shop, this.claimedId);
@@ -246,7 +252,11 @@ export class SyncSession {
       if (first && !this.host.sessionReady(this)) return;
       return;
     }
-    if (!this.remote) return this.close(`${message.type} before the peer proved its identity`);
+    if (!this.remote) {
+      // A heartbeat that crossed the proofs is harmless; anything else before proof closes the link.
+      if (message.type === 'ping' || message.type === 'pong') return;
+      return this.close(`${message.type} before the peer proved its identity`);
+    }
     switch (message.type) {
       case 'heads':
         this.host.receiveHeads(this, message.statements);

@@ -30,7 +30,7 @@ function mutate(bytes: Uint8Array, next: (n: number) => number): Uint8Array {
   const out = bytes.slice();
   switch (next(4)) {
     case 0:
-      for (let i = 0, n = 1 + next(4); i < n && out.length; i++) out[next(out.length)] ^= 1 << next(8);
+      for (let i = 0, n = 1 + next(4); i < n && out.length; i++) { const at = next(out.length); out[at] = out[at]! ^ (1 << next(8)); }
       return out;
     case 1:
       return out.slice(0, next(out.length));

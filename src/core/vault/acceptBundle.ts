@@ -24,7 +24,10 @@ export interface VaultBundle {
 
 export type Acceptance =
   | { accepted: true; vault: VerifiedVault; canonical: Uint8Array }
-  /** `offence`: the sender sent something no honest node would (as opposed to stale or over a limit we set). */
+  /**
+   * `offence`: the sender sent something no honest node would. Stale versions are not offences;
+   * versions over the vault limits are, because every Souk node keeps its own vault within them.
+   */
   | { accepted: false; reason: string; offence: boolean };
 
 export interface AcceptanceOptions {
@@ -99,6 +102,12 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     ops = measureAutomerge(canonical, { ...options.limits, maxExpandedBytes: Number.MAX_SAFE_INTEGER }).ops;
   } catch (error) {
     return refuse(`vault is too large once assembled: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // What is kept must open again: Automerge takes some corrupted changes whose saved form then never loads.
+  try {
+    if (!sameHeads(A.getHeads(A.load(canonical)), signedHeads.heads)) return refuse('vault does not reload to the signed heads');
+  } catch (error) {
+    return refuse(`vault does not reload: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { accepted: true, vault: { doc, signedHeads, content, ops }, canonical };
 }
