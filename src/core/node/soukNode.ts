@@ -132,6 +132,8 @@ export class SoukNode implements SyncHost {
   private readonly sessions = new Map<SyncSession, SessionState>();
   private readonly wanted = new Map<string, { session: SyncSession; at: number }>();
   private readonly recent = new Map<string, string[][]>();
+  /** Others' vaults evicted past the budget, with the counter then held: not fetched again unless the merchant trusts them (bounded). */
+  private readonly evicted = new Map<string, number>();
   private readonly refusals: { at: number; peer: string; reason: string }[] = [];
   private readonly listeners = new Set<() => void>();
   /** Signed statements already verified, least recently used first (bounded). */
@@ -177,6 +179,8 @@ export class SoukNode implements SyncHost {
 
   /** Loads the checked content of every carried vault, a few at a time, so views fill in without blocking the node. */
   private async loadContentInBackground(): Promise<void> {
+    // Not before the node is open: opening reads the index only.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const ids = [...this.store.all()].map((r) => r.id);
     for (let i = 0; i < ids.length; i += 50) {
       if (this.closed) return;
@@ -702,6 +706,7 @@ export class SoukNode implements SyncHost {
   /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
   private requestMissing(vault: string): void {
     if (this.closed || this.shop?.id === vault) return;
+    if (this.evicted.has(vault) && this.standingOf(vault) === 'other') return;
     const local = this.store.get(vault);
     const localCounter = local?.signedHeads.counter ?? 0;
     const pending = this.wanted.get(vault);
@@ -730,6 +735,7 @@ export class SoukNode implements SyncHost {
     for (const [vault, counter] of state.advertised) {
       if (this.wanted.size >= MAX_WANTS || this.outstanding(session) >= MAX_WANTS_PER_SESSION) return;
       if (this.wanted.has(vault) || counter <= (this.store.get(vault)?.signedHeads.counter ?? 0)) continue;
+      if (this.evicted.has(vault) && this.standingOf(vault) === 'other') continue;
       this.requestMissing(vault);
     }
   }
@@ -866,7 +872,7 @@ export class SoukNode implements SyncHost {
       this.policy.take(peer, 'ops', Math.max(0, outcome.vault.ops - (current?.ops ?? 0)));
       try {
         const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
-        for (const gone of evicted) this.recent.delete(gone);
+        for (const gone of evicted) this.forgetEvicted(gone);
       } catch (error) {
         this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
         return;
@@ -876,6 +882,16 @@ export class SoukNode implements SyncHost {
       this.broadcast([outcome.vault.signedHeads], session);
       this.changed();
       this.requestMissing(id);
+    }
+  }
+
+  private forgetEvicted(vault: string): void {
+    this.recent.delete(vault);
+    this.evicted.delete(vault);
+    this.evicted.set(vault, 1);
+    for (const old of this.evicted.keys()) {
+      if (this.evicted.size <= MAX_ADVERTISED_PER_SESSION) break;
+      this.evicted.delete(old);
     }
   }
 
