@@ -94,6 +94,7 @@ describe('a shop on one node', () => {
     node.close();
     const again = await SoukNode.open({ storage });
     open.push(again);
+    await again.whenContentLoaded();
     expect(again.products().products[0]!.stock).toBe(25);
     expect(again.marketplace('oil').offers[0]!.quantity).toBe(10);
     expect(again.view().shop!.exactLocation).toBe('Stall 14, back row');

@@ -171,7 +171,8 @@ export class SoukNode implements SyncHost {
       node.refuse('storage', problem),
     );
     node.shop = await OwnShop.load(storage, (id) => node.store.get(id)?.signedHeads);
-    if (node.shop) node.store.holdDoc(node.shop.id, node.shop.doc);
+    const ownRecord = node.shop && node.store.get(node.shop.id);
+    if (node.shop && ownRecord) node.store.commitOwn(ownRecord, node.shop.content, node.shop.doc);
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;

@@ -38,6 +38,7 @@ export class SimulatedNetwork {
   async restart(peer: SimulatedPeer): Promise<void> {
     peer.node.close();
     peer.node = await SoukNode.open({ storage: peer.storage });
+    await peer.node.whenContentLoaded();
     for (const edge of this.edges) {
       const [a, b] = edge.split('|');
       if (a === peer.name || b === peer.name) this.connect(this.byName(a!), this.byName(b!));
