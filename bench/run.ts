@@ -5,13 +5,18 @@ import { chromium, type Browser } from '@playwright/test';
 import { SignalingServer } from '../signaling/signalingServer';
 import { staticFiles } from '../signaling/staticFiles';
 import { catchup } from './catchup';
+import { flood } from './flood';
+import { open } from './open';
 
 /**
- * `npm run bench -- <name>`: builds the app, serves it with the real signaling server on
- * 127.0.0.1 and runs the named benchmark in Debian's Chromium. Each prints
+ * `npm run bench -- <name>`: runs the named benchmarks (all without a name). Browser benchmarks
+ * build the app, serve it with the real signaling server on 127.0.0.1 and run in Debian's
+ * Chromium; node benchmarks run the core in this process. Each prints
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
-const benchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
+const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open };
+const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(benchmarks);
@@ -21,6 +26,10 @@ for (const name of chosen) {
     process.exit(2);
   }
 }
+
+for (const name of chosen) if (nodeBenchmarks[name]) await nodeBenchmarks[name]!();
+const inBrowser = chosen.filter((name) => browserBenchmarks[name]);
+if (inBrowser.length === 0) process.exit(0);
 
 execSync('node scripts/ensure-chromium.mjs', { stdio: 'inherit' });
 execSync('npx vite build --logLevel warn', { stdio: 'inherit' });
@@ -34,7 +43,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  for (const name of chosen) await benchmarks[name]!(browser, baseURL);
+  for (const name of inBrowser) await browserBenchmarks[name]!(browser, baseURL);
 } finally {
   await browser.close();
   await signaling.close();

@@ -70,11 +70,15 @@ describe('attack 6: unbounded cost', () => {
     await eventually(() => priceAt(victim, 'Honey') === 700);
     await victim.setTrusted(vaultOf(owner), true);
     const minted = Array.from({ length: 30 }, (_, i) => new HostileOwner(`Minted ${i}`, { p: validOffer('p', `Spam ${i}`) }));
-    const seller = new RawPeer(victim, 'minter');
-    await seller.hello();
-    const serve = serveWants(seller, minted);
-    for (const owner of minted) await seller.send({ type: 'heads', statements: [owner.statement()] });
-    for (let i = 0; i < 200 && (await serve()) < 30; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Two minters, fifteen vaults each (within each one's fresh allowance), one after the other.
+    for (const batch of [minted.slice(0, 15), minted.slice(15)]) {
+      const seller = new RawPeer(victim, 'minter');
+      await seller.hello();
+      const serve = serveWants(seller, batch);
+      for (const owner of batch) await seller.send({ type: 'heads', statements: [owner.statement()] });
+      for (let i = 0; i < 200 && (await serve()) < 15; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(() => victim.signedHeadsOf(batch.at(-1)!.id) !== undefined, 10_000, 'the batch');
+    }
     await eventually(() => minted.slice(-3).every((o) => victim.signedHeadsOf(o.id) !== undefined), 10_000, 'the last minted vaults');
     const vaults = victim.view().vaults;
     expect(vaults.filter((v) => !v.own && !v.trusted).length).toBe(10);
@@ -116,13 +120,13 @@ describe('attack 6: unbounded cost', () => {
     const minted = Array.from({ length: 40 }, (_, i) =>
       new HostileOwner(`Shop ${i}`, Object.fromEntries(Array.from({ length: 40 }, (_, j) => [`p${j}`, validOffer(`p${j}`, `Item ${j} of shop ${i}`)]))),
     );
-    const seller = new RawPeer(victim, 'seller');
-    await seller.hello();
-    const serve = serveWants(seller, minted);
-    for (const owner of minted) await seller.send({ type: 'heads', statements: [owner.statement()] });
-    for (let i = 0; i < 300 && victim.view().vaults.length < 41; i++) {
-      await serve();
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const batch of [minted.slice(0, 20), minted.slice(20)]) {
+      const seller = new RawPeer(victim, 'seller');
+      await seller.hello();
+      const serve = serveWants(seller, batch);
+      for (const owner of batch) await seller.send({ type: 'heads', statements: [owner.statement()] });
+      for (let i = 0; i < 300 && (await serve()) < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(() => batch.every((o) => victim.signedHeadsOf(o.id) !== undefined), 10_000, 'the batch');
     }
     expect(victim.view().vaults.length).toBe(41);
     victim.close();

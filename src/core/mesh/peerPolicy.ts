@@ -33,8 +33,8 @@ export interface PeerBudgets {
 }
 
 export const FRESH_BUDGETS: PeerBudgets = {
-  newVaults: { burst: 64, perSecond: 0.1 },
-  servedBytes: { burst: 24 * 1024 * 1024, perSecond: 256 * 1024 },
+  newVaults: { burst: 24, perSecond: 0.1 },
+  servedBytes: { burst: 8 * 1024 * 1024, perSecond: 256 * 1024 },
   verifications: { burst: 600, perSecond: 10 },
   ops: { burst: 600_000, perSecond: 5_000 },
 };
@@ -93,6 +93,15 @@ export class PeerPolicy {
 
   private allowance(peer: string, budget: BudgetName): Allowance {
     return (this.isEstablished(peer) ? this.budgets.established : this.budgets.fresh)[budget];
+  }
+
+  /** What is left of a peer's budget now (refilled to the present), without taking any. */
+  available(peer: string, budget: BudgetName): number {
+    const standing = this.standing(peer);
+    const { burst, perSecond } = this.allowance(peer, budget);
+    const bucket = standing.buckets[budget];
+    if (!bucket) return burst;
+    return Math.min(burst, bucket.tokens + (Math.max(0, this.clock.now() - bucket.at) / 1000) * perSecond);
   }
 
   /** Takes `amount` from a peer's budget if it has that much; false (and nothing taken) if not. */

@@ -27,6 +27,7 @@ import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { fromHex, toHex } from '../wire/hex';
 import { OwnShop, type ShopEdit } from './ownShop';
+import { PriorityWork } from './priorityWork';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultStanding } from './vaultStore';
 import {
@@ -65,6 +66,8 @@ interface SessionState {
   advertised: Map<string, number>;
   /** Vaults this node asked this peer for on this link: only those may come back. */
   asked: Set<string>;
+  /** Vaults new to this node that the peer spent one of its new-vault allowance on: only those are fetched from it. */
+  admitted: Set<string>;
 }
 
 export interface SoukNodeOptions {
@@ -138,7 +141,10 @@ export class SoukNode implements SyncHost {
   private readonly listeners = new Set<() => void>();
   /** Signed statements already verified, least recently used first (bounded). */
   private readonly verified = new Map<string, true>();
+  /** The merchant's own edits, one after another. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Peers' vault versions, taken one at a time by priority; never behind the merchant's edits, nor they behind it. */
+  private readonly acceptance = new PriorityWork(3);
   private cancelRetry: (() => void) | undefined;
   private changedAt: number;
   private closedTraffic = { bytesIn: 0, bytesOut: 0 };
@@ -560,7 +566,7 @@ export class SoukNode implements SyncHost {
       throw new Error('node is closed');
     }
     const session = new SyncSession(link, this, expectedNodeId);
-    this.sessions.set(session, { advertised: new Map(), asked: new Set() });
+    this.sessions.set(session, { advertised: new Map(), asked: new Set(), admitted: new Set() });
     session.start();
     return session;
   }
@@ -690,6 +696,13 @@ export class SoukNode implements SyncHost {
         continue;
       }
       if ((state.advertised.get(id) ?? 0) >= statement.counter) continue;
+      if (!state.advertised.has(id) && state.advertised.size >= MAX_ADVERTISED_PER_SESSION) continue;
+      // A vault this node does not carry costs the peer one of its new-vault allowance; beyond that it
+      // is noted unverified, and fetched (and verified on acceptance) only if the allowance refills.
+      if (!local && this.standingOf(id) === 'other' && !this.admit(state, peer, id)) {
+        state.advertised.set(id, statement.counter);
+        continue;
+      }
       // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
       if (!this.policy.take(peer, 'verifications')) return;
       const problem = this.checkStatement(statement);
@@ -698,7 +711,6 @@ export class SoukNode implements SyncHost {
         if (session.closedReason !== undefined) return;
         continue;
       }
-      if (!state.advertised.has(id) && state.advertised.size >= MAX_ADVERTISED_PER_SESSION) continue;
       state.advertised.set(id, statement.counter);
       this.requestMissing(id);
     }
@@ -720,7 +732,7 @@ export class SoukNode implements SyncHost {
       if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session || !session.remote) continue;
       if (this.outstanding(session) >= MAX_WANTS_PER_SESSION) continue;
       // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
-      if (!local && this.standingOf(vault) === 'other' && !this.policy.take(session.remote.nodeId, 'newVaults')) continue;
+      if (!local && this.standingOf(vault) === 'other' && !this.admit(state, session.remote.nodeId, vault)) continue;
       this.wanted.set(vault, { session, at: now });
       if (state.asked.size >= MAX_ADVERTISED_PER_SESSION) state.asked.clear();
       state.asked.add(vault);
@@ -739,6 +751,15 @@ export class SoukNode implements SyncHost {
       if (this.evicted.has(vault) && this.standingOf(vault) === 'other') continue;
       this.requestMissing(vault);
     }
+  }
+
+  /** Whether `peer` may bring `vault`, new to this node: once per link, at the cost of one new-vault allowance. */
+  private admit(state: SessionState, peer: string, vault: string): boolean {
+    if (state.admitted.has(vault)) return true;
+    if (!this.policy.take(peer, 'newVaults')) return false;
+    if (state.admitted.size >= MAX_ADVERTISED_PER_SESSION) state.admitted.clear();
+    state.admitted.add(vault);
+    return true;
   }
 
   private outstanding(session: SyncSession): number {
@@ -838,7 +859,9 @@ export class SoukNode implements SyncHost {
     }
     if (this.wanted.get(id)?.session === session) this.wanted.delete(id);
     if (id === this.shop?.id) return Promise.resolve();
-    return this.serial(() => this.takeChanges(session, message)).finally(() => this.askMore(session));
+    // Partners' vaults first, then updates of vaults already carried, then vaults new to this node.
+    const priority = this.standingOf(id) === 'partner' ? 0 : this.store.has(id) ? 1 : 2;
+    return this.acceptance.run(priority, () => this.takeChanges(session, message)).finally(() => this.askMore(session));
   }
 
   private async takeChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
