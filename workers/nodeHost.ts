@@ -54,15 +54,18 @@ export async function startNodeHost() {
     /** Says goodbye to every peer and closes the links (the leader is switching networks). */
     leaveAll: (reason: string) => node.leaveAll(reason),
 
-    /** The leader tab hands over a connected data channel as a pair of byte streams. */
-    attachLink(epoch: string, label: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): boolean {
+    /**
+     * The leader tab hands over a connected data channel as a pair of byte streams. `peerId` is the
+     * signaling peer id it was dialed as: the peer must prove exactly that key on the link.
+     */
+    attachLink(epoch: string, label: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>, peerId?: string): boolean {
       const link = new StreamLink(label, readable, writable);
       if (epoch !== leaderEpoch) {
         link.close('not from the current leader tab');
         return false;
       }
       for (const session of sessions.keys()) if (session.closedReason !== undefined) sessions.delete(session);
-      sessions.set(node.addLink(link), epoch);
+      sessions.set(node.addLink(link, peerId), epoch);
       return true;
     },
   };
