@@ -1,13 +1,12 @@
 import SimplePeer from '@thaunknown/simple-peer/lite.js';
 import * as Comlink from 'comlink';
 import type { NodeApi } from '../../../workers/nodeHost';
-import { acceptsIncoming, peersToDial } from '../../core/mesh/peerSelection';
+import { acceptsIncoming, peersToDial, RedialPolicy } from '../../core/mesh/peerSelection';
 import { LINKS_LOCK, NODE_CHANGES_CHANNEL } from '../nodeChannel';
-import { dataChannelStreams } from './dataChannelStreams';
+import { closePeer, dataChannelStreams, type LinkStreams } from './dataChannelStreams';
 import { SignalingClient } from './signalingClient';
 
 const BUSY = 'souk-busy';
-const BUSY_BACKOFF_MS = 30_000;
 const FILL_EVERY_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -16,6 +15,8 @@ export interface LeaderStatus {
   signaling: 'connecting' | 'online' | 'offline' | 'idle';
   detail?: string;
   present: number;
+  /** Slots held: links being set up (each with a timeout) and links whose node session is alive. */
+  linked?: number;
 }
 
 interface Attempt {
@@ -23,6 +24,8 @@ interface Attempt {
   initiator: boolean;
   connected: boolean;
   timer: ReturnType<typeof setTimeout>;
+  /** Once connected: the streams handed to the node. */
+  streams?: LinkStreams;
 }
 
 /**
@@ -30,18 +33,23 @@ interface Attempt {
  * meets peers through the signaling server, keeps at most the node's maximum of WebRTC links,
  * and hands each connected data channel to the node as a pair of streams. When this tab
  * closes, the lock passes to another tab, which does the same under a new epoch.
+ *
+ * A slot is held only by an attempt that is connecting (for at most CONNECT_TIMEOUT_MS) or whose
+ * link is alive: `dataChannelStreams` reports the end of a link (channel closed, connection
+ * failed, the node's session closed) and the slot is freed at once. A peer whose link or dial
+ * ended is not dialed again until `RedialPolicy` allows; blocked peers never.
  */
 export class LinkLeader {
   private readonly epoch = crypto.randomUUID();
   private readonly attempts = new Map<string, Attempt>();
   private readonly present = new Set<string>();
-  private readonly busyUntil = new Map<string, number>();
+  private readonly redial = new RedialPolicy(() => Date.now());
   private signaling: SignalingClient | undefined;
   private networkName = '';
   private maxConnections = 1;
   private blocked = new Set<string>();
   private nodeId = '';
-  status: LeaderStatus = { leader: false, signaling: 'idle', present: 0 };
+  status: LeaderStatus = { leader: false, signaling: 'idle', present: 0, linked: 0 };
 
   constructor(
     private readonly node: Comlink.Remote<NodeApi>,
@@ -90,7 +98,7 @@ export class LinkLeader {
       this.applySettings(next.settings, next.blockedPeers);
       if (next.settings.networkName !== previousNetwork) {
         await this.node.leaveAll(`switched to network ${next.settings.networkName}`);
-        for (const peer of [...this.attempts.keys()]) this.drop(peer);
+        for (const peer of [...this.attempts.keys()]) this.drop(peer, 'switched networks', false);
         this.present.clear();
         this.signaling?.switchRoom(this.networkName);
       }
@@ -104,17 +112,13 @@ export class LinkLeader {
   }
 
   private setStatus(change: Partial<LeaderStatus>): void {
-    this.status = { ...this.status, ...change, present: this.present.size };
+    this.status = { ...this.status, ...change, present: this.present.size, linked: this.attempts.size };
     this.onStatus(this.status);
   }
 
   private mesh() {
-    const now = Date.now();
-    const avoid = new Set(this.blocked);
-    for (const [peer, until] of this.busyUntil) {
-      if (until > now) avoid.add(peer);
-      else this.busyUntil.delete(peer);
-    }
+    const avoid = this.redial.waiting();
+    for (const peer of this.blocked) avoid.add(peer);
     return { self: this.nodeId, present: [...this.present], linked: new Set(this.attempts.keys()), avoid, maxConnections: this.maxConnections };
   }
 
@@ -129,43 +133,59 @@ export class LinkLeader {
       initiator,
       connected: false,
       timer: setTimeout(() => {
-        if (!attempt.connected) this.drop(remote);
+        if (!attempt.connected) this.drop(remote, 'timed out connecting', true);
       }, CONNECT_TIMEOUT_MS),
     };
     this.attempts.set(remote, attempt);
+    this.setStatus({});
     peer.on('signal', (data) => this.signaling?.signal(remote, data));
     peer.on('connect', () => {
+      if (this.attempts.get(remote) !== attempt) return;
       attempt.connected = true;
       clearTimeout(attempt.timer);
-      const { readable, writable } = dataChannelStreams(peer);
-      void this.node
-        .attachLink(this.epoch, `webrtc:${remote.slice(0, 8)}`, Comlink.transfer(readable, [readable]), Comlink.transfer(writable, [writable]))
-        .then((accepted) => {
-          if (!accepted) this.drop(remote);
-        });
+      this.redial.linked(remote);
+      const streams = dataChannelStreams(peer, (reason) => this.end(remote, attempt, reason));
+      attempt.streams = streams;
+      const { readable, writable } = streams;
+      this.node
+        // The node refuses the link unless the peer proves the id it was dialed (or signaled) as.
+        .attachLink(this.epoch, `webrtc:${remote.slice(0, 8)}`, Comlink.transfer(readable, [readable]), Comlink.transfer(writable, [writable]), remote)
+        .then(
+          (accepted) => {
+            if (!accepted) this.drop(remote, 'the node refused the link', false);
+          },
+          () => this.drop(remote, 'the node could not take the link', true),
+        );
     });
-    peer.on('close', () => this.forget(remote, peer));
-    peer.on('error', () => this.forget(remote, peer));
+    // Before 'connect' only; after it, dataChannelStreams watches the link.
+    peer.on('close', () => {
+      if (!attempt.connected) this.end(remote, attempt, 'closed while connecting');
+    });
+    peer.on('error', () => {
+      if (!attempt.connected) this.end(remote, attempt, 'failed while connecting');
+    });
     return attempt;
   }
 
   private receiveSignal(from: string, data: unknown): void {
     if ((data as { type?: string })?.type === BUSY) {
-      this.busyUntil.set(from, Date.now() + BUSY_BACKOFF_MS);
-      this.drop(from);
+      // Only a dial of ours can be answered busy; a stray busy never ends a live link.
+      const attempt = this.attempts.get(from);
+      if (attempt?.initiator && !attempt.connected) this.drop(from, 'busy', false);
+      this.redial.busy(from);
       return;
     }
     const isOffer = (data as { type?: string })?.type === 'offer';
     let attempt = this.attempts.get(from);
     if (isOffer && attempt?.connected) {
       // Data-only links never renegotiate: a new offer means the peer restarted (a new leader tab).
-      this.drop(from);
+      this.drop(from, 'the peer dialed again', true);
       attempt = undefined;
     }
     if (isOffer && attempt?.initiator && !attempt.connected) {
       // Both dialed at once: the lower node id keeps dialing, the other answers.
       if (this.nodeId < from) return;
-      this.drop(from);
+      this.drop(from, 'crossed dials: answering theirs', false);
       attempt = undefined;
     }
     if (!attempt) {
@@ -181,22 +201,27 @@ export class LinkLeader {
     try {
       attempt.peer.signal(data);
     } catch {
-      this.drop(from);
+      this.drop(from, 'bad signal', true);
     }
   }
 
-  private drop(remote: string): void {
+  /**
+   * Ends whatever attempt or link to `remote` there is and frees its slot. `counts`: whether the
+   * end counts as a drop for the redial policy (not for a crossed dial, a busy answer, a
+   * network switch).
+   */
+  private drop(remote: string, reason: string, counts: boolean): void {
     const attempt = this.attempts.get(remote);
-    if (!attempt) return;
-    this.attempts.delete(remote);
-    clearTimeout(attempt.timer);
-    attempt.peer.destroy();
+    if (attempt) this.end(remote, attempt, reason, counts);
   }
 
-  private forget(remote: string, peer: SimplePeer): void {
-    const attempt = this.attempts.get(remote);
-    if (attempt?.peer !== peer) return;
-    clearTimeout(attempt.timer);
+  private end(remote: string, attempt: Attempt, reason: string, counts = true): void {
+    if (this.attempts.get(remote) !== attempt) return;
     this.attempts.delete(remote);
+    clearTimeout(attempt.timer);
+    if (attempt.streams) attempt.streams.close(reason);
+    else closePeer(attempt.peer);
+    if (counts) this.redial.dropped(remote);
+    this.setStatus({});
   }
 }
