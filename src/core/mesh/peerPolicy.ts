@@ -28,8 +28,10 @@ export interface PeerBudgets {
   servedBytes: Allowance;
   /** Signed statements verified for the peer (heads announcements). */
   verifications: Allowance;
-  /** Automerge operations accepted from the peer (the cost of applying its bundles). */
+  /** Automerge operations loaded from the peer's bundles (a whole document counts all of its operations). */
   ops: Allowance;
+  /** Bytes of vaults new to this node that the peer brought (what they take in storage). */
+  vaultBytes: Allowance;
 }
 
 export const FRESH_BUDGETS: PeerBudgets = {
@@ -37,6 +39,7 @@ export const FRESH_BUDGETS: PeerBudgets = {
   servedBytes: { burst: 8 * 1024 * 1024, perSecond: 256 * 1024 },
   verifications: { burst: 600, perSecond: 10 },
   ops: { burst: 600_000, perSecond: 5_000 },
+  vaultBytes: { burst: 4 * 1024 * 1024, perSecond: 16 * 1024 },
 };
 
 export const ESTABLISHED_BUDGETS: PeerBudgets = {
@@ -44,6 +47,7 @@ export const ESTABLISHED_BUDGETS: PeerBudgets = {
   servedBytes: { burst: 96 * 1024 * 1024, perSecond: 2 * 1024 * 1024 },
   verifications: { burst: 4096, perSecond: 100 },
   ops: { burst: 2_000_000, perSecond: 50_000 },
+  vaultBytes: { burst: 64 * 1024 * 1024, perSecond: 256 * 1024 },
 };
 
 type BudgetName = keyof PeerBudgets;
@@ -116,6 +120,19 @@ export class PeerPolicy {
     if (bucket.tokens < amount && !(bucket.tokens >= burst && amount > burst)) return false;
     bucket.tokens -= amount;
     return true;
+  }
+
+  /**
+   * Charges `amount` after the fact (the cost is known only once the work is done): the budget may
+   * go below zero, and the peer then waits until it has earned it back.
+   */
+  charge(peer: string, budget: BudgetName, amount: number): void {
+    const standing = this.standing(peer);
+    const { burst, perSecond } = this.allowance(peer, budget);
+    const now = this.clock.now();
+    const bucket = (standing.buckets[budget] ??= { tokens: burst, at: now });
+    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * perSecond) - amount;
+    bucket.at = now;
   }
 
   /** The peer delivered a valid, new vault version. */

@@ -10,17 +10,34 @@ import { readVaultContent, type VaultContent } from '../vault/vaultShape';
 import { toHex } from '../wire/hex';
 import { InputError } from '../inputError';
 import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
+import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 
 /**
  * The share of the vault limits the shop's own vault may use: peers refuse vaults over the
  * limits (and count it against whoever sends them), so the owner stops well short of them.
  */
 export const OWN_VAULT_MAX_OPS = Math.floor(VAULT_LIMITS.maxOps * 0.9);
+export const OWN_VAULT_MAX_EXPANDED = Math.floor(VAULT_LIMITS.maxExpandedBytes * 0.9);
+export const OWN_VAULT_MAX_BYTES = Math.floor(MAX_VAULT_BYTES * 0.9);
 
-function opsOf(bytes: Uint8Array): number {
-  return measureAutomerge(bytes, { ...VAULT_LIMITS, maxOps: Number.MAX_SAFE_INTEGER, maxChanges: Number.MAX_SAFE_INTEGER, maxExpandedBytes: Number.MAX_SAFE_INTEGER }).ops;
+const UNBOUNDED = { maxOps: Number.MAX_SAFE_INTEGER, maxChanges: Number.MAX_SAFE_INTEGER, maxExpandedBytes: Number.MAX_SAFE_INTEGER, maxActors: Number.MAX_SAFE_INTEGER };
+
+/** What the shared vault costs a peer to take, as a peer measures it. */
+export interface VaultCost {
+  ops: number;
+  expandedBytes: number;
+  bytes: number;
 }
 
+function costOf(saved: Uint8Array): VaultCost {
+  const { ops, expandedBytes } = measureAutomerge(saved, UNBOUNDED);
+  return { ops, expandedBytes, bytes: saved.length };
+}
+
+/** The share of each limit the own vault may use, so that what it sends is always well within what peers take. */
+const OWN_SHARE = 0.9;
+/** Past this share of a limit (estimated from the changes since the last exact measure), an edit measures the whole vault. */
+const MEASURE_EXACTLY_PAST = 0.5;
 export const shopKeysKey = ['keys', 'shop'];
 export const privatePrefix = (id: string) => ['private', id];
 export const ownSharedPrefix = (id: string) => ['vault', id, 'shared'];
@@ -34,7 +51,7 @@ export interface ShopEdit<T> {
   content: VaultContent;
   /** True when the shared document moved (new signed heads to announce). */
   sharedChanged: boolean;
-  ops: number;
+  cost: VaultCost;
   writes: StorageWrite[];
 }
 
@@ -54,8 +71,8 @@ export class OwnShop {
     readonly log: DocumentLog,
     public signedHeads: SignedHeads,
     public content: VaultContent,
-    /** Operations in the shared vault's history (what peers measure). */
-    public ops: number,
+    /** What the shared vault costs a peer (estimated from changes since the last exact measure). */
+    public cost: VaultCost,
   ) {}
 
   /** A new shop: keys certified by a fresh root key, both documents, and the writes that save them. */
@@ -81,7 +98,7 @@ export class OwnShop {
     const signedHeads = signHeads(keys.device, keys.certificate, 1, A.getHeads(doc));
     const log = new DocumentLog(ownSharedPrefix(id));
     const privateLog = new DocumentLog(privatePrefix(id));
-    const shop = new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), opsOf(A.save(doc)));
+    const shop = new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), costOf(A.save(doc)));
     return {
       shop,
       writes: [
@@ -105,7 +122,7 @@ export class OwnShop {
     const signedHeads = signedHeadsOf(id);
     if (!privateDoc || !doc || !signedHeads) throw new Error('stored shop is incomplete: keys without its vault');
     if (!sameHeads(A.getHeads(doc), signedHeads.heads)) throw new Error('stored shop does not match its signed heads');
-    return new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), opsOf(A.save(doc)));
+    return new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), costOf(A.save(doc)));
   }
 
   /**
@@ -131,21 +148,29 @@ export class OwnShop {
     const sharedChanged = !sameHeads(heads, this.signedHeads.heads);
     let signedHeads = this.signedHeads;
     let content = this.content;
-    let ops = this.ops;
+    let cost = this.cost;
     if (sharedChanged) {
-      for (const change of A.getChanges(this.doc, doc)) ops += opsOf(change);
-      if (ops > OWN_VAULT_MAX_OPS) {
+      for (const change of A.getChanges(this.doc, doc)) {
+        const delta = costOf(change);
+        cost = { ops: cost.ops + delta.ops, expandedBytes: cost.expandedBytes + delta.expandedBytes, bytes: cost.bytes + delta.bytes };
+      }
+      const near =
+        cost.ops > VAULT_LIMITS.maxOps * MEASURE_EXACTLY_PAST ||
+        cost.expandedBytes > VAULT_LIMITS.maxExpandedBytes * MEASURE_EXACTLY_PAST ||
+        cost.bytes > MAX_VAULT_BYTES * MEASURE_EXACTLY_PAST;
+      // Near a limit, the estimate is not enough: measure the vault exactly as a peer will.
+      if (near) cost = costOf(A.save(doc));
+      if (cost.ops > OWN_VAULT_MAX_OPS || cost.expandedBytes > OWN_VAULT_MAX_EXPANDED || cost.bytes > OWN_VAULT_MAX_BYTES) {
         throw new InputError(
           'shop',
-          `This change would make your shared offers larger than peers accept (${ops} of ${OWN_VAULT_MAX_OPS} operations); withdraw some offers or shorten their texts`,
+          `This change would make your shared offers larger than other shops accept (${cost.ops} operations, ${cost.expandedBytes} bytes expanded, ${cost.bytes} bytes saved); withdraw some offers or shorten their texts`,
         );
       }
-      // The shop's own output is checked like any peer's: an edit that would make an invalid vault is refused.
       content = readVaultContent(doc);
       signedHeads = signHeads(this.keys.device, this.keys.certificate, this.signedHeads.counter + 1, heads);
       writes.push(...this.log.writesFor(doc));
     }
-    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, ops };
+    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, cost };
   }
 
   commit(edit: ShopEdit<unknown>): void {
@@ -153,7 +178,7 @@ export class OwnShop {
     this.doc = edit.doc;
     this.signedHeads = edit.signedHeads;
     this.content = edit.content;
-    this.ops = edit.ops;
+    this.cost = edit.cost;
   }
 }
 

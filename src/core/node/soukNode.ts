@@ -55,7 +55,9 @@ const MAX_WANTS = 32;
 /** Bytes queued for a link's vault-sync lane past which this node answers "busy". */
 const SYNC_QUEUE_BUSY_BYTES = 8 * 1024 * 1024;
 const WANT_TIMEOUT_MS = 20_000;
-const RETRY_EVERY_MS = 5_000;
+/** A request whose link carries nothing for vault sync this long is asked elsewhere. */
+const WANT_SILENCE_MS = 4_000;
+const RETRY_EVERY_MS = 2_000;
 /** Recent versions of each vault kept in memory, so a peer a version or two behind gets only the changes. */
 const RECENT_VERSIONS = 8;
 /** Above this, an answer of changes is sent as a whole document instead. */
@@ -530,7 +532,11 @@ export class SoukNode implements SyncHost {
       }
     }
     matches.sort((a, b) => a.name.localeCompare(b.name) || a.seller.localeCompare(b.seller) || a.vaultId.localeCompare(b.vaultId));
-    return { offers: matches.slice(0, limit), total: matches.length, loadingVaults: loading };
+    const shown = matches.slice(0, limit);
+    // What the merchant looks at is in use: eviction takes the least recently used first.
+    const now = this.clock.now();
+    for (const offer of shown) this.store.touch(offer.vaultId, now);
+    return { offers: shown, total: matches.length, loadingVaults: loading };
   }
 
   /** The signed heads this node holds for a vault, as sent on the wire. */
@@ -719,26 +725,44 @@ export class SoukNode implements SyncHost {
   /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
   private requestMissing(vault: string): void {
     if (this.closed || this.shop?.id === vault) return;
-    if (this.evicted.has(vault) && this.standingOf(vault) === 'other') return;
     const local = this.store.get(vault);
     const localCounter = local?.signedHeads.counter ?? 0;
     const pending = this.wanted.get(vault);
     const now = this.clock.now();
-    if (pending && pending.session.closedReason === undefined && now - pending.at < WANT_TIMEOUT_MS) return;
+    if (pending && !this.wantStale(pending, now)) return;
     if (pending) this.wanted.delete(vault);
     if (this.wanted.size >= MAX_WANTS) return; // The retry timer asks again.
+    // Whom to ask: the shop's own node first, then peers that have proven themselves over time, then the rest.
+    const candidates: [SyncSession, SessionState, number][] = [];
     for (const [session, state] of this.sessions) {
       const counter = state.advertised.get(vault) ?? 0;
       if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session || !session.remote) continue;
+      if (this.evictedAt(vault, counter)) continue;
+      const rank = session.remote.shopVaultId === vault ? 0 : this.policy.isEstablished(session.remote.nodeId) ? 1 : 2;
+      candidates.push([session, state, rank]);
+    }
+    candidates.sort((a, b) => a[2] - b[2]);
+    for (const [session, state] of candidates) {
       if (this.outstanding(session) >= MAX_WANTS_PER_SESSION) continue;
       // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
-      if (!local && this.standingOf(vault) === 'other' && !this.admit(state, session.remote.nodeId, vault)) continue;
+      if (!local && this.standingOf(vault) === 'other' && !this.admit(state, session.remote!.nodeId, vault)) continue;
       this.wanted.set(vault, { session, at: now });
       if (state.asked.size >= MAX_ADVERTISED_PER_SESSION) state.asked.clear();
       state.asked.add(vault);
       session.send({ type: 'want', vaultId: fromHex(vault), have: local?.signedHeads.heads ?? [] });
       return;
     }
+  }
+
+  /**
+   * A request is given up on when its link closed, when nothing for vault sync arrived on that
+   * link for a few seconds (a peer that announces and never answers holds nobody up for long),
+   * or after the overall timeout.
+   */
+  private wantStale(want: { session: SyncSession; at: number }, now: number): boolean {
+    if (want.session.closedReason !== undefined) return true;
+    if (now - want.at >= WANT_TIMEOUT_MS) return true;
+    return now - Math.max(want.at, want.session.syncProgressAt) >= WANT_SILENCE_MS;
   }
 
   /** After a request to `session` finished: asks it for more of what it announced, up to the per-link limit. */
@@ -748,7 +772,7 @@ export class SoukNode implements SyncHost {
     for (const [vault, counter] of state.advertised) {
       if (this.wanted.size >= MAX_WANTS || this.outstanding(session) >= MAX_WANTS_PER_SESSION) return;
       if (this.wanted.has(vault) || counter <= (this.store.get(vault)?.signedHeads.counter ?? 0)) continue;
-      if (this.evicted.has(vault) && this.standingOf(vault) === 'other') continue;
+      if (this.evictedAt(vault, counter)) continue;
       this.requestMissing(vault);
     }
   }
@@ -881,7 +905,8 @@ export class SoukNode implements SyncHost {
         }
         current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
       }
-      if (!this.policy.take(peer, 'ops', 1)) {
+      // Work and storage are charged once known; a peer already over its budget waits.
+      if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
         this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
         this.requestMissingLater(id, session);
         return;
@@ -893,10 +918,12 @@ export class SoukNode implements SyncHost {
         else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
         return;
       }
-      this.policy.take(peer, 'ops', Math.max(0, outcome.vault.ops - (current?.ops ?? 0)));
+      // A whole document costs all the operations it loads; changes, only those they add.
+      this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
+      if (!current) this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
       try {
         const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
-        for (const gone of evicted) this.forgetEvicted(gone);
+        for (const gone of evicted) this.forgetEvicted(gone.id, gone.counter);
       } catch (error) {
         this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
         return;
@@ -909,14 +936,20 @@ export class SoukNode implements SyncHost {
     }
   }
 
-  private forgetEvicted(vault: string): void {
+  private forgetEvicted(vault: string, counter: number): void {
     this.recent.delete(vault);
     this.evicted.delete(vault);
-    this.evicted.set(vault, 1);
+    this.evicted.set(vault, counter);
     for (const old of this.evicted.keys()) {
       if (this.evicted.size <= MAX_ADVERTISED_PER_SESSION) break;
       this.evicted.delete(old);
     }
+  }
+
+  /** Evicted at this version or a later one: not fetched again (a newer version is, at the cost of the announcer's allowance). */
+  private evictedAt(vault: string, counter: number): boolean {
+    const at = this.evicted.get(vault);
+    return at !== undefined && counter <= at && this.standingOf(vault) === 'other';
   }
 
   private requestMissingLater(vault: string, failed: SyncSession): void {

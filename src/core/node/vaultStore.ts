@@ -231,9 +231,9 @@ export class VaultStore {
   /**
    * Saves a peer's vault version that acceptance verified, evicting others past the budget in the
    * same atomic write. Memory changes only once storage has it; a failed write changes nothing.
-   * Returns the ids evicted.
+   * Returns the vaults evicted, with the version each was at.
    */
-  async saveAccepted(id: string, vault: VerifiedVault, canonical: Uint8Array, now: number): Promise<string[]> {
+  async saveAccepted(id: string, vault: VerifiedVault, canonical: Uint8Array, now: number): Promise<{ id: string; counter: number }[]> {
     const previous = this.records.get(id);
     const record: VaultRecord = {
       id,
@@ -256,12 +256,13 @@ export class VaultStore {
       { op: 'put', key: indexKey(id), data: encodeIndexRecord(record) },
     );
     await this.write(batch);
-    for (const gone of evicted) this.forget(gone);
+    const gone = evicted.map((old) => ({ id: old, counter: this.records.get(old)?.signedHeads.counter ?? 0 }));
+    for (const old of evicted) this.forget(old);
     this.records.set(id, record);
     this.contents.set(id, vault.content);
     this.holdDoc(id, vault.doc);
     this.cacheEncoding(id, record.signedHeads.heads.join(','), canonical);
-    return evicted;
+    return gone;
   }
 
   /** The writes that record the node's own vault at a new version (with its DocumentLog writes). */

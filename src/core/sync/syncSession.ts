@@ -61,6 +61,8 @@ export class SyncSession {
   readonly openedAt: number;
   bytesIn = 0;
   lastHeardAt: number;
+  /** Last time anything for vault sync arrived (a fragment of a bundle, a whole answer). */
+  syncProgressAt: number;
   closedReason: string | undefined;
   private readonly decoder = new FrameDecoder(SYNC_FRAME_LIMITS);
   private readonly sender: LaneSender;
@@ -80,6 +82,7 @@ export class SyncSession {
   ) {
     this.openedAt = host.clock.now();
     this.lastHeardAt = this.openedAt;
+    this.syncProgressAt = this.openedAt;
     this.challenge = host.randomBytes(CHALLENGE_BYTES);
     this.sender = new LaneSender(link, { onError: (error) => this.close(`send failed: ${error instanceof Error ? error.message : String(error)}`) });
   }
@@ -183,16 +186,19 @@ export class SyncSession {
     if (this.closedReason !== undefined) return;
     this.bytesIn += bytes.length;
     this.lastHeardAt = this.host.clock.now();
-    let messages: SyncMessage[];
+    const bufferedBefore = this.decoder.buffered;
+    let messages: { message: SyncMessage; size: number }[];
     try {
-      messages = this.decoder.push(bytes).map(decodeMessage);
+      messages = this.decoder.push(bytes).map((frame) => ({ message: decodeMessage(frame), size: frame.payload.length }));
     } catch (error) {
       // Frame and message errors alike: nothing after this can be trusted.
       this.broken(`bad frame: ${error instanceof WireError ? error.message : String(error)}`);
       return;
     }
-    for (const message of messages) {
-      const size = message.type === 'changes' ? message.changes.reduce((n, c) => n + c.length, 0) : 256;
+    if (this.decoder.buffered > bufferedBefore || messages.some(({ message }) => message.type === 'changes' || message.type === 'refusal')) {
+      this.syncProgressAt = this.lastHeardAt;
+    }
+    for (const { message, size } of messages) {
       this.pendingInbound += size;
       if (this.pendingInbound > MAX_PENDING_INBOUND_BYTES) {
         this.broken('peer sends faster than it is answered (flooding)');
@@ -217,6 +223,10 @@ export class SyncSession {
     if (this.closedReason !== undefined) return;
     if (message.type === 'hello') {
       if (this.claimedId) return this.close('a second hello on one link');
+      // Never answer (and so never lend a proof to) a hello for another id than the one dialed.
+      if (this.expectedNodeId && toHex(message.nodeId) !== this.expectedNodeId) {
+        return this.close('the peer claims a different id from the one it was dialed as');
+      }
       this.claimedId = message.nodeId;
       this.theirChallenge = message.challenge;
       this.sendProof();

@@ -97,9 +97,11 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
   }
   const canonical = A.save(doc);
   if (canonical.length > maxVaultBytes) return refuse(`vault is ${canonical.length} bytes, limit ${maxVaultBytes}`);
+  // What this node keeps and serves must pass exactly the checks a fresh peer runs on it: the
+  // whole document against every limit (expanded size too), not each change on its own.
   let ops: number;
   try {
-    ops = measureAutomerge(canonical, { ...options.limits, maxExpandedBytes: Number.MAX_SAFE_INTEGER }).ops;
+    ops = measureAutomerge(canonical, options.limits).ops;
   } catch (error) {
     return refuse(`vault is too large once assembled: ${error instanceof Error ? error.message : String(error)}`);
   }
