@@ -5,6 +5,7 @@ import { MemoryStorage } from '../storage/memoryStorage';
 import { HostileOwner, validOffer } from '../test/hostileOwner';
 import { eventually, RawPeer } from '../test/rawPeer';
 import type { SharedVaultDoc } from '../vault/vaultDocuments';
+import { concatBytes } from '../wire/hex';
 import {
   closeAll,
   honestEditFlows,
@@ -26,12 +27,7 @@ import {
  */
 afterEach(closeAll);
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
+const concat = concatBytes;
 
 describe('attack 1: a poisoned bundle (a genuine snapshot with a queued change appended)', () => {
   it('is refused; the honest owner is never blamed, even by nodes that never met the relay', async () => {

@@ -235,18 +235,7 @@ export class VaultStore {
    */
   async saveAccepted(id: string, vault: VerifiedVault, canonical: Uint8Array, now: number): Promise<{ id: string; counter: number }[]> {
     const previous = this.records.get(id);
-    const record: VaultRecord = {
-      id,
-      signedHeads: vault.signedHeads,
-      asOf: now,
-      firstSeenAt: previous?.firstSeenAt ?? now,
-      lastUsedAt: now,
-      bytes: canonical.length,
-      ops: vault.ops,
-      name: vault.content.profile.name,
-      area: vault.content.profile.area,
-      offerCount: vault.content.offers.length,
-    };
+    const record = this.recordFor(id, vault, now, canonical.length, vault.ops);
     const evicted = this.evictionsFor(id, record.bytes - (previous?.bytes ?? 0), previous === undefined);
     const batch: StorageWrite[] = [];
     for (const gone of evicted) batch.push({ op: 'delete', key: indexKey(gone) }, { op: 'deleteRange', prefix: ['vault', gone] });
@@ -265,21 +254,25 @@ export class VaultStore {
     return gone;
   }
 
-  /** The writes that record the node's own vault at a new version (with its DocumentLog writes). */
-  ownVaultWrites(id: string, vault: Omit<VerifiedVault, 'ops'> & { ops?: number }, now: number, bytes: number): { writes: StorageWrite[]; record: VaultRecord } {
-    const previous = this.records.get(id);
-    const record: VaultRecord = {
+  /** The index record of a vault at a new version taken now. */
+  private recordFor(id: string, vault: Pick<VerifiedVault, 'signedHeads' | 'content'>, now: number, bytes: number, ops: number): VaultRecord {
+    return {
       id,
       signedHeads: vault.signedHeads,
       asOf: now,
-      firstSeenAt: previous?.firstSeenAt ?? now,
+      firstSeenAt: this.records.get(id)?.firstSeenAt ?? now,
       lastUsedAt: now,
       bytes,
-      ops: vault.ops ?? previous?.ops ?? 0,
+      ops,
       name: vault.content.profile.name,
       area: vault.content.profile.area,
       offerCount: vault.content.offers.length,
     };
+  }
+
+  /** The writes that record the node's own vault at a new version (with its DocumentLog writes). */
+  ownVaultWrites(id: string, vault: Omit<VerifiedVault, 'ops'> & { ops?: number }, now: number, bytes: number): { writes: StorageWrite[]; record: VaultRecord } {
+    const record = this.recordFor(id, vault, now, bytes, vault.ops ?? this.records.get(id)?.ops ?? 0);
     return {
       record,
       writes: [

@@ -3,19 +3,11 @@ import { certifyDevice } from '../vault/deviceCertificate';
 import { encodeSignedHeads, signHeads } from '../vault/signedHeads';
 import { deviceKeys, rootKeys } from '../test/vectors';
 import { FrameDecoder } from '../wire/frame';
-import { toHex } from '../wire/hex';
+import { concatBytes, toHex } from '../wire/hex';
 import { WireError } from '../wire/wireError';
 import { decodeMessage, messageFrames, SYNC_FRAME_LIMITS, type SyncMessage } from './syncMessages';
 
-const join = (frames: Uint8Array[]) => {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let offset = 0;
-  for (const f of frames) {
-    out.set(f, offset);
-    offset += f.length;
-  }
-  return out;
-};
+const join = (frames: Uint8Array[]) => concatBytes(...frames);
 const bytesOf = (message: SyncMessage) => join(messageFrames(message));
 const decodeOne = (bytes: Uint8Array) => {
   const frames = new FrameDecoder(SYNC_FRAME_LIMITS).push(bytes);

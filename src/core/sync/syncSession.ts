@@ -223,6 +223,7 @@ export class SyncSession {
     if (this.closedReason !== undefined) return;
     if (message.type === 'hello') {
       if (this.claimedId) return this.close('a second hello on one link');
+      if (toHex(message.nodeId) === toHex(this.host.nodeId)) return this.close('the peer claims this node’s own id');
       // Never answer (and so never lend a proof to) a hello for another id than the one dialed.
       if (this.expectedNodeId && toHex(message.nodeId) !== this.expectedNodeId) {
         return this.close('the peer claims a different id from the one it was dialed as');

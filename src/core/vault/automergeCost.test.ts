@@ -3,20 +3,13 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { AutomergeCostError, measureAutomerge, VAULT_LIMITS, type AutomergeCost, type AutomergeLimits } from './automergeCost';
+import { concatBytes } from '../wire/hex';
 
 const UNLIMITED: AutomergeLimits = { maxOps: 1e15, maxChanges: 1e15, maxExpandedBytes: 1e15, maxActors: 1e9 };
 
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g)!.map((byte) => parseInt(byte, 16)));
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 function uleb(n: number): number[] {
   const out: number[] = [];

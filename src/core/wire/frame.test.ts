@@ -9,7 +9,7 @@ import {
   type FrameLimits,
   type Lane,
 } from './frame';
-import { fromHex, toHex } from './hex';
+import { concatBytes, fromHex, toHex } from './hex';
 import { WireError } from './wireError';
 
 const KiB = 1024;
@@ -27,14 +27,7 @@ const limits: FrameLimits = new Map([
 const MEMORY_BOUND = 8 + MAX_FRAME_PAYLOAD + 16 + 200 * KiB + 150_000;
 
 function bytes(...parts: (string | Uint8Array)[]): Uint8Array {
-  const arrays = parts.map((p) => (typeof p === 'string' ? fromHex(p.replace(/\s+/g, '')) : p));
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
+  return concatBytes(...parts.map((p) => (typeof p === 'string' ? fromHex(p.replace(/\s+/g, '')) : p)));
 }
 
 function counting(length: number, from = 0): Uint8Array {
