@@ -12,12 +12,18 @@
  *
  *   server → client  {"v":2,"type":"challenge","nonce":"<64 hex>"}              once, on connection
  *   client → server  {"v":2,"type":"join","room":"<name>","peerId":"<64 hex>","signature":"<128 hex>"}
- *   server → client  {"v":2,"type":"joined","room":"<name>","peers":["<64 hex>", …]}
+ *   server → client  {"v":2,"type":"joined","room":"<name>","peers":["<64 hex>", …]}   a random sample of the room, ≤ 64
  *   server → client  {"v":2,"type":"peer-joined","peerId":"<64 hex>"} / {"v":2,"type":"peer-left",…}
+ *   client → server  {"v":2,"type":"sample"}
+ *   server → client  {"v":2,"type":"peers","peers":["<64 hex>", …]}             a fresh random sample, ≤ 64
  *   client → server  {"v":2,"type":"signal","to":"<64 hex>","data":"<string, ≤ 12 KiB>"}
  *   server → client  {"v":2,"type":"signal","from":"<64 hex>","data":"<that string>"}
  *   client → server  {"v":2,"type":"leave"}
  *   server → client  {"v":2,"type":"error","code":"<SignalingErrorCode>","message":"<text>"}
+ *
+ * A room has no size limit of its own (only the server's connection cap), so nobody can fill it
+ * to lock others out; instead what a member is told is bounded: a sample of at most 64 peers on
+ * joining or asking, and a join is announced to at most 32 random members (docs/protocol.md §2).
  */
 export const SIGNALING_VERSION = 2;
 export const SIGNALING_PATH = '/signal';
@@ -25,7 +31,7 @@ export const SIGNALING_PATH = '/signal';
 export const MAX_SIGNAL_MESSAGE_BYTES = 16 * 1024;
 /** Longest relayed `data` string (UTF-8 bytes). */
 export const MAX_SIGNAL_DATA_BYTES = 12 * 1024;
-/** Longest frame a client accepts from the server: a full room's peer list is ~17 KB. */
+/** Longest frame a client accepts from the server: a sample of 64 peer ids is ~4.4 KB. */
 export const MAX_SERVER_MESSAGE_BYTES = 64 * 1024;
 /** Deepest nesting of arrays and objects accepted in any JSON text, in either direction. */
 export const MAX_JSON_DEPTH = 8;
@@ -37,6 +43,7 @@ export const SIGNATURE = /^[0-9a-f]{128}$/;
 export type ClientMessage =
   | { v: 2; type: 'join'; room: string; peerId: string; signature: string }
   | { v: 2; type: 'signal'; to: string; data: string }
+  | { v: 2; type: 'sample' }
   | { v: 2; type: 'leave' };
 
 export type ServerMessage =
@@ -44,6 +51,7 @@ export type ServerMessage =
   | { v: 2; type: 'joined'; room: string; peers: string[] }
   | { v: 2; type: 'peer-joined'; peerId: string }
   | { v: 2; type: 'peer-left'; peerId: string }
+  | { v: 2; type: 'peers'; peers: string[] }
   | { v: 2; type: 'signal'; from: string; data: string }
   | { v: 2; type: 'error'; code: SignalingErrorCode; message: string };
 
@@ -54,7 +62,7 @@ export type SignalingErrorCode =
   | 'rate-limited'
   | 'not-joined'
   | 'no-such-peer'
-  | 'room-full'
+  | 'too-many-from-address'
   | 'too-many-rooms'
   | 'bad-proof'
   | 'replaced';
@@ -168,6 +176,8 @@ export function parseClientMessage(text: string): ClientMessage | ParseError {
       if (typeof message.data !== 'string') return { error: 'signal data must be a string', code: 'malformed' };
       if (utf8Length(message.data) > MAX_SIGNAL_DATA_BYTES) return { error: `signal data is over ${MAX_SIGNAL_DATA_BYTES} bytes`, code: 'too-large' };
       return { v: 2, type: 'signal', to: message.to, data: message.data };
+    case 'sample':
+      return { v: 2, type: 'sample' };
     case 'leave':
       return { v: 2, type: 'leave' };
     default:
@@ -191,6 +201,9 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
     case 'joined':
       if (typeof message.room !== 'string' || !ROOM_NAME.test(message.room) || !Array.isArray(message.peers) || !message.peers.every(id)) return undefined;
       return { v: 2, type: 'joined', room: message.room, peers: [...message.peers] };
+    case 'peers':
+      if (!Array.isArray(message.peers) || !message.peers.every(id)) return undefined;
+      return { v: 2, type: 'peers', peers: [...message.peers] };
     case 'peer-joined':
     case 'peer-left':
       return id(message.peerId) ? { v: 2, type: message.type, peerId: message.peerId } : undefined;

@@ -9,7 +9,7 @@ import { generateKeyPair, type KeyPair } from '../src/core/crypto/ed25519';
 import { proveSignalingJoin } from '../src/core/mesh/signalingJoin';
 import { fromHex, toHex } from '../src/core/wire/hex';
 import { SignalingClient, type SignalingEvents, type SignalingSocket } from '../src/browser/links/signalingClient';
-import { normaliseAddress, SignalingServer, socketAddress, type SignalingLimits, type SignalingOptions } from './signalingServer';
+import { normaliseAddress, roomAddressGroup, SignalingServer, socketAddress, type SignalingLimits, type SignalingOptions } from './signalingServer';
 import { staticFiles } from './staticFiles';
 import { jsonDepthWithin, type ServerMessage } from './signalingProtocol';
 
@@ -161,6 +161,85 @@ function browserClient(
 
 const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);
 
+/** The server's private bookkeeping, for consistency checks. */
+interface InternalConnection {
+  room?: string;
+  peerId?: string;
+  index: number;
+  group: string;
+  told: Set<string>;
+  knownBy: Set<InternalConnection>;
+}
+interface Internals {
+  connections: Set<InternalConnection>;
+  rooms: Map<string, { members: InternalConnection[]; byId: Map<string, InternalConnection>; perGroup: Map<string, number> }>;
+  limits: SignalingLimits;
+}
+
+/**
+ * Every room's members, index, id map and address counts agree; every "told" edge has its
+ * reverse ("known by") and the other way round, within one room; nobody remembers more than
+ * maxKnownPerConnection peers.
+ */
+function expectConsistent(signaling: SignalingServer): void {
+  const { connections, rooms, limits } = signaling as unknown as Internals;
+  let members = 0;
+  for (const [name, room] of rooms) {
+    expect(room.members.length).toBeGreaterThan(0);
+    expect(room.byId.size).toBe(room.members.length);
+    members += room.members.length;
+    const groups = new Map<string, number>();
+    room.members.forEach((connection, index) => {
+      expect(connection.index).toBe(index);
+      expect(connection.room).toBe(name);
+      expect(room.byId.get(connection.peerId!)).toBe(connection);
+      expect(connections.has(connection)).toBe(true);
+      groups.set(connection.group, (groups.get(connection.group) ?? 0) + 1);
+      expect(connection.told.size).toBeLessThanOrEqual(limits.maxKnownPerConnection);
+      expect(connection.told.has(connection.peerId!)).toBe(false);
+      for (const id of connection.told) expect(room.byId.get(id)!.knownBy.has(connection)).toBe(true);
+      for (const viewer of connection.knownBy) {
+        expect(viewer.room).toBe(name);
+        expect(viewer.told.has(connection.peerId!)).toBe(true);
+      }
+    });
+    expect(room.perGroup).toEqual(groups);
+  }
+  for (const connection of connections) {
+    if (connection.index >= 0) continue;
+    expect(connection.told.size).toBe(0);
+    expect(connection.knownBy.size).toBe(0);
+  }
+  expect([...connections].filter((c) => c.index >= 0)).toHaveLength(members);
+}
+
+/** Connects and joins `count` throwaway keys from one address, all at once; the answers (joined or error) per client. */
+async function throwaways(url: string, room: string, address: string, count: number) {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const key = generateKeyPair();
+      const client = await Client.connect(url, address);
+      client.join(key, room);
+      await waitFor(() => client.messages.some((m) => m.type === 'joined' || m.type === 'error'), 10_000, 'a join answer');
+      const answer = client.messages.find((m) => m.type === 'joined' || m.type === 'error')!;
+      return { client, id: hexId(key), answer };
+    }),
+  );
+}
+
+/** Asks for samples until `wanted` is in one (the `joined` sample counts); bounded tries. Returns the tries taken. */
+async function askUntilSeen(member: { client: Client; peers: string[] }, wanted: string, tries: number): Promise<number> {
+  if (member.peers.includes(wanted)) return 0;
+  for (let i = 1; i <= tries; i++) {
+    member.client.send({ v: 2, type: 'sample' });
+    const { peers } = await member.client.next('peers');
+    expect(peers.length).toBeLessThanOrEqual(64);
+    if (peers.includes(wanted)) return i;
+    await sleep(25); // stays within the rate limit: 20 tokens a second, 1 a sample
+  }
+  throw new Error(`${wanted.slice(0, 8)} not seen in ${tries} samples`);
+}
+
 describe('signaling server', () => {
   it('introduces proven peers in a room and relays set-up strings between them only', async () => {
     const { url, signaling } = await start();
@@ -268,12 +347,38 @@ describe('signaling server', () => {
     expect(member.client.closed).toBeUndefined();
   });
 
-  it('refuses to join a full room', async () => {
-    const { url } = await start({ maxPeersPerRoom: 1 });
-    await honest(url, 'tiny');
-    const b = await Client.connect(url);
-    b.join(generateKeyPair(), 'tiny');
-    expect((await b.next('error')).code).toBe('room-full');
+  it('holds at most 4 members per address in a room (IPv6 per /56); other addresses, other rooms and a freed place still work', async () => {
+    const { url, signaling } = await start();
+    const four = [];
+    for (let i = 0; i < 4; i++) four.push(await honest(url, 'r', generateKeyPair(), '203.0.113.9'));
+    const fifth = await Client.connect(url, '203.0.113.9');
+    const fifthKey = generateKeyPair();
+    fifth.join(fifthKey, 'r');
+    const refused = await fifth.next('error');
+    expect(refused).toEqual({ v: 2, type: 'error', code: 'too-many-from-address', message: 'too many connections from your address in network r' });
+    expect(signaling.roomSize('r')).toBe(4);
+    // Another room takes it; another address joins the first room.
+    fifth.join(fifthKey, 'elsewhere');
+    await fifth.next('joined');
+    await honest(url, 'r', generateKeyPair(), '203.0.113.10');
+    // Four /64s of one /56 are one address here; a /64 of the next /56 is another.
+    for (const group of ['100', '1a0', '1ff', '180']) await honest(url, 'r', generateKeyPair(), `2001:db8:1:${group}::/64`);
+    const sameSlash56 = await Client.connect(url, '2001:db8:1:1fe::/64');
+    sameSlash56.join(generateKeyPair(), 'r');
+    expect((await sameSlash56.next('error')).code).toBe('too-many-from-address');
+    await honest(url, 'r', generateKeyPair(), '2001:db8:1:200::/64');
+    // The same node on a new connection from the same address replaces its old one: no new place needed.
+    const again = await Client.connect(url, '203.0.113.9');
+    again.join(four[0]!.key, 'r');
+    await again.next('joined');
+    expect((await four[0]!.client.waitClosed()).code).toBe(4000);
+    // A member that leaves frees its place.
+    four[1]!.client.socket.close();
+    await waitFor(() => signaling.roomSize('r') === 9, 3000, 'the leave');
+    fifth.join(fifthKey, 'r');
+    await fifth.next('joined');
+    expect(signaling.roomSize('r')).toBe(10);
+    expectConsistent(signaling);
   });
 
   it('moves a connection to another room with a new signature over the same challenge', async () => {
@@ -397,7 +502,12 @@ describe('attacks on the signaling server fail, and honest peers are unaffected'
     expect(signaling.stats().rooms).toBe(2);
   });
 
-  it('IPv6 addresses count per /64; IPv4-mapped addresses count as IPv4', () => {
+  it('IPv6 addresses count per /64 (per /56 within a room); IPv4-mapped addresses count as IPv4', () => {
+    expect(roomAddressGroup('2001:db8:1:2::/64')).toBe('2001:db8:1:0::/56');
+    expect(roomAddressGroup('2001:db8:1:2ff::/64')).toBe('2001:db8:1:200::/56');
+    expect(roomAddressGroup('2001:db8:1:ff00::/64')).toBe('2001:db8:1:ff00::/56');
+    expect(roomAddressGroup('192.0.2.1')).toBe('192.0.2.1');
+    expect(roomAddressGroup('something a proxy said')).toBe('something a proxy said');
     expect(normaliseAddress('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
     expect(normaliseAddress('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
     expect(normaliseAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
@@ -543,6 +653,166 @@ describe('attacks on the signaling server fail, and honest peers are unaffected'
   });
 });
 
+describe('rooms cannot be squatted, and what a member is told is bounded', () => {
+  it('256 throwaway keys squat the default room (16 IPv4 addresses × 16, then 48 IPv6 /56s × 6); two honest merchants still join, find each other and signal', async () => {
+    const { url, signaling } = await start(); // default limits
+    const room = 'souk-local';
+    // The red-team attack: 16 addresses × 16 fresh keys. Only 4 per address get in.
+    const v4 = (await Promise.all(Array.from({ length: 16 }, (_, a) => throwaways(url, room, `198.18.0.${a + 1}`, 16)))).flat();
+    expect(v4.filter((s) => s.answer.type === 'joined')).toHaveLength(64);
+    for (const refused of v4.filter((s) => s.answer.type !== 'joined')) expect(refused.answer).toMatchObject({ type: 'error', code: 'too-many-from-address' });
+    // An attacker with IPv6 has /56s to spare: 48 of them × 6 /64s each, 4 per /56 get in.
+    const v6 = (
+      await Promise.all(Array.from({ length: 48 }, (_, a) => Promise.all(Array.from({ length: 6 }, (_, b) => throwaways(url, room, `2001:db8:${(a + 1).toString(16)}:${b}::/64`, 1)))))
+    ).flat(2);
+    expect(v6.filter((s) => s.answer.type === 'joined')).toHaveLength(192);
+    const squatters = [...v4, ...v6].filter((s) => s.answer.type === 'joined');
+    // The old room cap (256) is reached; every joined sample was bounded.
+    expect(signaling.roomSize(room)).toBe(256);
+    for (const s of squatters) expect((s.answer as Extract<ServerMessage, { type: 'joined' }>).peers.length).toBeLessThanOrEqual(64);
+
+    // Honest merchants are let in and given a bounded sample of the room …
+    const a = await honest(url, room, generateKeyPair(), '192.0.2.10');
+    const b = await honest(url, room, generateKeyPair(), '192.0.2.20');
+    expect(a.peers).toHaveLength(64);
+    expect(b.peers).toHaveLength(64);
+    expect(signaling.roomSize(room)).toBe(258);
+    // … each join announced to exactly 32 members, not the whole room.
+    await sleep(100);
+    const announced = (id: string) => squatters.filter((s) => s.client.messages.some((m) => m.type === 'peer-joined' && m.peerId === id));
+    expect(announced(a.id)).toHaveLength(32);
+    expect(announced(b.id).length).toBeGreaterThanOrEqual(31); // 32 of the 257 others, one of them maybe A
+    // Each finds the other by asking for fresh samples (a quarter of the room each time; 80 tries fail with p ≈ 1e-10).
+    await askUntilSeen(a, b.id, 80);
+    await askUntilSeen(b, a.id, 80);
+    a.client.send({ v: 2, type: 'signal', to: b.id, data: '{"type":"offer","sdp":"v=0"}' });
+    expect(await b.client.next('signal')).toEqual({ v: 2, type: 'signal', from: a.id, data: '{"type":"offer","sdp":"v=0"}' });
+    b.client.send({ v: 2, type: 'signal', to: a.id, data: '{"type":"answer","sdp":"v=0"}' });
+    expect((await a.client.next('signal')).from).toBe(b.id);
+    // When A leaves, only those told about it hear so: the 32 it was announced to, and B.
+    const told = announced(a.id);
+    a.client.socket.close();
+    expect((await b.client.next('peer-left')).peerId).toBe(a.id);
+    await waitFor(() => told.every((s) => s.client.messages.some((m) => m.type === 'peer-left' && m.peerId === a.id)), 3000, 'peer-left to the 32');
+    await sleep(50);
+    expect(squatters.filter((s) => s.client.messages.some((m) => m.type === 'peer-left' && m.peerId === a.id))).toHaveLength(32);
+    expect(signaling.internalErrors).toBe(0);
+    expectConsistent(signaling);
+  }, 30_000);
+
+  it('a join is announced to announceTo random members, joined and peers list at most sampleSize others, peer-left reaches exactly those told', async () => {
+    const { url, signaling } = await start({ sampleSize: 4, announceTo: 3 });
+    const members: Awaited<ReturnType<typeof honest>>[] = [];
+    for (let i = 0; i < 12; i++) {
+      const member = await honest(url, 'm', generateKeyPair(), `10.1.0.${i + 1}`);
+      expect(member.peers).toHaveLength(Math.min(4, i));
+      expect(new Set(member.peers).size).toBe(member.peers.length);
+      for (const id of member.peers) expect(members.map((m) => m.id)).toContain(id);
+      const hearers = () => members.filter((m) => m.client.messages.some((x) => x.type === 'peer-joined' && x.peerId === member.id));
+      await waitFor(() => hearers().length === Math.min(3, i), 3000, 'the announcements');
+      members.push(member);
+    }
+    await sleep(50);
+    // Announcements went to random members: over 11 joins of 3, more than 3 members heard one.
+    expect(members.filter((m) => m.client.messages.some((x) => x.type === 'peer-joined')).length).toBeGreaterThan(3);
+    // A sample: at most 4 distinct others, fresh each time.
+    const asker = members[0]!;
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      asker.client.send({ v: 2, type: 'sample' });
+      const { peers } = await asker.client.next('peers');
+      expect(peers).toHaveLength(4);
+      expect(new Set(peers).size).toBe(4);
+      expect(peers).not.toContain(asker.id);
+      for (const id of peers) seen.add(id);
+    }
+    expect(seen.size).toBeGreaterThan(4);
+    // A newcomer signals a member that was never told about it: the server introduces it first.
+    const newcomer = await honest(url, 'm', generateKeyPair(), '10.1.1.1');
+    await sleep(50);
+    const knows = (m: (typeof members)[number], id: string) =>
+      m.client.messages.some((x) => (x.type === 'peer-joined' && x.peerId === id) || (x.type === 'peers' && x.peers.includes(id)));
+    const stranger = members.find((m) => !knows(m, newcomer.id))!;
+    const before = stranger.client.messages.length;
+    newcomer.client.send({ v: 2, type: 'signal', to: stranger.id, data: 'offer' });
+    await waitFor(() => stranger.client.messages.length >= before + 2, 3000, 'the introduction and the signal');
+    expect(stranger.client.messages.slice(before)).toEqual([
+      { v: 2, type: 'peer-joined', peerId: newcomer.id },
+      { v: 2, type: 'signal', from: newcomer.id, data: 'offer' },
+    ]);
+    newcomer.client.send({ v: 2, type: 'signal', to: stranger.id, data: 'again' });
+    await waitFor(() => stranger.client.messages.length === before + 3, 3000, 'the second signal');
+    expect(stranger.client.messages[before + 2]).toEqual({ v: 2, type: 'signal', from: newcomer.id, data: 'again' });
+    expect(stranger.client.messages.filter((x) => x.type === 'peer-joined' && x.peerId === newcomer.id)).toHaveLength(1); // introduced once
+    // Another member finds the newcomer through samples.
+    const finder = members.find((m) => m !== stranger && !knows(m, newcomer.id))!;
+    await askUntilSeen({ client: finder.client, peers: [] }, newcomer.id, 60);
+    const toldAboutNewcomer = members.filter((m) => m === finder || knows(m, newcomer.id)); // (askUntilSeen took the finder's samples)
+    expect(toldAboutNewcomer.length).toBeLessThan(members.length);
+    expectConsistent(signaling);
+    newcomer.client.socket.close();
+    await waitFor(() => toldAboutNewcomer.every((m) => m.client.messages.some((x) => x.type === 'peer-left')), 3000, 'peer-left to those told');
+    await sleep(50);
+    for (const m of members) {
+      const left = m.client.messages.filter((x) => x.type === 'peer-left');
+      expect(left).toEqual(toldAboutNewcomer.includes(m) ? [{ v: 2, type: 'peer-left', peerId: newcomer.id }] : []);
+    }
+    expectConsistent(signaling);
+  });
+
+  it('sample is refused before joining and rate-limited like any message', async () => {
+    const { url } = await start({ burst: 15, perSecond: 1 });
+    const c = await Client.connect(url);
+    c.send({ v: 2, type: 'sample' });
+    expect((await c.next('error')).code).toBe('not-joined');
+    c.join(generateKeyPair(), 'r'); // 14 tokens left, the join costs 10: 4 left
+    await c.next('joined');
+    for (let i = 0; i < 5; i++) c.send({ v: 2, type: 'sample' });
+    await waitFor(() => c.messages.filter((m) => m.type === 'peers').length === 4 && c.messages.some((m) => m.type === 'error'), 3000, 'answers');
+    expect((await c.next('error')).code).toBe('rate-limited');
+  });
+
+  it('a member remembers at most maxKnownPerConnection peers; the bookkeeping stays consistent through joins, samples, signals, replacements, moves and leaves', async () => {
+    const { url, signaling } = await start({ sampleSize: 5, announceTo: 3, maxKnownPerConnection: 6 });
+    const live: Awaited<ReturnType<typeof honest>>[] = [];
+    let address = 0;
+    const join = async (room: string, key = generateKeyPair()) => {
+      const member = await honest(url, room, key, `10.2.0.${++address}`);
+      live.push(member);
+      return member;
+    };
+    for (let i = 0; i < 10; i++) await join(i % 3 === 0 ? 'x' : 'y');
+    for (let round = 0; round < 40; round++) {
+      const pick = live[Math.floor(Math.random() * live.length)]!;
+      const action = round % 5;
+      if (action === 0) {
+        pick.client.send({ v: 2, type: 'sample' });
+        await pick.client.next('peers');
+      } else if (action === 1) {
+        const other = live[Math.floor(Math.random() * live.length)]!;
+        pick.client.send({ v: 2, type: 'signal', to: other.id, data: 'x' });
+      } else if (action === 2) {
+        await join(Math.random() < 0.5 ? 'x' : 'y');
+      } else if (action === 3) {
+        // The same node again on a new connection: replaces the old one.
+        live.splice(live.indexOf(pick), 1);
+        const inRoom = [...(signaling as unknown as Internals).rooms].find(([, r]) => r.byId.has(pick.id))?.[0];
+        if (inRoom) await join(inRoom, pick.key);
+      } else if (Math.random() < 0.5) {
+        live.splice(live.indexOf(pick), 1);
+        pick.client.socket.close();
+        await pick.client.waitClosed();
+      } else {
+        pick.client.join(pick.key, pick.client.messages.length % 2 ? 'x' : 'z');
+        await sleep(10);
+      }
+      await sleep(10);
+      expectConsistent(signaling);
+    }
+    expect(signaling.internalErrors).toBe(0);
+  });
+});
+
 describe('the browser client', () => {
   it('after switchRoom, ignores what its old room says until the new room has answered', async () => {
     const { url } = await start();
@@ -568,14 +838,43 @@ describe('the browser client', () => {
     expect(tab.log.joined[1]).toEqual([]);
   });
 
-  it('retries with its backoff when its room is full, and joins once there is room', async () => {
-    const { url } = await start({ maxPeersPerRoom: 1 });
+  it('retries with its backoff when its address has as many in the room as it may, and joins once there is a place', async () => {
+    const { url } = await start({ maxPerAddressInRoom: 1 });
     const first = await honest(url, 'tiny');
     const tab = browserClient(url, 'tiny', generateKeyPair(), { retryMs: 20 });
-    await waitFor(() => tab.log.status.some((s) => s.state === 'offline' && /network tiny is full/.test(s.detail ?? '')), 3000, 'the refusal');
+    await waitFor(() => tab.log.status.some((s) => s.state === 'offline' && /too many connections from your address in network tiny/.test(s.detail ?? '')), 3000, 'the refusal');
     expect(tab.log.joined).toEqual([]);
     first.client.socket.close();
     await waitFor(() => tab.log.joined.length === 1, 3000, 'the join once there is room');
+  });
+
+  it('requestPeers asks for a fresh sample, one at a time, delivered as peerJoined; an introduced sender arrives as peerJoined before its signal', async () => {
+    const { url } = await start({ sampleSize: 2, announceTo: 1 });
+    const others = [];
+    for (let i = 0; i < 6; i++) others.push(await honest(url, 'r', generateKeyPair(), `10.3.0.${i + 1}`));
+    const tab = browserClient(url, 'r', generateKeyPair());
+    expect(tab.client.requestPeers()).toBe(false); // not joined yet
+    await waitFor(() => tab.log.joined.length === 1, 3000, 'the join');
+    expect(tab.log.joined[0]).toHaveLength(2);
+    const known = () => new Set([...tab.log.joined[0]!, ...tab.log.peerJoined]);
+    for (let tries = 0; known().size < 6; tries++) {
+      expect(tries).toBeLessThan(100);
+      const heard = tab.log.peerJoined.length;
+      expect(tab.client.requestPeers()).toBe(true);
+      expect(tab.client.requestPeers()).toBe(false); // the first is not answered yet
+      await waitFor(() => tab.log.peerJoined.length === heard + 2, 3000, 'a sample');
+      await sleep(10);
+    }
+    expect([...known()].sort()).toEqual(others.map((o) => o.id).sort());
+    expect(tab.log.peerJoined).not.toContain(tab.id);
+    // A newcomer the tab was never told about signals it: the leader sees peerJoined first, then the signal.
+    const newcomer = await honest(url, 'r', generateKeyPair(), '10.3.1.1');
+    await sleep(50);
+    const heardBefore = tab.log.peerJoined.includes(newcomer.id);
+    newcomer.client.send({ v: 2, type: 'signal', to: tab.id, data: '{"type":"offer"}' });
+    await waitFor(() => tab.log.signals.length === 1, 3000, 'the signal');
+    expect(tab.log.peerJoined.filter((id) => id === newcomer.id)).toHaveLength(1);
+    if (!heardBefore) expect(tab.log.peerJoined.at(-1)).toBe(newcomer.id);
   });
 
   it('retries with its backoff when the node cannot prove the join', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -30,7 +30,22 @@ export interface SignalingLimits {
   maxConnectionsPerAddress: number;
   /** Rooms (networks) on the whole server; a join that would open another is refused ('too-many-rooms'). */
   maxRooms: number;
-  maxPeersPerRoom: number;
+  /**
+   * Members of one room from one address group: `addressOf` with IPv6 /64 groups widened to their
+   * /56 (`roomAddressGroup`). More are refused ('too-many-from-address'). A room has no other size
+   * limit than `maxConnections`, so squatters cannot lock anyone out; this keeps one address from
+   * filling the samples everyone else is given.
+   */
+  maxPerAddressInRoom: number;
+  /** Peers listed in a `joined` or `peers` message: a uniformly random sample of the others in the room. */
+  sampleSize: number;
+  /** Members told `peer-joined` about a newcomer: a uniformly random sample of the room. */
+  announceTo: number;
+  /**
+   * Peers a connection is remembered to have been told about (it gets `peer-left` for them); the
+   * oldest is forgotten beyond this. Bounds the server's memory at maxConnections × this.
+   */
+  maxKnownPerConnection: number;
   /** A connection that has not joined a room this long after connecting is closed (1008). */
   joinWithinMs: number;
   heartbeatMs: number;
@@ -44,7 +59,10 @@ export const DEFAULT_SIGNALING_LIMITS: SignalingLimits = {
   maxConnections: 4_000,
   maxConnectionsPerAddress: 16,
   maxRooms: 1_000,
-  maxPeersPerRoom: 256,
+  maxPerAddressInRoom: 4,
+  sampleSize: 64,
+  announceTo: 32,
+  maxKnownPerConnection: 256,
   joinWithinMs: 30_000,
   heartbeatMs: 15_000,
 };
@@ -89,13 +107,41 @@ export function normaliseAddress(address: string): string {
   return `${prefix.map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
+/**
+ * The group a connection counts in for `maxPerAddressInRoom`: an IPv6 /64 group (as
+ * `normaliseAddress` writes it) widened to its /56, since a subscriber often gets a whole /56
+ * (256 /64s); anything else (IPv4, a proxy's value) as it is.
+ */
+export function roomAddressGroup(address: string): string {
+  const v6 = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4})::\/64$/.exec(address);
+  if (!v6) return address;
+  return `${v6[1]}:${v6[2]}:${v6[3]}:${(parseInt(v6[4]!, 16) & 0xff00).toString(16)}::/56`;
+}
+
+interface Room {
+  name: string;
+  /** Members in no particular order, for sampling; each knows its place (`Connection.index`). */
+  members: Connection[];
+  byId: Map<string, Connection>;
+  /** Members per `roomAddressGroup`. */
+  perGroup: Map<string, number>;
+}
+
 interface Connection {
   socket: WebSocket;
   address: string;
+  /** `roomAddressGroup(address)`. */
+  group: string;
   /** This connection's fresh 32-byte challenge; every join on it signs over it. */
   challenge: Uint8Array;
   room?: string;
   peerId?: string;
+  /** Place in its room's `members`, or -1. */
+  index: number;
+  /** Peer ids in its room this connection has been told about (oldest first, at most maxKnownPerConnection). */
+  told: Set<string>;
+  /** Members that have been told about this one: they get `peer-left` when it leaves. */
+  knownBy: Set<Connection>;
   tokens: number;
   refilledAt: number;
   strikes: number;
@@ -107,16 +153,23 @@ const V = SIGNALING_VERSION;
 
 /**
  * Rooms by network name. A connection receives a fresh challenge, proves that it holds the key
- * its peer id names, joins a room and learns who else is there; peers then exchange WebRTC
- * set-up strings through the server, which relays them only within a room and never parses
- * them. Nothing is stored: when a socket closes, its peer leaves its room.
+ * its peer id names, joins a room and is given a random sample of who else is there (more on
+ * asking); peers then exchange WebRTC set-up strings through the server, which relays them only
+ * within a room and never parses them. Nothing is stored: when a socket closes, its peer leaves
+ * its room.
+ *
+ * Every message a join, a sample or a leave causes is bounded: `joined`/`peers` list at most
+ * `sampleSize` peers, a join is announced to at most `announceTo` members, and `peer-left` goes
+ * only to members that were told about the peer (one per earlier introduction). Before a signal
+ * is relayed to a member not yet told about its sender, the server sends it `peer-joined` for the
+ * sender, so a peer always knows who is signaling it.
  *
  * Every event handler (upgrade, message, close, error, heartbeat) runs inside try/catch: a
  * failure closes at most the one connection it concerns (1011), never the process.
  */
 export class SignalingServer {
   private readonly wss: WebSocketServer;
-  private readonly rooms = new Map<string, Map<string, Connection>>();
+  private readonly rooms = new Map<string, Room>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
@@ -145,7 +198,7 @@ export class SignalingServer {
 
   /** Peers in a room, for tests and the status page. */
   roomSize(room: string): number {
-    return this.rooms.get(room)?.size ?? 0;
+    return this.rooms.get(room)?.members.length ?? 0;
   }
 
   stats(): { connections: number; rooms: number; addresses: number } {
@@ -201,7 +254,11 @@ export class SignalingServer {
     const connection: Connection = {
       socket,
       address,
+      group: roomAddressGroup(address),
       challenge: randomBytes(32),
+      index: -1,
+      told: new Set(),
+      knownBy: new Set(),
       tokens: this.limits.burst,
       refilledAt: Date.now(),
       strikes: 0,
@@ -306,9 +363,20 @@ export class SignalingServer {
         return this.join(connection, message);
       case 'signal': {
         if (!connection.room || !connection.peerId) return this.refuse(connection, 'not-joined', 'join a network before signaling');
-        const target = this.rooms.get(connection.room)?.get(message.to);
+        const target = this.rooms.get(connection.room)?.byId.get(message.to);
         if (!target) return this.refuse(connection, 'no-such-peer', `peer ${message.to.slice(0, 8)} is not in this network`);
+        if (target !== connection && !target.told.has(connection.peerId)) {
+          // Introduce the sender first: the target may never have been sent it in a sample.
+          this.tell(target, connection);
+          this.send(target, { v: V, type: 'peer-joined', peerId: connection.peerId });
+        }
         this.send(target, { v: V, type: 'signal', from: connection.peerId, data: message.data });
+        return;
+      }
+      case 'sample': {
+        const room = connection.room ? this.rooms.get(connection.room) : undefined;
+        if (!room || !connection.peerId) return this.refuse(connection, 'not-joined', 'join a network before asking for peers');
+        this.send(connection, { v: V, type: 'peers', peers: this.sampleFor(room, connection) });
         return;
       }
       case 'leave':
@@ -323,39 +391,61 @@ export class SignalingServer {
       return this.refuse(connection, 'bad-proof', "the signature does not prove this peer id for this connection's challenge and this network");
     }
     const existing = this.rooms.get(roomName);
-    if (connection.room === roomName && connection.peerId === peerId && existing?.get(peerId) === connection) {
-      this.send(connection, { v: V, type: 'joined', room: roomName, peers: [...existing.keys()].filter((id) => id !== peerId) });
+    if (connection.room === roomName && connection.peerId === peerId && existing?.byId.get(peerId) === connection) {
+      this.send(connection, { v: V, type: 'joined', room: roomName, peers: this.sampleFor(existing, connection) });
       return;
     }
-    const previous = existing?.get(peerId);
+    const previous = existing?.byId.get(peerId);
     if (!existing) {
       const current = connection.room ? this.rooms.get(connection.room) : undefined;
-      const freesARoom = current?.size === 1 && current.get(connection.peerId ?? '') === connection;
+      const freesARoom = current?.members.length === 1 && current.members[0] === connection;
       if (this.rooms.size - (freesARoom ? 1 : 0) >= this.limits.maxRooms) {
         return this.refuse(connection, 'too-many-rooms', 'this server holds as many networks as it can; join an existing one or try later');
       }
-    } else if (!previous && existing.size >= this.limits.maxPeersPerRoom) {
-      return this.refuse(connection, 'room-full', `network ${roomName} is full`);
+    } else {
+      // Members from this connection's address group once it is in, not counting a place it frees.
+      const inRoom = existing.perGroup.get(connection.group) ?? 0;
+      const freed = (connection.room === roomName ? 1 : 0) + (previous && previous.group === connection.group ? 1 : 0);
+      if (inRoom - freed >= this.limits.maxPerAddressInRoom) {
+        return this.refuse(connection, 'too-many-from-address', `too many connections from your address in network ${roomName}`);
+      }
     }
     // Every check passed: only now leave the current room.
     this.leave(connection);
-    const room = this.rooms.get(roomName) ?? new Map<string, Connection>();
-    const replaced = room.get(peerId);
+    let room = this.rooms.get(roomName);
+    if (!room) {
+      room = { name: roomName, members: [], byId: new Map(), perGroup: new Map() };
+      this.rooms.set(roomName, room);
+    }
+    const replaced = room.byId.get(peerId);
+    connection.room = roomName;
+    connection.peerId = peerId;
     if (replaced && replaced !== connection) {
-      // The same node, proven again (a new leader tab): the newer connection wins.
-      room.delete(peerId);
+      // The same node, proven again (a new leader tab): the newer connection wins. It takes the
+      // old one's place, and whoever was told about this peer id now knows the new connection.
+      this.forget(replaced, room);
+      connection.index = replaced.index;
+      room.members[connection.index] = connection;
+      replaced.index = -1;
+      this.countGroup(room, replaced.group, -1);
+      connection.knownBy = replaced.knownBy;
+      replaced.knownBy = new Set();
       replaced.room = undefined;
       this.send(replaced, { v: V, type: 'error', code: 'replaced', message: 'this node joined again from another connection' });
       replaced.socket.close(CLOSE_CODES.replaced, 'replaced');
+    } else {
+      connection.index = room.members.length;
+      room.members.push(connection);
     }
-    const peers = [...room.keys()];
-    room.set(peerId, connection);
-    this.rooms.set(roomName, room);
-    connection.room = roomName;
-    connection.peerId = peerId;
+    room.byId.set(peerId, connection);
+    this.countGroup(room, connection.group, 1);
     clearTimeout(connection.joinTimer);
-    this.send(connection, { v: V, type: 'joined', room: roomName, peers });
-    if (!replaced) for (const id of peers) this.send(room.get(id)!, { v: V, type: 'peer-joined', peerId });
+    this.send(connection, { v: V, type: 'joined', room: roomName, peers: this.sampleFor(room, connection) });
+    if (replaced) return;
+    for (const member of this.sample(room, connection, this.limits.announceTo)) {
+      this.tell(member, connection);
+      this.send(member, { v: V, type: 'peer-joined', peerId });
+    }
   }
 
   private leave(connection: Connection): void {
@@ -363,9 +453,83 @@ export class SignalingServer {
     connection.room = undefined;
     if (!roomName || !peerId) return;
     const room = this.rooms.get(roomName);
-    if (!room || room.get(peerId) !== connection) return;
-    room.delete(peerId);
-    if (room.size === 0) this.rooms.delete(roomName);
-    for (const other of room.values()) this.send(other, { v: V, type: 'peer-left', peerId });
+    if (!room || room.byId.get(peerId) !== connection) return;
+    room.byId.delete(peerId);
+    const last = room.members.pop()!;
+    if (last !== connection) {
+      room.members[connection.index] = last;
+      last.index = connection.index;
+    }
+    connection.index = -1;
+    this.countGroup(room, connection.group, -1);
+    if (room.members.length === 0) this.rooms.delete(roomName);
+    this.forget(connection, room);
+    // Only those told about this peer hear that it left: one peer-left per earlier introduction.
+    for (const member of connection.knownBy) {
+      member.told.delete(peerId);
+      this.send(member, { v: V, type: 'peer-left', peerId });
+    }
+    connection.knownBy.clear();
+  }
+
+  private countGroup(room: Room, group: string, change: 1 | -1): void {
+    const count = (room.perGroup.get(group) ?? 0) + change;
+    if (count > 0) room.perGroup.set(group, count);
+    else room.perGroup.delete(group);
+  }
+
+  /** Records that `member` has been told about `peer` (same room); beyond maxKnownPerConnection the oldest is forgotten. */
+  private tell(member: Connection, peer: Connection): void {
+    const id = peer.peerId!;
+    if (member.told.has(id)) return;
+    member.told.add(id);
+    peer.knownBy.add(member);
+    if (member.told.size <= this.limits.maxKnownPerConnection) return;
+    const oldest = member.told.values().next().value!;
+    member.told.delete(oldest);
+    const room = member.room ? this.rooms.get(member.room) : undefined;
+    room?.byId.get(oldest)?.knownBy.delete(member);
+  }
+
+  /** Drops what `connection` was told (it leaves its room or is replaced): nobody owes it a peer-left. */
+  private forget(connection: Connection, room: Room): void {
+    for (const id of connection.told) room.byId.get(id)?.knownBy.delete(connection);
+    connection.told.clear();
+  }
+
+  /** A fresh sample of the others in `room` for `connection`, recorded as told; their ids. */
+  private sampleFor(room: Room, connection: Connection): string[] {
+    return this.sample(room, connection, this.limits.sampleSize).map((peer) => {
+      this.tell(connection, peer);
+      return peer.peerId!;
+    });
+  }
+
+  /** Up to `count` distinct members of `room` other than `exclude`, uniformly at random (crypto randomness). */
+  private sample(room: Room, exclude: Connection, count: number): Connection[] {
+    const members = room.members;
+    const excluded = exclude.index >= 0 && members[exclude.index] === exclude;
+    const available = members.length - (excluded ? 1 : 0);
+    const want = Math.max(0, Math.min(count, available));
+    if (want * 2 >= available) {
+      // Most of the room: shuffle a copy (at most 2 × count long) and take the front.
+      const pool = members.filter((member) => member !== exclude);
+      for (let i = 0; i < want; i++) {
+        const j = i + randomInt(pool.length - i);
+        [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+      }
+      return pool.slice(0, want);
+    }
+    // A few of many: draw indices until `want` distinct others (expected < 2 draws each).
+    const picked = new Set<number>();
+    if (excluded) picked.add(exclude.index);
+    const sample: Connection[] = [];
+    while (sample.length < want) {
+      const i = randomInt(members.length);
+      if (picked.has(i)) continue;
+      picked.add(i);
+      sample.push(members[i]!);
+    }
+    return sample;
   }
 }

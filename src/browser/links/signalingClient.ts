@@ -11,7 +11,12 @@ import {
 import { fromHex, toHex } from '../../core/wire/hex';
 
 export interface SignalingEvents {
+  /** Joined the room: `peers` is a random sample of it (at most 64), not all of it. */
   joined(peers: string[]): void;
+  /**
+   * A peer in the room this client may now know: a newcomer, one from a `requestPeers()` sample,
+   * or one the server introduces just before relaying its first signal. May repeat a peer.
+   */
   peerJoined(peerId: string): void;
   peerLeft(peerId: string): void;
   /** `data` is what the peer passed to `signal`, parsed (depth-checked); malformed data never arrives here. */
@@ -43,7 +48,9 @@ export interface SignalingClientOptions {
 }
 
 const OPEN = 1;
-const REFUSED_JOIN = new Set<string>(['room-full', 'too-many-rooms', 'bad-proof', 'unsupported-version']);
+const REFUSED_JOIN = new Set<string>(['too-many-from-address', 'too-many-rooms', 'bad-proof', 'unsupported-version']);
+/** A sample asked for and not answered is given up on after this long (the server may have refused it). */
+const SAMPLE_PENDING_MS = 5_000;
 
 /**
  * The leader tab's WebSocket to the signaling server (protocol version 2). On every connection
@@ -52,6 +59,10 @@ const REFUSED_JOIN = new Set<string>(['room-full', 'too-many-rooms', 'bad-proof'
  * It reconnects with a backoff up to 30 s while the server is unreachable. If another
  * connection of the same node replaced it (a new leader tab), it waits `replacedBackoffMs`
  * (60 s) and tries again, so a tab that lost a race comes back when the other one is gone.
+ *
+ * The server tells a member only a random sample of its room (`joined`, at most 64 peers) and
+ * announces each newcomer to a random few; `requestPeers()` asks for a fresh sample, delivered
+ * as `peerJoined` events.
  */
 export class SignalingClient {
   private socket: SignalingSocket | undefined;
@@ -60,6 +71,8 @@ export class SignalingClient {
   private retryMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private waitingAfterReplaced = false;
+  /** When the unanswered `sample` on this connection was sent, or undefined. */
+  private sampleAskedAt: number | undefined;
   private stopped = true;
   private readonly firstRetryMs: number;
   private readonly maxRetryMs: number;
@@ -116,6 +129,20 @@ export class SignalingClient {
     void this.join();
   }
 
+  /**
+   * Asks the server for a fresh random sample of the room (at most 64 peers), delivered as one
+   * `peerJoined` event per peer. Only while joined, and one request at a time (a new one is sent
+   * once the last is answered, or after 5 s): returns whether it was sent.
+   */
+  requestPeers(): boolean {
+    if (!this.socket || this.socket.readyState !== OPEN || this.joinedRoom === undefined || this.joinedRoom !== this.room) return false;
+    const now = Date.now();
+    if (this.sampleAskedAt !== undefined && now - this.sampleAskedAt < SAMPLE_PENDING_MS) return false;
+    this.sampleAskedAt = now;
+    this.send({ v: 2, type: 'sample' });
+    return true;
+  }
+
   /** Sends WebRTC set-up data to a peer in the room, as a JSON string (dropped if over 12 KiB). */
   signal(to: string, data: unknown): void {
     let text: string | undefined;
@@ -167,6 +194,7 @@ export class SignalingClient {
     this.socket = socket;
     this.challenge = undefined;
     this.joinedRoom = undefined;
+    this.sampleAskedAt = undefined;
     let replaced = false;
     let refusal: string | undefined;
     socket.onmessage = (event) => {
@@ -184,6 +212,7 @@ export class SignalingClient {
           if (message.room !== this.room) break;
           this.retryMs = this.firstRetryMs;
           this.joinedRoom = message.room;
+          this.sampleAskedAt = undefined;
           this.events.status('online');
           this.events.joined(message.peers.filter((id) => id !== this.peerId));
           break;
@@ -192,6 +221,11 @@ export class SignalingClient {
           break;
         case 'peer-left':
           if (current && message.peerId !== this.peerId) this.events.peerLeft(message.peerId);
+          break;
+        case 'peers':
+          if (!current) break;
+          this.sampleAskedAt = undefined;
+          for (const id of message.peers) if (id !== this.peerId) this.events.peerJoined(id);
           break;
         case 'signal': {
           if (!current) break;
@@ -203,7 +237,7 @@ export class SignalingClient {
         case 'error':
           if (message.code === 'replaced') replaced = true;
           else if (!current && REFUSED_JOIN.has(message.code)) {
-            // The join was refused (room full, server full, proof, version): try again later on a new connection.
+            // The join was refused (address's share of the room, server's rooms, proof, version): try again later on a new connection.
             refusal = message.message;
             socket.close(1000, 'join refused');
           } else if (message.code !== 'no-such-peer') this.events.status(current ? 'online' : 'connecting', message.message);
@@ -215,6 +249,7 @@ export class SignalingClient {
       this.socket = undefined;
       this.challenge = undefined;
       this.joinedRoom = undefined;
+      this.sampleAskedAt = undefined;
       if (replaced || event.code === CLOSE_CODES.replaced) {
         this.waitingAfterReplaced = true;
         const seconds = Math.round(this.replacedBackoffMs / 1000);
