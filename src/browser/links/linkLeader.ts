@@ -123,7 +123,12 @@ export class LinkLeader {
   }
 
   private fill(): void {
-    for (const peer of peersToDial(this.mesh())) this.open(peer, true);
+    const mesh = this.mesh();
+    const dial = peersToDial(mesh);
+    for (const peer of dial) this.open(peer, true);
+    // The signaling server tells each member only a sample of the room: ask for another when this
+    // one has no one left to dial and there is room for more links.
+    if (dial.length === 0 && mesh.linked.size < mesh.maxConnections) this.signaling?.requestPeers();
   }
 
   private open(remote: string, initiator: boolean): Attempt {
