@@ -22,7 +22,7 @@ import { MAX_CHANGES_PER_FRAME, RefusalCode, type SyncMessage } from '../sync/sy
 import { SyncSession, type SyncHost } from '../sync/syncSession';
 import { acceptBundle, type VerifiedVault } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
-import type { DeviceCertificate } from '../vault/deviceCertificate';
+import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { fromHex, toHex } from '../wire/hex';
@@ -679,8 +679,12 @@ export class SoukNode implements SyncHost {
       this.verified.set(key, true);
       return undefined;
     }
-    const problem = checkSignedHeads(statement);
+    // Statements of one vault share a device certificate: verify each certificate once.
+    const certificateKey = toHex(encodeDeviceCertificate(statement.certificate));
+    const certificateChecked = this.verified.has(certificateKey);
+    const problem = checkSignedHeads(statement, certificateChecked);
     if (problem) return problem;
+    if (!certificateChecked) this.verified.set(certificateKey, true);
     this.verified.set(key, true);
     for (const old of this.verified.keys()) {
       if (this.verified.size <= MAX_VERIFIED_KEPT) break;

@@ -58,3 +58,9 @@ export function readDeviceCertificate(reader: BinaryReader): DeviceCertificate {
     signature: reader.fixed(SIGNATURE_BYTES, 'certificate signature'),
   };
 }
+
+export function encodeDeviceCertificate(certificate: DeviceCertificate): Uint8Array {
+  const writer = new BinaryWriter();
+  writeDeviceCertificate(writer, certificate);
+  return writer.finish();
+}

@@ -102,3 +102,16 @@ describe('signed heads', () => {
     expect(() => decodeSignedHeads(new Uint8Array([...bytes, 0]))).toThrow(/trailing/);
   });
 });
+
+describe('signed heads with a certificate already checked', () => {
+  const certificate = certifyDevice(rootKeys, deviceKeys.publicKey, 5);
+  const genuine = signHeads(deviceKeys, certificate, 3, ['ab'.repeat(32)]);
+
+  it('still verifies the statement’s own signature and its vault', () => {
+    expect(checkSignedHeads(genuine, true)).toBeUndefined();
+    const forged = { ...genuine, counter: 4 };
+    expect(checkSignedHeads(forged, true)).toBe('heads signature does not verify');
+    const otherVault = { ...genuine, vaultId: deviceKeys.publicKey };
+    expect(checkSignedHeads(otherVault, true)).toBe('device certificate is for another vault');
+  });
+});

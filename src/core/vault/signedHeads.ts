@@ -1,6 +1,6 @@
 import { BinaryReader, BinaryWriter } from '../wire/binary';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verify, type KeyPair } from '../crypto/ed25519';
-import { compareBytes, fromHex, toHex } from '../wire/hex';
+import { bytesEqual, compareBytes, fromHex, toHex } from '../wire/hex';
 import {
   checkDeviceCertificate,
   readDeviceCertificate,
@@ -55,13 +55,21 @@ export function signHeads(
   return { vaultId: certificate.vaultId, counter, heads: sorted, certificate, signature: sign(statement, device.secretKey) };
 }
 
-/** Undefined when the statement is genuine: signed by a device the vault's root key certified. Else why not. */
-export function checkSignedHeads(signed: SignedHeads): string | undefined {
+/**
+ * Undefined when the statement is genuine: signed by a device the vault's root key certified. Else
+ * why not. `certificateChecked` says the caller already verified this exact certificate (a cache),
+ * which saves one of the two signature checks.
+ */
+export function checkSignedHeads(signed: SignedHeads, certificateChecked = false): string | undefined {
   if (signed.heads.length > MAX_HEADS) return `too many heads (${signed.heads.length})`;
   const sorted = sortHeads(signed.heads);
   if (sorted.length !== signed.heads.length || sorted.some((h, i) => h !== signed.heads[i])) return 'heads are not sorted and unique';
   if (signed.counter < 1) return 'counter must be at least 1';
-  const certificateProblem = checkDeviceCertificate(signed.certificate, signed.vaultId);
+  const certificateProblem = certificateChecked
+    ? bytesEqual(signed.certificate.vaultId, signed.vaultId)
+      ? undefined
+      : 'device certificate is for another vault'
+    : checkDeviceCertificate(signed.certificate, signed.vaultId);
   if (certificateProblem) return certificateProblem;
   const statement = signedHeadsStatement(signed.vaultId, signed.counter, signed.heads);
   if (!verify(signed.signature, statement, signed.certificate.devicePublicKey)) return 'heads signature does not verify';
