@@ -9,6 +9,9 @@ import { SIGNALING_PATH } from './signalingProtocol';
  * --trust-proxy (or TRUST_PROXY=1): connections are counted per address by the last
  * X-Forwarded-For entry. Set it only behind a reverse proxy that writes that header; without a
  * proxy a client could claim any address.
+ * --per-address-in-room N (or PER_ADDRESS_IN_ROOM=N): how many members of one network may come
+ * from one address (default 4). Raise it where many merchants share one public address (a
+ * market's wifi, a carrier's NAT).
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -20,12 +23,14 @@ const host = option('host') ?? process.env.HOST ?? '0.0.0.0';
 const root = option('serve');
 const serve = root ? staticFiles(root) : undefined;
 const trustProxy = process.argv.includes('--trust-proxy') || process.env.TRUST_PROXY === '1';
+const perAddressInRoom = Number(option('per-address-in-room') ?? process.env.PER_ADDRESS_IN_ROOM ?? NaN);
 
 const server = createServer((request, response) => {
   if (serve) serve(request, response).catch(() => response.destroy());
   else response.writeHead(200, { 'content-type': 'text/plain' }).end(`Souk signaling server. Connect a WebSocket to ${SIGNALING_PATH}.\n`);
 });
-const signaling = new SignalingServer(server, {}, trustProxy ? { addressOf: forwardedAddress } : {});
+const limits = Number.isInteger(perAddressInRoom) && perAddressInRoom > 0 ? { maxPerAddressInRoom: perAddressInRoom } : {};
+const signaling = new SignalingServer(server, limits, trustProxy ? { addressOf: forwardedAddress } : {});
 server.listen(port, host, () => {
   const shown = host === '0.0.0.0' ? 'localhost' : host;
   console.log(root ? `Souk is running at http://${shown}:${port} (signaling on ${SIGNALING_PATH})` : `Souk signaling on ws://${shown}:${port}${SIGNALING_PATH}`);
