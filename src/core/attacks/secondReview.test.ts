@@ -169,3 +169,61 @@ describe('a peer that sends whole documents when changes would do', () => {
     expect(victim.view().refusals.some((r) => /over its budget/.test(r.reason))).toBe(true);
   }, 60_000);
 });
+
+describe('peers that take turns never answering (third review)', () => {
+  it('two forwarders that announce a version and then trickle or stay silent cannot hold it back', async () => {
+    const owner = await shopNode('Owner');
+    const victim = await shopNode('Victim');
+    const product = await owner.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 9 });
+    await owner.setOffer(product, { quantity: 9, price: 700 });
+    const relay = await shopNode('Relay');
+    const [ownerEnd] = link(owner, relay);
+    await eventually(() => priceAt(relay, 'Honey') === 700);
+    void ownerEnd;
+    // Two attackers on the victim: one trickles a byte of a never-finishing bundle every second, one says nothing.
+    const trickler = new RawPeer(victim, 'trickler');
+    await trickler.hello();
+    const silent = new RawPeer(victim, 'silent');
+    await silent.hello();
+    const statement = owner.signedHeadsOf(vaultOf(owner))!;
+    await trickler.send({ type: 'heads', statements: [statement] });
+    await silent.send({ type: 'heads', statements: [statement] });
+    let running = true;
+    void (async () => {
+      await trickler.sendBytes(new Uint8Array([0x53, 0x4b, 2, 4, 1, 0x01, 0x00, 0x00])).catch(() => {});
+      while (running && trickler.closedReason === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await trickler.sendBytes(new Uint8Array([0])).catch(() => {});
+        await silent.send({ type: 'pong', nonce: 1 }).catch(() => {});
+      }
+    })();
+    // The honest relay links afterwards; it has the version too.
+    link(relay, victim);
+    await eventually(() => priceAt(victim, 'Honey') === 700, 20_000, 'the version despite the two attackers');
+    running = false;
+    noHonestNodeBlocked(owner, relay, victim);
+  }, 40_000);
+});
+
+describe('a shop that signs two different versions with one number (third review)', () => {
+  it('is called out where the merchant sees refusals; the version held first stays', async () => {
+    const victim = await shopNode('Victim');
+    const hostile = new HostileOwner('Two Faces', { p: validOffer('p', 'Figs', 100) });
+    const base = hostile.doc;
+    hostile.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = 111));
+    const first = { statement: hostile.statement(), snapshot: hostile.snapshot() };
+    hostile.doc = A.change(A.clone(base), (d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = 222));
+    const second = hostile.statement();
+    expect(second.counter).toBe(first.statement.counter);
+    const seller = new RawPeer(victim, 'first face');
+    await seller.hello();
+    await seller.send({ type: 'heads', statements: [first.statement] });
+    await seller.answerWant({ signedHeads: first.statement, snapshot: true, changes: [first.snapshot] });
+    await eventually(() => priceAt(victim, 'Figs') === 111);
+    const other = new RawPeer(victim, 'second face');
+    await other.hello();
+    await other.send({ type: 'heads', statements: [second] });
+    await eventually(() => victim.view().refusals.some((r) => /signed two different versions numbered 2/.test(r.reason)));
+    expect(priceAt(victim, 'Figs')).toBe(111);
+  });
+});

@@ -38,6 +38,8 @@ function costOf(saved: Uint8Array): VaultCost {
 const OWN_SHARE = 0.9;
 /** Past this share of a limit (estimated from the changes since the last exact measure), an edit measures the whole vault. */
 const MEASURE_EXACTLY_PAST = 0.5;
+/** Growth (as a share of each limit) after which a vault near its limits is measured exactly again. */
+const REMEASURE_STEP = 0.05;
 export const shopKeysKey = ['keys', 'shop'];
 export const privatePrefix = (id: string) => ['private', id];
 export const ownSharedPrefix = (id: string) => ['vault', id, 'shared'];
@@ -52,6 +54,8 @@ export interface ShopEdit<T> {
   /** True when the shared document moved (new signed heads to announce). */
   sharedChanged: boolean;
   cost: VaultCost;
+  /** The last exact measure. */
+  measured: VaultCost;
   writes: StorageWrite[];
 }
 
@@ -73,6 +77,8 @@ export class OwnShop {
     public content: VaultContent,
     /** What the shared vault costs a peer (estimated from changes since the last exact measure). */
     public cost: VaultCost,
+    /** The last exact measure. */
+    public measured: VaultCost = cost,
   ) {}
 
   /** A new shop: keys certified by a fresh root key, both documents, and the writes that save them. */
@@ -149,17 +155,25 @@ export class OwnShop {
     let signedHeads = this.signedHeads;
     let content = this.content;
     let cost = this.cost;
+    let measured = this.measured;
     if (sharedChanged) {
       for (const change of A.getChanges(this.doc, doc)) {
         const delta = costOf(change);
         cost = { ops: cost.ops + delta.ops, expandedBytes: cost.expandedBytes + delta.expandedBytes, bytes: cost.bytes + delta.bytes };
       }
-      const near =
-        cost.ops > VAULT_LIMITS.maxOps * MEASURE_EXACTLY_PAST ||
-        cost.expandedBytes > VAULT_LIMITS.maxExpandedBytes * MEASURE_EXACTLY_PAST ||
-        cost.bytes > MAX_VAULT_BYTES * MEASURE_EXACTLY_PAST;
-      // Near a limit, the estimate is not enough: measure the vault exactly as a peer will.
-      if (near) cost = costOf(A.save(doc));
+      const past = (share: number, c: VaultCost) =>
+        c.ops > VAULT_LIMITS.maxOps * share || c.expandedBytes > VAULT_LIMITS.maxExpandedBytes * share || c.bytes > MAX_VAULT_BYTES * share;
+      const grown: VaultCost = {
+        ops: cost.ops - this.measured.ops,
+        expandedBytes: cost.expandedBytes - this.measured.expandedBytes,
+        bytes: cost.bytes - this.measured.bytes,
+      };
+      // Near a limit the estimate is not enough: the vault is measured exactly as a peer will,
+      // again each time it has grown by another step since (not on every edit).
+      if (past(MEASURE_EXACTLY_PAST, cost) && (!past(MEASURE_EXACTLY_PAST, this.measured) || past(REMEASURE_STEP, grown))) {
+        cost = costOf(A.save(doc));
+        measured = cost;
+      }
       if (cost.ops > OWN_VAULT_MAX_OPS || cost.expandedBytes > OWN_VAULT_MAX_EXPANDED || cost.bytes > OWN_VAULT_MAX_BYTES) {
         throw new InputError(
           'shop',
@@ -170,7 +184,7 @@ export class OwnShop {
       signedHeads = signHeads(this.keys.device, this.keys.certificate, this.signedHeads.counter + 1, heads);
       writes.push(...this.log.writesFor(doc));
     }
-    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, cost };
+    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, cost, measured };
   }
 
   commit(edit: ShopEdit<unknown>): void {
@@ -179,6 +193,7 @@ export class OwnShop {
     this.signedHeads = edit.signedHeads;
     this.content = edit.content;
     this.cost = edit.cost;
+    this.measured = edit.measured;
   }
 }
 

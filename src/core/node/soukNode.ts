@@ -57,11 +57,20 @@ const SYNC_QUEUE_BUSY_BYTES = 8 * 1024 * 1024;
 const WANT_TIMEOUT_MS = 20_000;
 /** A request whose link carries nothing for vault sync this long is asked elsewhere. */
 const WANT_SILENCE_MS = 4_000;
+/** After that, an answer must arrive at least this fast (bytes a second, averaged) or it is asked elsewhere. */
+const WANT_MIN_BYTES_PER_SECOND = 16 * 1024;
 const RETRY_EVERY_MS = 2_000;
 /** Recent versions of each vault kept in memory, so a peer a version or two behind gets only the changes. */
 const RECENT_VERSIONS = 8;
 /** Above this, an answer of changes is sent as a whole document instead. */
 const MAX_INCREMENTAL_BYTES = 1024 * 1024;
+
+interface Want {
+  session: SyncSession;
+  at: number;
+  /** The session's sync bytes when asked. */
+  bytesAt: number;
+}
 
 interface SessionState {
   /** The newest counter this peer announced, per vault (bounded). */
@@ -135,7 +144,11 @@ export class SoukNode implements SyncHost {
   private store!: VaultStore;
   readonly policy: PeerPolicy;
   private readonly sessions = new Map<SyncSession, SessionState>();
-  private readonly wanted = new Map<string, { session: SyncSession; at: number }>();
+  private readonly wanted = new Map<string, Want>();
+  /** Per vault, the peers whose requests for the version announced failed (gave nothing, refused, or did not verify): asked last. */
+  private readonly failed = new Map<string, { counter: number; peers: Set<string> }>();
+  /** Who first brought each vault (bounded): a peer's deliveries of vaults it brought itself do not make it established. */
+  private readonly introducedBy = new Map<string, string>();
   private readonly recent = new Map<string, string[][]>();
   /** Others' vaults evicted past the budget, with the counter then held: not fetched again unless the merchant trusts them (bounded). */
   private readonly evicted = new Map<string, number>();
@@ -233,7 +246,7 @@ export class SoukNode implements SyncHost {
       const exactLocation = validateExactLocation(input.exactLocation ?? '');
       const now = this.clock.now();
       const { shop, writes } = OwnShop.create(this.nodeKey, profile, exactLocation, now);
-      const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, shop, now, 0);
+      const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, { ...shop, ops: shop.cost.ops }, now, shop.cost.bytes);
       await this.write([...writes, ...indexWrites]);
       this.shop = shop;
       this.store.commitOwn(record, shop.content, shop.doc);
@@ -263,7 +276,7 @@ export class SoukNode implements SyncHost {
       try {
         proposed = shop.edit(edit, shareEdit, now);
         if (proposed.sharedChanged) {
-          const own = this.store.ownVaultWrites(shop.id, proposed, now, this.store.get(shop.id)?.bytes ?? 0);
+          const own = this.store.ownVaultWrites(shop.id, { ...proposed, ops: proposed.cost.ops }, now, proposed.cost.bytes);
           proposed.writes.push(...own.writes);
           record = own.record;
         }
@@ -663,6 +676,7 @@ export class SoukNode implements SyncHost {
     const vault = toHex(message.vaultId);
     if (message.code === RefusalCode.notHere) this.sessions.get(session)?.advertised.delete(vault);
     if (this.wanted.get(vault)?.session === session) {
+      this.markFailed(vault, session);
       this.wanted.delete(vault);
       if (message.code === RefusalCode.busy) this.sessions.get(session)?.advertised.delete(vault);
       this.requestMissing(vault);
@@ -703,6 +717,7 @@ export class SoukNode implements SyncHost {
       const local = this.store.get(id);
       if (local && statement.counter <= local.signedHeads.counter) {
         if (statement.counter < local.signedHeads.counter) session.announce([local.signedHeads]); // the peer is behind
+        else if (!sameHeads(statement.heads, local.signedHeads.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
       if ((state.advertised.get(id) ?? 0) >= statement.counter) continue;
@@ -726,6 +741,20 @@ export class SoukNode implements SyncHost {
     }
   }
 
+  /**
+   * The same counter with other heads: if the owner really signed both, it is showing different
+   * versions to different peers. Said once per vault and counter, where the merchant sees
+   * refusals; the version held first is kept until the owner signs a newer one.
+   */
+  private noteEquivocation(session: SyncSession, peer: string, statement: SignedHeads): void {
+    const key = `equivocation:${toHex(statement.vaultId)}:${statement.counter}`;
+    if (this.verified.has(key) || !this.policy.take(peer, 'verifications')) return;
+    if (this.checkStatement(statement)) return; // Not genuinely signed: nothing to say.
+    this.verified.set(key, true);
+    const name = this.store.get(toHex(statement.vaultId))?.name ?? '';
+    this.refuse(session.label, `shop ${name} (${shopFingerprint(toHex(statement.vaultId))}) signed two different versions numbered ${statement.counter}; keeping the first`);
+  }
+
   /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
   private requestMissing(vault: string): void {
     if (this.closed || this.shop?.id === vault) return;
@@ -734,23 +763,32 @@ export class SoukNode implements SyncHost {
     const pending = this.wanted.get(vault);
     const now = this.clock.now();
     if (pending && !this.wantStale(pending, now)) return;
-    if (pending) this.wanted.delete(vault);
+    if (pending) {
+      this.wanted.delete(vault);
+      // Given up: the peer must announce the vault again (and pay for it) before it is asked again.
+      this.sessions.get(pending.session)?.advertised.delete(vault);
+      this.markFailed(vault, pending.session);
+    }
     if (this.wanted.size >= MAX_WANTS) return; // The retry timer asks again.
-    // Whom to ask: the shop's own node first, then peers that have proven themselves over time, then the rest.
+    // Whom to ask: the shop's own node first, then peers that have proven themselves over time,
+    // then the rest, at random among equals; peers that already failed this version last.
     const candidates: [SyncSession, SessionState, number][] = [];
+    let best = 0;
     for (const [session, state] of this.sessions) {
       const counter = state.advertised.get(vault) ?? 0;
-      if (counter <= localCounter || session.closedReason !== undefined || session === pending?.session || !session.remote) continue;
+      if (counter <= localCounter || session.closedReason !== undefined || !session.remote) continue;
       if (this.evictedAt(vault, counter)) continue;
-      const rank = session.remote.shopVaultId === vault ? 0 : this.policy.isEstablished(session.remote.nodeId) ? 1 : 2;
-      candidates.push([session, state, rank]);
+      best = Math.max(best, counter);
+      const failed = this.failedFor(vault, session) ? 10 : 0;
+      const rank = failed + (session.remote.shopVaultId === vault ? 0 : this.policy.isEstablished(session.remote.nodeId) ? 1 : 2);
+      candidates.push([session, state, rank + this.random(1)[0]! / 256]);
     }
     candidates.sort((a, b) => a[2] - b[2]);
     for (const [session, state] of candidates) {
       if (this.outstanding(session) >= MAX_WANTS_PER_SESSION) continue;
       // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
       if (!local && this.standingOf(vault) === 'other' && !this.admit(state, session.remote!.nodeId, vault)) continue;
-      this.wanted.set(vault, { session, at: now });
+      this.wanted.set(vault, { session, at: now, bytesAt: session.syncBytesIn });
       if (state.asked.size >= MAX_ADVERTISED_PER_SESSION) state.asked.clear();
       state.asked.add(vault);
       session.send({ type: 'want', vaultId: fromHex(vault), have: local?.signedHeads.heads ?? [] });
@@ -758,15 +796,37 @@ export class SoukNode implements SyncHost {
     }
   }
 
+  /** Remembers that `session`'s peer failed a request for the version of `vault` now announced (bounded). */
+  private markFailed(vault: string, session: SyncSession): void {
+    const peer = session.remote?.nodeId;
+    if (!peer) return;
+    const counter = this.sessions.get(session)?.advertised.get(vault) ?? this.store.get(vault)?.signedHeads.counter ?? 0;
+    const entry = this.failed.get(vault);
+    if (!entry || entry.counter < counter) this.failed.set(vault, { counter, peers: new Set([peer]) });
+    else if (entry.peers.size < 64) entry.peers.add(peer);
+    for (const old of this.failed.keys()) {
+      if (this.failed.size <= MAX_WANTS * 64) break;
+      this.failed.delete(old);
+    }
+  }
+
+  private failedFor(vault: string, session: SyncSession): boolean {
+    const entry = this.failed.get(vault);
+    const counter = this.sessions.get(session)?.advertised.get(vault) ?? 0;
+    return !!entry && !!session.remote && entry.peers.has(session.remote.nodeId) && counter <= entry.counter;
+  }
+
   /**
-   * A request is given up on when its link closed, when nothing for vault sync arrived on that
-   * link for a few seconds (a peer that announces and never answers holds nobody up for long),
-   * or after the overall timeout.
+   * A request is given up on when its link closed, when after a few seconds vault-sync bytes
+   * arrive on that link slower than a minimum rate (a peer that announces and then trickles or
+   * says nothing holds nobody up for long), or after the overall timeout.
    */
-  private wantStale(want: { session: SyncSession; at: number }, now: number): boolean {
+  private wantStale(want: Want, now: number): boolean {
     if (want.session.closedReason !== undefined) return true;
-    if (now - want.at >= WANT_TIMEOUT_MS) return true;
-    return now - Math.max(want.at, want.session.syncProgressAt) >= WANT_SILENCE_MS;
+    const elapsed = now - want.at;
+    if (elapsed >= WANT_TIMEOUT_MS) return true;
+    if (elapsed < WANT_SILENCE_MS) return false;
+    return want.session.syncBytesIn - want.bytesAt < (elapsed / 1000) * WANT_MIN_BYTES_PER_SECOND;
   }
 
   /** After a request to `session` finished: asks it for more of what it announced, up to the per-link limit. */
@@ -922,17 +982,27 @@ export class SoukNode implements SyncHost {
         else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
         return;
       }
-      // A whole document costs all the operations it loads; changes, only those they add.
-      this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
-      if (!current) this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
       try {
         const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
         for (const gone of evicted) this.forgetEvicted(gone.id, gone.counter);
       } catch (error) {
+        // This node's own failure (a full disk): the peer is not charged for it.
         this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
         return;
       }
-      this.policy.delivered(peer);
+      // A whole document costs all the operations it loads; changes, only those they add.
+      this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
+      if (!current) {
+        this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
+        this.introducedBy.set(id, peer);
+        for (const old of this.introducedBy.keys()) {
+          if (this.introducedBy.size <= 4 * this.store.budget.maxOtherVaults) break;
+          this.introducedBy.delete(old);
+        }
+      }
+      // Carrying others' vaults faithfully earns a peer its standing; delivering its own minted ones does not.
+      if (current && this.introducedBy.get(id) !== peer) this.policy.delivered(peer);
+      this.failed.delete(id);
       this.rememberVersion(id, outcome.vault.signedHeads.heads);
       this.broadcast([outcome.vault.signedHeads], session);
       this.changed();
@@ -957,6 +1027,7 @@ export class SoukNode implements SyncHost {
   }
 
   private requestMissingLater(vault: string, failed: SyncSession): void {
+    this.markFailed(vault, failed);
     this.sessions.get(failed)?.advertised.delete(vault);
     queueMicrotask(() => this.requestMissing(vault));
   }

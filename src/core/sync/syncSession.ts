@@ -61,8 +61,8 @@ export class SyncSession {
   readonly openedAt: number;
   bytesIn = 0;
   lastHeardAt: number;
-  /** Last time anything for vault sync arrived (a fragment of a bundle, a whole answer). */
-  syncProgressAt: number;
+  /** Bytes received for vault sync so far (fragments of bundles, whole answers): requests measure their progress by it. */
+  syncBytesIn = 0;
   closedReason: string | undefined;
   private readonly decoder = new FrameDecoder(SYNC_FRAME_LIMITS);
   private readonly sender: LaneSender;
@@ -82,7 +82,6 @@ export class SyncSession {
   ) {
     this.openedAt = host.clock.now();
     this.lastHeardAt = this.openedAt;
-    this.syncProgressAt = this.openedAt;
     this.challenge = host.randomBytes(CHALLENGE_BYTES);
     this.sender = new LaneSender(link, { onError: (error) => this.close(`send failed: ${error instanceof Error ? error.message : String(error)}`) });
   }
@@ -195,9 +194,9 @@ export class SyncSession {
       this.broken(`bad frame: ${error instanceof WireError ? error.message : String(error)}`);
       return;
     }
-    if (this.decoder.buffered > bufferedBefore || messages.some(({ message }) => message.type === 'changes' || message.type === 'refusal')) {
-      this.syncProgressAt = this.lastHeardAt;
-    }
+    // Progress for vault sync: bytes buffered towards an unfinished message, and whole answers.
+    this.syncBytesIn += Math.max(0, this.decoder.buffered - bufferedBefore);
+    for (const { message, size } of messages) if (message.type === 'changes' || message.type === 'refusal') this.syncBytesIn += size;
     for (const { message, size } of messages) {
       this.pendingInbound += size;
       if (this.pendingInbound > MAX_PENDING_INBOUND_BYTES) {
