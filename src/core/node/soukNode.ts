@@ -28,6 +28,7 @@ import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { fromHex, toHex } from '../wire/hex';
 import { OwnShop, type ShopEdit } from './ownShop';
 import { PriorityWork } from './priorityWork';
+import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultStanding } from './vaultStore';
 import {
@@ -45,41 +46,15 @@ export { OFFENCES_BEFORE_BLOCK } from '../mesh/peerPolicy';
 
 const MAX_REFUSALS_KEPT = 100;
 const MAX_VERIFIED_KEPT = 4096;
-/** Vault versions a session's peer announced that this node remembers, per link. */
-const MAX_ADVERTISED_PER_SESSION = 20_000;
 /** Statements this node announces on a new link: its own, partners', then others' most recent. */
 const MAX_ANNOUNCED_ON_LINK = 2_000;
-/** Requests for vault versions outstanding at once, per link and in all. */
-const MAX_WANTS_PER_SESSION = 4;
-const MAX_WANTS = 32;
 /** Bytes queued for a link's vault-sync lane past which this node answers "busy". */
 const SYNC_QUEUE_BUSY_BYTES = 8 * 1024 * 1024;
-const WANT_TIMEOUT_MS = 20_000;
-/** A request whose link carries nothing for vault sync this long is asked elsewhere. */
-const WANT_SILENCE_MS = 4_000;
-/** After that, an answer must arrive at least this fast (bytes a second, averaged) or it is asked elsewhere. */
-const WANT_MIN_BYTES_PER_SECOND = 16 * 1024;
 const RETRY_EVERY_MS = 2_000;
 /** Recent versions of each vault kept in memory, so a peer a version or two behind gets only the changes. */
 const RECENT_VERSIONS = 8;
 /** Above this, an answer of changes is sent as a whole document instead. */
 const MAX_INCREMENTAL_BYTES = 1024 * 1024;
-
-interface Want {
-  session: SyncSession;
-  at: number;
-  /** The session's sync bytes when asked. */
-  bytesAt: number;
-}
-
-interface SessionState {
-  /** The newest counter this peer announced, per vault (bounded). */
-  advertised: Map<string, number>;
-  /** Vaults this node asked this peer for on this link: only those may come back. */
-  asked: Set<string>;
-  /** Vaults new to this node that the peer spent one of its new-vault allowance on: only those are fetched from it. */
-  admitted: Set<string>;
-}
 
 export interface SoukNodeOptions {
   storage: StorageAdapter;
@@ -143,15 +118,11 @@ export class SoukNode implements SyncHost {
   private shop: OwnShop | undefined;
   private store!: VaultStore;
   readonly policy: PeerPolicy;
-  private readonly sessions = new Map<SyncSession, SessionState>();
-  private readonly wanted = new Map<string, Want>();
-  /** Per vault, the peers whose requests for the version announced failed (gave nothing, refused, or did not verify): asked last. */
-  private readonly failed = new Map<string, { counter: number; peers: Set<string> }>();
+  private readonly sessions = new Set<SyncSession>();
+  private readonly requests: VaultRequests;
   /** Who first brought each vault (bounded): a peer's deliveries of vaults it brought itself do not make it established. */
   private readonly introducedBy = new Map<string, string>();
   private readonly recent = new Map<string, string[][]>();
-  /** Others' vaults evicted past the budget, with the counter then held: not fetched again unless the merchant trusts them (bounded). */
-  private readonly evicted = new Map<string, number>();
   private readonly refusals: { at: number; peer: string; reason: string }[] = [];
   private readonly listeners = new Set<() => void>();
   /** Signed statements already verified, least recently used first (bounded). */
@@ -175,6 +146,17 @@ export class SoukNode implements SyncHost {
     this.settings = settings;
     this.changedAt = this.clock.now();
     this.policy = new PeerPolicy(this.clock);
+    this.requests = new VaultRequests({
+      clock: this.clock,
+      policy: this.policy,
+      randomBytes: (n) => this.random(n),
+      held: (vault) => {
+        const record = this.store.get(vault);
+        return record && { counter: record.signedHeads.counter, heads: record.signedHeads.heads };
+      },
+      standingOf: (vault) => this.standingOf(vault),
+      isOwn: (vault) => this.closed || vault === this.shop?.id,
+    });
   }
 
   /** Opens the node kept in `storage`, creating its identity on first use. Reads the vault index, not every vault. */
@@ -250,7 +232,7 @@ export class SoukNode implements SyncHost {
       await this.write([...writes, ...indexWrites]);
       this.shop = shop;
       this.store.commitOwn(record, shop.content, shop.doc);
-      for (const session of this.sessions.keys()) session.sayHello();
+      for (const session of this.sessions) session.sayHello();
       this.broadcast([shop.signedHeads]);
       this.changed();
       return shop.id;
@@ -459,7 +441,7 @@ export class SoukNode implements SyncHost {
     const peers: PeerView[] = [];
     let bytesIn = this.closedTraffic.bytesIn;
     let bytesOut = this.closedTraffic.bytesOut;
-    for (const session of this.sessions.keys()) {
+    for (const session of this.sessions) {
       bytesIn += session.bytesIn;
       bytesOut += session.bytesOut;
       if (!session.remote) continue; // Not proven yet: not a peer.
@@ -585,20 +567,21 @@ export class SoukNode implements SyncHost {
       throw new Error('node is closed');
     }
     const session = new SyncSession(link, this, expectedNodeId);
-    this.sessions.set(session, { advertised: new Map(), asked: new Set(), admitted: new Set() });
+    this.sessions.add(session);
+    this.requests.track(session);
     session.start();
     return session;
   }
 
   /** Says goodbye on every link and closes it (leaving a network, a new leader tab taking over). */
   async leaveAll(reason: string): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((session) => session.leave(reason)));
+    await Promise.all([...this.sessions].map((session) => session.leave(reason)));
   }
 
   close(): void {
     this.closed = true;
     this.cancelRetry?.();
-    for (const session of [...this.sessions.keys()]) session.close('node closed');
+    for (const session of [...this.sessions]) session.close('node closed');
   }
 
   /** Signs the signaling server's challenge: proves this node holds the key its peer id names. */
@@ -634,7 +617,7 @@ export class SoukNode implements SyncHost {
       return false;
     }
     // One link per proven peer: a newer link from the same key replaces the older.
-    for (const other of this.sessions.keys()) {
+    for (const other of this.sessions) {
       if (other !== session && other.remote?.nodeId === remote.nodeId) other.close('replaced by a newer link from the same peer');
     }
     session.announce(this.announcements());
@@ -646,12 +629,7 @@ export class SoukNode implements SyncHost {
     this.closedTraffic.bytesIn += session.bytesIn;
     this.closedTraffic.bytesOut += session.bytesOut;
     this.sessions.delete(session);
-    for (const [vault, want] of this.wanted) {
-      if (want.session === session) {
-        this.wanted.delete(vault);
-        this.requestMissing(vault);
-      }
-    }
+    this.requests.untrack(session);
     this.changed();
   }
 
@@ -666,22 +644,15 @@ export class SoukNode implements SyncHost {
     const who = session.remote?.nodeId;
     if (!who) return; // Offences count only against proven identities.
     if (this.policy.offence(who, reason)) {
-      for (const other of this.sessions.keys()) if (other.remote?.nodeId === who) other.close(`blocked after ${this.policy.offences(who)} refusals`);
+      for (const other of this.sessions) if (other.remote?.nodeId === who) other.close(`blocked after ${this.policy.offences(who)} refusals`);
     }
   }
 
   receiveRefusal(session: SyncSession, message: Extract<SyncMessage, { type: 'refusal' }>): void {
     this.refuse(`${session.label} (their refusal)`, message.reason);
     if (!message.vaultId) return;
-    const vault = toHex(message.vaultId);
-    if (message.code === RefusalCode.notHere) this.sessions.get(session)?.advertised.delete(vault);
-    if (this.wanted.get(vault)?.session === session) {
-      this.markFailed(vault, session);
-      this.wanted.delete(vault);
-      if (message.code === RefusalCode.busy) this.sessions.get(session)?.advertised.delete(vault);
-      this.requestMissing(vault);
-    }
-    this.askMore(session);
+    if (message.code !== RefusalCode.rule) this.requests.refused(session, toHex(message.vaultId));
+    this.requests.askMore(session);
   }
 
   /** Verifies a signed statement, remembering genuine ones (bounded, least recently used dropped first). */
@@ -708,9 +679,8 @@ export class SoukNode implements SyncHost {
   }
 
   receiveHeads(session: SyncSession, statements: SignedHeads[]): void {
-    const state = this.sessions.get(session);
     const peer = session.remote?.nodeId;
-    if (!state || !peer) return;
+    if (!this.sessions.has(session) || !peer) return;
     for (const statement of statements) {
       const id = toHex(statement.vaultId);
       if (id === this.shop?.id) continue; // Only this node writes its own vault.
@@ -720,12 +690,12 @@ export class SoukNode implements SyncHost {
         else if (!sameHeads(statement.heads, local.signedHeads.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
-      if ((state.advertised.get(id) ?? 0) >= statement.counter) continue;
-      if (!state.advertised.has(id) && state.advertised.size >= MAX_ADVERTISED_PER_SESSION) continue;
+      if (this.requests.announcedCounter(session, id) >= statement.counter) continue;
+      if (!this.requests.canRemember(session, id)) continue;
       // A vault this node does not carry costs the peer one of its new-vault allowance; beyond that it
       // is noted unverified, and fetched (and verified on acceptance) only if the allowance refills.
-      if (!local && this.standingOf(id) === 'other' && !this.admit(state, peer, id)) {
-        state.advertised.set(id, statement.counter);
+      if (!local && this.standingOf(id) === 'other' && !this.requests.admit(session, id)) {
+        this.requests.announce(session, id, statement.counter);
         continue;
       }
       // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
@@ -736,8 +706,8 @@ export class SoukNode implements SyncHost {
         if (session.closedReason !== undefined) return;
         continue;
       }
-      state.advertised.set(id, statement.counter);
-      this.requestMissing(id);
+      this.requests.announce(session, id, statement.counter);
+      this.requests.request(id);
     }
   }
 
@@ -755,117 +725,10 @@ export class SoukNode implements SyncHost {
     this.refuse(session.label, `shop ${name} (${shopFingerprint(toHex(statement.vaultId))}) signed two different versions numbered ${statement.counter}; keeping the first`);
   }
 
-  /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
-  private requestMissing(vault: string): void {
-    if (this.closed || this.shop?.id === vault) return;
-    const local = this.store.get(vault);
-    const localCounter = local?.signedHeads.counter ?? 0;
-    const pending = this.wanted.get(vault);
-    const now = this.clock.now();
-    if (pending && !this.wantStale(pending, now)) return;
-    if (pending) {
-      this.wanted.delete(vault);
-      // Given up: the peer must announce the vault again (and pay for it) before it is asked again.
-      this.sessions.get(pending.session)?.advertised.delete(vault);
-      this.markFailed(vault, pending.session);
-    }
-    if (this.wanted.size >= MAX_WANTS) return; // The retry timer asks again.
-    // Whom to ask: the shop's own node first, then peers that have proven themselves over time,
-    // then the rest, at random among equals; peers that already failed this version last.
-    const candidates: [SyncSession, SessionState, number][] = [];
-    let best = 0;
-    for (const [session, state] of this.sessions) {
-      const counter = state.advertised.get(vault) ?? 0;
-      if (counter <= localCounter || session.closedReason !== undefined || !session.remote) continue;
-      if (this.evictedAt(vault, counter)) continue;
-      best = Math.max(best, counter);
-      const failed = this.failedFor(vault, session) ? 10 : 0;
-      const rank = failed + (session.remote.shopVaultId === vault ? 0 : this.policy.isEstablished(session.remote.nodeId) ? 1 : 2);
-      candidates.push([session, state, rank + this.random(1)[0]! / 256]);
-    }
-    candidates.sort((a, b) => a[2] - b[2]);
-    for (const [session, state] of candidates) {
-      if (this.outstanding(session) >= MAX_WANTS_PER_SESSION) continue;
-      // A vault this node does not carry yet costs the announcing peer one of its new-vault allowance.
-      if (!local && this.standingOf(vault) === 'other' && !this.admit(state, session.remote!.nodeId, vault)) continue;
-      this.wanted.set(vault, { session, at: now, bytesAt: session.syncBytesIn });
-      if (state.asked.size >= MAX_ADVERTISED_PER_SESSION) state.asked.clear();
-      state.asked.add(vault);
-      session.send({ type: 'want', vaultId: fromHex(vault), have: local?.signedHeads.heads ?? [] });
-      return;
-    }
-  }
-
-  /** Remembers that `session`'s peer failed a request for the version of `vault` now announced (bounded). */
-  private markFailed(vault: string, session: SyncSession): void {
-    const peer = session.remote?.nodeId;
-    if (!peer) return;
-    const counter = this.sessions.get(session)?.advertised.get(vault) ?? this.store.get(vault)?.signedHeads.counter ?? 0;
-    const entry = this.failed.get(vault);
-    if (!entry || entry.counter < counter) this.failed.set(vault, { counter, peers: new Set([peer]) });
-    else if (entry.peers.size < 64) entry.peers.add(peer);
-    for (const old of this.failed.keys()) {
-      if (this.failed.size <= MAX_WANTS * 64) break;
-      this.failed.delete(old);
-    }
-  }
-
-  private failedFor(vault: string, session: SyncSession): boolean {
-    const entry = this.failed.get(vault);
-    const counter = this.sessions.get(session)?.advertised.get(vault) ?? 0;
-    return !!entry && !!session.remote && entry.peers.has(session.remote.nodeId) && counter <= entry.counter;
-  }
-
-  /**
-   * A request is given up on when its link closed, when after a few seconds vault-sync bytes
-   * arrive on that link slower than a minimum rate (a peer that announces and then trickles or
-   * says nothing holds nobody up for long), or after the overall timeout.
-   */
-  private wantStale(want: Want, now: number): boolean {
-    if (want.session.closedReason !== undefined) return true;
-    const elapsed = now - want.at;
-    if (elapsed >= WANT_TIMEOUT_MS) return true;
-    if (elapsed < WANT_SILENCE_MS) return false;
-    return want.session.syncBytesIn - want.bytesAt < (elapsed / 1000) * WANT_MIN_BYTES_PER_SECOND;
-  }
-
-  /** After a request to `session` finished: asks it for more of what it announced, up to the per-link limit. */
-  private askMore(session: SyncSession): void {
-    const state = this.sessions.get(session);
-    if (!state || session.closedReason !== undefined) return;
-    for (const [vault, counter] of state.advertised) {
-      if (this.wanted.size >= MAX_WANTS || this.outstanding(session) >= MAX_WANTS_PER_SESSION) return;
-      if (this.wanted.has(vault) || counter <= (this.store.get(vault)?.signedHeads.counter ?? 0)) continue;
-      if (this.evictedAt(vault, counter)) continue;
-      this.requestMissing(vault);
-    }
-  }
-
-  /** Whether `peer` may bring `vault`, new to this node: once per link, at the cost of one new-vault allowance. */
-  private admit(state: SessionState, peer: string, vault: string): boolean {
-    if (state.admitted.has(vault)) return true;
-    if (!this.policy.take(peer, 'newVaults')) return false;
-    if (state.admitted.size >= MAX_ADVERTISED_PER_SESSION) state.admitted.clear();
-    state.admitted.add(vault);
-    return true;
-  }
-
-  private outstanding(session: SyncSession): number {
-    let count = 0;
-    for (const want of this.wanted.values()) if (want.session === session) count += 1;
-    return count;
-  }
-
   private scheduleRetry(): void {
     this.cancelRetry = this.clock.setTimer(() => {
       if (this.closed) return;
-      const vaults = new Set<string>();
-      for (const state of this.sessions.values()) {
-        for (const [vault, counter] of state.advertised) {
-          if (counter > (this.store.get(vault)?.signedHeads.counter ?? 0)) vaults.add(vault);
-        }
-      }
-      for (const vault of vaults) this.requestMissing(vault);
+      this.requests.retry();
       this.scheduleRetry();
     }, RETRY_EVERY_MS);
   }
@@ -875,7 +738,7 @@ export class SoukNode implements SyncHost {
     versions.push(heads);
     if (versions.length > RECENT_VERSIONS) versions.shift();
     this.recent.set(vault, versions);
-    if (this.recent.size > 2 * MAX_WANTS + this.store.budget.maxLoadedDocs) {
+    if (this.recent.size > 2 * MAX_REQUESTS + this.store.budget.maxLoadedDocs) {
       const oldest = this.recent.keys().next().value;
       if (oldest !== undefined && oldest !== vault) this.recent.delete(oldest);
     }
@@ -938,18 +801,15 @@ export class SoukNode implements SyncHost {
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
     const id = toHex(message.signedHeads.vaultId);
     const short = id.slice(0, 8);
-    const state = this.sessions.get(session);
-    const peer = session.remote?.nodeId;
-    if (!state || !peer) return Promise.resolve();
-    if (!state.asked.delete(id)) {
+    if (!this.sessions.has(session) || !session.remote) return Promise.resolve();
+    if (!this.requests.answered(session, id)) {
       this.offence(session, `changes for vault ${short} refused: never asked for`);
       return Promise.resolve();
     }
-    if (this.wanted.get(id)?.session === session) this.wanted.delete(id);
     if (id === this.shop?.id) return Promise.resolve();
     // Partners' vaults first, then updates of vaults already carried, then vaults new to this node.
     const priority = this.standingOf(id) === 'partner' ? 0 : this.store.has(id) ? 1 : 2;
-    return this.acceptance.run(priority, () => this.takeChanges(session, message)).finally(() => this.askMore(session));
+    return this.acceptance.run(priority, () => this.takeChanges(session, message)).finally(() => this.requests.askMore(session));
   }
 
   private async takeChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
@@ -964,7 +824,7 @@ export class SoukNode implements SyncHost {
         const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
         if (!doc || !content || this.store.get(id) !== record) {
           this.refuse('storage', `vault ${short} could not be read back; asked again`);
-          this.requestMissingLater(id, session);
+          this.requests.notTaken(session, id);
           return;
         }
         current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
@@ -972,19 +832,22 @@ export class SoukNode implements SyncHost {
       // Work and storage are charged once known; a peer already over its budget waits.
       if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
         this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
-        this.requestMissingLater(id, session);
+        this.requests.notTaken(session, id);
         return;
       }
       const outcome = acceptBundle(current, message, { limits: VAULT_LIMITS, checkStatement: (s) => this.checkStatement(s) });
       if (!outcome.accepted) {
-        this.requestMissingLater(id, session);
+        this.requests.notTaken(session, id);
         if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
         else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
         return;
       }
       try {
         const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
-        for (const gone of evicted) this.forgetEvicted(gone.id, gone.counter);
+        for (const gone of evicted) {
+          this.recent.delete(gone.id);
+          this.requests.evictedVault(gone.id, gone.counter);
+        }
       } catch (error) {
         // This node's own failure (a full disk): the peer is not charged for it.
         this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
@@ -1002,39 +865,17 @@ export class SoukNode implements SyncHost {
       }
       // Carrying others' vaults faithfully earns a peer its standing; delivering its own minted ones does not.
       if (current && this.introducedBy.get(id) !== peer) this.policy.delivered(peer);
-      this.failed.delete(id);
+      this.requests.taken(id);
       this.rememberVersion(id, outcome.vault.signedHeads.heads);
       this.broadcast([outcome.vault.signedHeads], session);
       this.changed();
-      this.requestMissing(id);
+      this.requests.request(id);
     }
-  }
-
-  private forgetEvicted(vault: string, counter: number): void {
-    this.recent.delete(vault);
-    this.evicted.delete(vault);
-    this.evicted.set(vault, counter);
-    for (const old of this.evicted.keys()) {
-      if (this.evicted.size <= MAX_ADVERTISED_PER_SESSION) break;
-      this.evicted.delete(old);
-    }
-  }
-
-  /** Evicted at this version or a later one: not fetched again (a newer version is, at the cost of the announcer's allowance). */
-  private evictedAt(vault: string, counter: number): boolean {
-    const at = this.evicted.get(vault);
-    return at !== undefined && counter <= at && this.standingOf(vault) === 'other';
-  }
-
-  private requestMissingLater(vault: string, failed: SyncSession): void {
-    this.markFailed(vault, failed);
-    this.sessions.get(failed)?.advertised.delete(vault);
-    queueMicrotask(() => this.requestMissing(vault));
   }
 
   /** Tells every proven session (but `except`) about new signed heads. */
   private broadcast(statements: SignedHeads[], except?: SyncSession): void {
-    for (const session of this.sessions.keys()) {
+    for (const session of this.sessions) {
       if (session === except || !session.remote) continue;
       session.announce(statements);
     }
