@@ -104,15 +104,17 @@ function readSettings(bytes: Uint8Array | undefined): NodeSettings {
  * through ports. Parts, each small enough to test alone: OwnShop (the merchant's edits),
  * acceptBundle (whether to take a peer's vault version: a pure function), VaultStore (what is
  * kept, the index, eviction), PeerPolicy (offences, blocks and per-peer budgets) and SyncSession
- * (one link). This class composes them: gossip of signed heads, one request per vault at a
- * time, and changes to stored state through one queue. Serving never waits on a link: answers
- * go into that link's own bounded queue.
+ * (one link), VaultRequests (whom to ask for what). This class composes them: gossip of signed
+ * heads; the merchant's edits through one queue, peers' versions through a priority queue of
+ * their own. Serving never waits on a link: answers go into that link's own bounded queue.
  */
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
   readonly nodeId: Uint8Array;
   private readonly nodeKey: KeyPair;
   settings: NodeSettings;
+  /** `settings.trustedShops` as a set, for the checks on every vault and statement. */
+  private trustedShops: Set<string>;
   private readonly storage: StorageAdapter;
   private readonly random: (n: number) => Uint8Array;
   private shop: OwnShop | undefined;
@@ -125,6 +127,8 @@ export class SoukNode implements SyncHost {
   private readonly recent = new Map<string, string[][]>();
   private readonly refusals: { at: number; peer: string; reason: string }[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Vault versions (id:counter) already called out as signed twice (bounded). */
+  private readonly equivocations = new Set<string>();
   /** Signed statements already verified, least recently used first (bounded). */
   private readonly verified = new Map<string, true>();
   /** The merchant's own edits, one after another. */
@@ -144,6 +148,7 @@ export class SoukNode implements SyncHost {
     this.nodeKey = nodeKey;
     this.nodeId = nodeKey.publicKey;
     this.settings = settings;
+    this.trustedShops = new Set(settings.trustedShops);
     this.changedAt = this.clock.now();
     this.policy = new PeerPolicy(this.clock);
     this.requests = new VaultRequests({
@@ -201,7 +206,7 @@ export class SoukNode implements SyncHost {
 
   private standingOf(id: string): VaultStanding {
     if (id === this.shop?.id) return 'own';
-    if (this.settings.trustedShops.includes(id)) return 'partner';
+    if (this.trustedShops.has(id)) return 'partner';
     return 'other';
   }
 
@@ -228,7 +233,7 @@ export class SoukNode implements SyncHost {
       const exactLocation = validateExactLocation(input.exactLocation ?? '');
       const now = this.clock.now();
       const { shop, writes } = OwnShop.create(this.nodeKey, profile, exactLocation, now);
-      const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, { ...shop, ops: shop.cost.ops }, now, shop.cost.bytes);
+      const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, shop, shop.cost, now);
       await this.write([...writes, ...indexWrites]);
       this.shop = shop;
       this.store.commitOwn(record, shop.content, shop.doc);
@@ -258,7 +263,7 @@ export class SoukNode implements SyncHost {
       try {
         proposed = shop.edit(edit, shareEdit, now);
         if (proposed.sharedChanged) {
-          const own = this.store.ownVaultWrites(shop.id, { ...proposed, ops: proposed.cost.ops }, now, proposed.cost.bytes);
+          const own = this.store.ownVaultWrites(shop.id, proposed, proposed.cost, now);
           proposed.writes.push(...own.writes);
           record = own.record;
         }
@@ -408,6 +413,7 @@ export class SoukNode implements SyncHost {
     next.trustedShops = [...new Set(next.trustedShops)];
     await this.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
     this.settings = next;
+    this.trustedShops = new Set(next.trustedShops);
     this.changed();
     return next;
   }
@@ -434,7 +440,7 @@ export class SoukNode implements SyncHost {
   }
 
   private trusted(id: string): boolean {
-    return this.settings.trustedShops.includes(id);
+    return this.trustedShops.has(id);
   }
 
   view(): NodeView {
@@ -681,12 +687,14 @@ export class SoukNode implements SyncHost {
   receiveHeads(session: SyncSession, statements: SignedHeads[]): void {
     const peer = session.remote?.nodeId;
     if (!this.sessions.has(session) || !peer) return;
+    // Newer versions this node holds of what the peer announced: sent back in one announcement.
+    const peerBehind: SignedHeads[] = [];
     for (const statement of statements) {
       const id = toHex(statement.vaultId);
       if (id === this.shop?.id) continue; // Only this node writes its own vault.
       const local = this.store.get(id);
       if (local && statement.counter <= local.signedHeads.counter) {
-        if (statement.counter < local.signedHeads.counter) session.announce([local.signedHeads]); // the peer is behind
+        if (statement.counter < local.signedHeads.counter) peerBehind.push(local.signedHeads);
         else if (!sameHeads(statement.heads, local.signedHeads.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
@@ -699,7 +707,7 @@ export class SoukNode implements SyncHost {
         continue;
       }
       // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
-      if (!this.policy.take(peer, 'verifications')) return;
+      if (!this.policy.take(peer, 'verifications')) break;
       const problem = this.checkStatement(statement);
       if (problem) {
         this.offence(session, `heads for vault ${id.slice(0, 8)} refused: ${problem}`);
@@ -709,6 +717,7 @@ export class SoukNode implements SyncHost {
       this.requests.announce(session, id, statement.counter);
       this.requests.request(id);
     }
+    if (peerBehind.length) session.announce(peerBehind);
   }
 
   /**
@@ -717,10 +726,11 @@ export class SoukNode implements SyncHost {
    * refusals; the version held first is kept until the owner signs a newer one.
    */
   private noteEquivocation(session: SyncSession, peer: string, statement: SignedHeads): void {
-    const key = `equivocation:${toHex(statement.vaultId)}:${statement.counter}`;
-    if (this.verified.has(key) || !this.policy.take(peer, 'verifications')) return;
+    const key = `${toHex(statement.vaultId)}:${statement.counter}`;
+    if (this.equivocations.has(key) || !this.policy.take(peer, 'verifications')) return;
     if (this.checkStatement(statement)) return; // Not genuinely signed: nothing to say.
-    this.verified.set(key, true);
+    if (this.equivocations.size >= MAX_REFUSALS_KEPT) this.equivocations.clear();
+    this.equivocations.add(key);
     const name = this.store.get(toHex(statement.vaultId))?.name ?? '';
     this.refuse(session.label, `shop ${name} (${shopFingerprint(toHex(statement.vaultId))}) signed two different versions numbered ${statement.counter}; keeping the first`);
   }
@@ -785,9 +795,7 @@ export class SoukNode implements SyncHost {
         session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'vault changed while answering; ask again' });
         return;
       }
-      const current = this.store.get(id);
-      if (!current) return;
-      bundle = { type: 'changes', signedHeads: current.signedHeads, snapshot: true, changes: [encoding] };
+      bundle = { type: 'changes', signedHeads: encoding.signedHeads, snapshot: true, changes: [encoding.bytes] };
     }
     const size = bundle.changes.reduce((sum, c) => sum + c.length, 0);
     if (!this.policy.take(peer, 'servedBytes', size)) {
@@ -816,61 +824,59 @@ export class SoukNode implements SyncHost {
     const id = toHex(message.signedHeads.vaultId);
     const short = id.slice(0, 8);
     const peer = session.remote!.nodeId;
-    {
-      const record = this.store.get(id);
-      let current: VerifiedVault | undefined;
-      if (record) {
-        if (message.signedHeads.counter <= record.signedHeads.counter) return; // Stale: another peer was quicker.
-        const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
-        if (!doc || !content || this.store.get(id) !== record) {
-          this.refuse('storage', `vault ${short} could not be read back; asked again`);
-          this.requests.notTaken(session, id);
-          return;
-        }
-        current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
-      }
-      // Work and storage are charged once known; a peer already over its budget waits.
-      if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
-        this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
+    const record = this.store.get(id);
+    let current: VerifiedVault | undefined;
+    if (record) {
+      if (message.signedHeads.counter <= record.signedHeads.counter) return; // Stale: another peer was quicker.
+      const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
+      if (!doc || !content || this.store.get(id) !== record) {
+        this.refuse('storage', `vault ${short} could not be read back; asked again`);
         this.requests.notTaken(session, id);
         return;
       }
-      const outcome = acceptBundle(current, message, { limits: VAULT_LIMITS, checkStatement: (s) => this.checkStatement(s) });
-      if (!outcome.accepted) {
-        this.requests.notTaken(session, id);
-        if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
-        else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
-        return;
-      }
-      try {
-        const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
-        for (const gone of evicted) {
-          this.recent.delete(gone.id);
-          this.requests.evictedVault(gone.id, gone.counter);
-        }
-      } catch (error) {
-        // This node's own failure (a full disk): the peer is not charged for it.
-        this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
-        return;
-      }
-      // A whole document costs all the operations it loads; changes, only those they add.
-      this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
-      if (!current) {
-        this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
-        this.introducedBy.set(id, peer);
-        for (const old of this.introducedBy.keys()) {
-          if (this.introducedBy.size <= 4 * this.store.budget.maxOtherVaults) break;
-          this.introducedBy.delete(old);
-        }
-      }
-      // Carrying others' vaults faithfully earns a peer its standing; delivering its own minted ones does not.
-      if (current && this.introducedBy.get(id) !== peer) this.policy.delivered(peer);
-      this.requests.taken(id);
-      this.rememberVersion(id, outcome.vault.signedHeads.heads);
-      this.broadcast([outcome.vault.signedHeads], session);
-      this.changed();
-      this.requests.request(id);
+      current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
     }
+    // Work and storage are charged once known; a peer already over its budget waits.
+    if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
+      this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
+      this.requests.notTaken(session, id);
+      return;
+    }
+    const outcome = acceptBundle(current, message, { limits: VAULT_LIMITS, checkStatement: (s) => this.checkStatement(s) });
+    if (!outcome.accepted) {
+      this.requests.notTaken(session, id);
+      if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
+      else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
+      return;
+    }
+    try {
+      const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
+      for (const gone of evicted) {
+        this.recent.delete(gone.id);
+        this.requests.evictedVault(gone.id, gone.counter);
+      }
+    } catch (error) {
+      // This node's own failure (a full disk): the peer is not charged for it.
+      this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
+      return;
+    }
+    // A whole document costs all the operations it loads; changes, only those they add.
+    this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
+    if (!current) {
+      this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
+      this.introducedBy.set(id, peer);
+      for (const old of this.introducedBy.keys()) {
+        if (this.introducedBy.size <= 4 * this.store.budget.maxOtherVaults) break;
+        this.introducedBy.delete(old);
+      }
+    }
+    // Carrying others' vaults faithfully earns a peer its standing; delivering its own minted ones does not.
+    if (current && this.introducedBy.get(id) !== peer) this.policy.delivered(peer);
+    this.requests.taken(id);
+    this.rememberVersion(id, outcome.vault.signedHeads.heads);
+    this.broadcast([outcome.vault.signedHeads], session);
+    this.changed();
+    this.requests.request(id);
   }
 
   /** Tells every proven session (but `except`) about new signed heads. */

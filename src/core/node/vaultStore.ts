@@ -13,7 +13,7 @@ import { BinaryReader, BinaryWriter } from '../wire/binary';
  * Storage layout (keys are string paths):
  *   ['vaultIndex', id]        the index record: signed heads, sizes, times, name, area, offer count
  *   ['vault', id, 'doc']      a peer's vault: this node's own canonical encoding (A.save), never a peer's bytes
- *   ['vault', id, 'content']  its checked content (JSON), what the Marketplace reads
+ *   ['vault', id, 'content']  a peer's vault's checked content (JSON), what the Marketplace reads
  *   ['vault', id, 'shared', …] the node's own vault: a DocumentLog (snapshot + increments)
  *
  * Opening reads only the index; documents and content load when first needed, and loaded
@@ -191,8 +191,8 @@ export class VaultStore {
     return this.contents.get(id);
   }
 
-  /** This node's canonical encoding of the vault's current version, to serve to peers. */
-  async encoding(id: string): Promise<Uint8Array | undefined> {
+  /** This node's canonical encoding of the vault's current version and its signed heads, to serve to peers. */
+  async encoding(id: string): Promise<{ bytes: Uint8Array; signedHeads: SignedHeads } | undefined> {
     const record = this.records.get(id);
     if (!record) return undefined;
     const heads = record.signedHeads.heads.join(',');
@@ -200,7 +200,7 @@ export class VaultStore {
     if (cached?.heads === heads) {
       this.encodings.delete(id);
       this.encodings.set(id, cached);
-      return cached.bytes;
+      return { bytes: cached.bytes, signedHeads: record.signedHeads };
     }
     let bytes: Uint8Array | undefined;
     if (this.standingOf(id) === 'own') {
@@ -209,9 +209,10 @@ export class VaultStore {
     } else {
       bytes = await this.storage.load(docKey(id));
     }
+    // The bytes and the signed heads returned together are always of one version.
     if (!bytes || this.records.get(id) !== record) return undefined;
     this.cacheEncoding(id, heads, bytes);
-    return bytes;
+    return { bytes, signedHeads: record.signedHeads };
   }
 
   private cacheEncoding(id: string, heads: string, bytes: Uint8Array): void {
@@ -270,16 +271,18 @@ export class VaultStore {
     };
   }
 
-  /** The writes that record the node's own vault at a new version (with its DocumentLog writes). */
-  ownVaultWrites(id: string, vault: Omit<VerifiedVault, 'ops'> & { ops?: number }, now: number, bytes: number): { writes: StorageWrite[]; record: VaultRecord } {
-    const record = this.recordFor(id, vault, now, bytes, vault.ops ?? this.records.get(id)?.ops ?? 0);
-    return {
-      record,
-      writes: [
-        { op: 'put', key: indexKey(id), data: encodeIndexRecord(record) },
-        { op: 'put', key: contentKey(id), data: new TextEncoder().encode(JSON.stringify(vault.content)) },
-      ],
-    };
+  /**
+   * The write that records the node's own vault at a new version in the index (the documents
+   * themselves are its DocumentLog's writes; its content is derived from them when it opens).
+   */
+  ownVaultWrites(
+    id: string,
+    vault: Pick<VerifiedVault, 'signedHeads' | 'content'>,
+    cost: { ops: number; bytes: number },
+    now: number,
+  ): { writes: StorageWrite[]; record: VaultRecord } {
+    const record = this.recordFor(id, vault, now, cost.bytes, cost.ops);
+    return { record, writes: [{ op: 'put', key: indexKey(id), data: encodeIndexRecord(record) }] };
   }
 
   /** After the own vault's writes landed: the new record, content and document in memory. */
