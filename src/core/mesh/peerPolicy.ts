@@ -99,23 +99,25 @@ export class PeerPolicy {
     return (this.isEstablished(peer) ? this.budgets.established : this.budgets.fresh)[budget];
   }
 
-  /** What is left of a peer's budget now (refilled to the present), without taking any. */
-  available(peer: string, budget: BudgetName): number {
-    const standing = this.standing(peer);
-    const { burst, perSecond } = this.allowance(peer, budget);
-    const bucket = standing.buckets[budget];
-    if (!bucket) return burst;
-    return Math.min(burst, bucket.tokens + (Math.max(0, this.clock.now() - bucket.at) / 1000) * perSecond);
-  }
-
-  /** Takes `amount` from a peer's budget if it has that much; false (and nothing taken) if not. */
-  take(peer: string, budget: BudgetName, amount = 1): boolean {
+  /** A peer's bucket for one budget, refilled to the present. */
+  private bucket(peer: string, budget: BudgetName): { bucket: Bucket; burst: number } {
     const standing = this.standing(peer);
     const { burst, perSecond } = this.allowance(peer, budget);
     const now = this.clock.now();
     const bucket = (standing.buckets[budget] ??= { tokens: burst, at: now });
     bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
+    return { bucket, burst };
+  }
+
+  /** What is left of a peer's budget now, without taking any. */
+  available(peer: string, budget: BudgetName): number {
+    return this.bucket(peer, budget).bucket.tokens;
+  }
+
+  /** Takes `amount` from a peer's budget if it has that much; false (and nothing taken) if not. */
+  take(peer: string, budget: BudgetName, amount = 1): boolean {
+    const { bucket, burst } = this.bucket(peer, budget);
     // One large item may overdraw a full bucket (a whole vault bigger than the burst), never twice.
     if (bucket.tokens < amount && !(bucket.tokens >= burst && amount > burst)) return false;
     bucket.tokens -= amount;
@@ -127,12 +129,7 @@ export class PeerPolicy {
    * go below zero, and the peer then waits until it has earned it back.
    */
   charge(peer: string, budget: BudgetName, amount: number): void {
-    const standing = this.standing(peer);
-    const { burst, perSecond } = this.allowance(peer, budget);
-    const now = this.clock.now();
-    const bucket = (standing.buckets[budget] ??= { tokens: burst, at: now });
-    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * perSecond) - amount;
-    bucket.at = now;
+    this.bucket(peer, budget).bucket.tokens -= amount;
   }
 
   /** The peer delivered a valid, new vault version. */

@@ -13,12 +13,13 @@ import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 
 /**
- * The share of the vault limits the shop's own vault may use: peers refuse vaults over the
+ * The share of each vault limit the shop's own vault may use: peers refuse vaults over the
  * limits (and count it against whoever sends them), so the owner stops well short of them.
  */
-export const OWN_VAULT_MAX_OPS = Math.floor(VAULT_LIMITS.maxOps * 0.9);
-export const OWN_VAULT_MAX_EXPANDED = Math.floor(VAULT_LIMITS.maxExpandedBytes * 0.9);
-export const OWN_VAULT_MAX_BYTES = Math.floor(MAX_VAULT_BYTES * 0.9);
+const OWN_SHARE = 0.9;
+export const OWN_VAULT_MAX_OPS = Math.floor(VAULT_LIMITS.maxOps * OWN_SHARE);
+export const OWN_VAULT_MAX_EXPANDED = Math.floor(VAULT_LIMITS.maxExpandedBytes * OWN_SHARE);
+export const OWN_VAULT_MAX_BYTES = Math.floor(MAX_VAULT_BYTES * OWN_SHARE);
 
 const UNBOUNDED = { maxOps: Number.MAX_SAFE_INTEGER, maxChanges: Number.MAX_SAFE_INTEGER, maxExpandedBytes: Number.MAX_SAFE_INTEGER, maxActors: Number.MAX_SAFE_INTEGER };
 
@@ -34,8 +35,6 @@ function costOf(saved: Uint8Array): VaultCost {
   return { ops, expandedBytes, bytes: saved.length };
 }
 
-/** The share of each limit the own vault may use, so that what it sends is always well within what peers take. */
-const OWN_SHARE = 0.9;
 /** Past this share of a limit (estimated from the changes since the last exact measure), an edit measures the whole vault. */
 const MEASURE_EXACTLY_PAST = 0.5;
 /** Growth (as a share of each limit) after which a vault near its limits is measured exactly again. */
@@ -197,4 +196,3 @@ export class OwnShop {
   }
 }
 
-export { encodeShopKeys };
