@@ -2,6 +2,8 @@ import * as A from '@automerge/automerge';
 import { createMemoryLinkPair, type LinkTap, type MemoryLinkOptions } from '../link/memoryLink';
 import { SoukNode, type SoukNodeOptions } from '../node/soukNode';
 import { MemoryStorage } from '../storage/memoryStorage';
+import { compressChange } from '../test/compressChange';
+import type { HostileOwner } from '../test/hostileOwner';
 import { eventually, RawPeer } from '../test/rawPeer';
 import { fromHex, toHex } from '../wire/hex';
 
@@ -78,4 +80,33 @@ export async function storesCanonicalBytes(storage: MemoryStorage, vault: string
   const canonical = A.save(A.load(stored));
   if (toHex(canonical) !== toHex(stored)) throw new Error('stored bytes are not the canonical encoding');
   return stored;
+}
+
+/**
+ * Plays the hostile owners' side of `peer`'s link: answers every want it receives for one of
+ * them (each vault once), with changes when asked with heads and `incremental` is set, else the
+ * whole document. Runs until `stop()`; `served` holds the vaults answered.
+ */
+export function serveWants(peer: RawPeer, owners: HostileOwner[], incremental = false): { stop: () => void; served: Set<string> } {
+  const served = new Set<string>();
+  let seen = 0;
+  let stopped = false;
+  void (async () => {
+    while (!stopped && peer.closedReason === undefined) {
+      const messages = peer.received.slice(seen);
+      seen = peer.received.length;
+      for (const message of messages) {
+        if (message.type !== 'want') continue;
+        const owner = owners.find((o) => o.id === toHex(message.vaultId));
+        if (!owner) continue;
+        served.add(owner.id);
+        if (incremental && message.have.length > 0) {
+          const changes = A.getChangesSince(owner.doc, message.have).map(compressChange);
+          await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: false, changes });
+        } else await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  return { stop: () => (stopped = true), served };
 }

@@ -5,8 +5,8 @@ import { proveLink } from '../sync/linkProof';
 import { HostileOwner, validOffer } from '../test/hostileOwner';
 import { eventually, RawPeer } from '../test/rawPeer';
 import { signHeads } from '../vault/signedHeads';
-import { fromHex, toHex } from '../wire/hex';
-import { closeAll, honestEditFlows, link, nodeIdOf, noHonestNodeBlocked, openNode, ownerAndVictim, priceAt, shopNode, vaultOf } from './attackKit';
+import { fromHex } from '../wire/hex';
+import { closeAll, honestEditFlows, link, nodeIdOf, noHonestNodeBlocked, openNode, ownerAndVictim, priceAt, serveWants, shopNode, vaultOf } from './attackKit';
 
 /**
  * Attacks 5, 10, 11, 12 and 14 of the review: unproven identity, small-order keys, valid input
@@ -64,24 +64,11 @@ describe('attack 5: unproven identity', () => {
     expect(fresh.closedReason).toBeUndefined();
     const owners = Array.from({ length: FRESH_BUDGETS.newVaults.burst + 20 }, (_, i) => new HostileOwner(`Minted ${i}`));
     for (let i = 0; i < owners.length; i += 50) await fresh.send({ type: 'heads', statements: owners.slice(i, i + 50).map((o) => o.statement()) });
-    // Serve every want that comes.
-    const served = new Set<string>();
-    const serve = async () => {
-      for (const message of fresh.received) {
-        if (message.type !== 'want') continue;
-        const id = toHex(message.vaultId);
-        if (served.has(id)) continue;
-        served.add(id);
-        const owner = owners.find((o) => o.id === id)!;
-        await fresh.send({ type: 'changes', signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] });
-      }
-    };
-    for (let round = 0; round < 60 && served.size < FRESH_BUDGETS.newVaults.burst; round++) {
-      await serve();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await serve();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Serve every want that comes, until the allowance is spent and a moment more.
+    const { stop, served } = serveWants(fresh, owners);
+    await eventually(() => served.size >= FRESH_BUDGETS.newVaults.burst - 1, 10_000, 'the fresh allowance');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stop();
     // It got its fresh allowance, and not one vault more.
     expect(served.size).toBeGreaterThanOrEqual(FRESH_BUDGETS.newVaults.burst - 1);
     expect(served.size).toBeLessThanOrEqual(FRESH_BUDGETS.newVaults.burst + 1);

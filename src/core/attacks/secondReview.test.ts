@@ -5,36 +5,13 @@ import { compressChange } from '../test/compressChange';
 import { HostileOwner, validOffer } from '../test/hostileOwner';
 import { eventually, RawPeer } from '../test/rawPeer';
 import { toHex } from '../wire/hex';
-import { closeAll, link, nodeIdOf, noHonestNodeBlocked, openNode, priceAt, shopNode, vaultOf } from './attackKit';
+import { closeAll, link, nodeIdOf, noHonestNodeBlocked, openNode, priceAt, serveWants, shopNode, vaultOf } from './attackKit';
 
 /**
  * Attacks the second outside review (the red team) demonstrated against the first version of
  * these defences; each must now fail.
  */
 afterEach(closeAll);
-
-/** Answers every want `peer` receives from the hostile owners it plays, incrementally when asked with heads. */
-function serve(peer: RawPeer, owners: HostileOwner[], incremental = false): () => void {
-  let seen = 0;
-  let stopped = false;
-  void (async () => {
-    while (!stopped && peer.closedReason === undefined) {
-      const messages = peer.received.slice(seen);
-      seen = peer.received.length;
-      for (const message of messages) {
-        if (message.type !== 'want') continue;
-        const owner = owners.find((o) => o.id === toHex(message.vaultId));
-        if (!owner) continue;
-        if (incremental && message.have.length > 0) {
-          const changes = A.getChangesSince(owner.doc, message.have).map(compressChange);
-          await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: false, changes });
-        } else await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  })();
-  return () => (stopped = true);
-}
 
 describe('a hostile owner cannot get an honest relay blamed', () => {
   it('changes that each pass but together inflate past the limit are refused by the relay, so a fresh peer never blames it', async () => {
@@ -43,7 +20,7 @@ describe('a hostile owner cannot get an honest relay blamed', () => {
     const owner = new HostileOwner('Bloat', { p: validOffer('p', 'Thing', 300) });
     const seller = new RawPeer(relay, 'hostile owner', owner.keys.device);
     await seller.hello(owner.keys.certificate);
-    const stop = serve(seller, [owner], true);
+    const { stop } = serveWants(seller, [owner], true);
     await seller.send({ type: 'heads', statements: [owner.statement()] });
     await eventually(() => relay.signedHeadsOf(owner.id)?.counter === 1);
     // Version 2: three 6 MiB strings added in separate changes, then deleted; the content stays valid.
@@ -93,7 +70,7 @@ describe('one identity cannot evict the shops a merchant uses', () => {
     });
     const seller = new RawPeer(victim, 'evicter');
     await seller.hello();
-    const stop = serve(seller, heavy);
+    const { stop } = serveWants(seller, heavy);
     await seller.send({ type: 'heads', statements: heavy.map((v) => v.statement()) });
     // The merchant keeps looking at the Marketplace while this goes on.
     for (let i = 0; i < 60; i++) {
@@ -153,7 +130,7 @@ describe('a peer that sends whole documents when changes would do', () => {
     hostile.change((d) => void delete d.ballast);
     const seller = new RawPeer(victim, 'churner', hostile.keys.device);
     await seller.hello(hostile.keys.certificate);
-    const stop = serve(seller, [hostile]);
+    const { stop } = serveWants(seller, [hostile]);
     const accepted = new Set<number>();
     for (let version = 0; version < 12; version++) {
       hostile.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = version + 2));

@@ -25,7 +25,7 @@ import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
-import { fromHex, toHex } from '../wire/hex';
+import { toHex } from '../wire/hex';
 import { OwnShop, type ShopEdit } from './ownShop';
 import { PriorityWork } from './priorityWork';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
