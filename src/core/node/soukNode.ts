@@ -160,7 +160,7 @@ export class SoukNode implements SyncHost {
         return record && { counter: record.signedHeads.counter, heads: record.signedHeads.heads };
       },
       standingOf: (vault) => this.standingOf(vault),
-      isOwn: (vault) => this.closed || vault === this.shop?.id,
+      mayAsk: (vault) => !this.closed && vault !== this.shop?.id,
     });
   }
 

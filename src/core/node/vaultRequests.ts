@@ -20,10 +20,11 @@ export interface RequestHost {
   readonly clock: Clock;
   readonly policy: PeerPolicy;
   randomBytes(n: number): Uint8Array;
-  /** The version held, or 0; and its heads (what a request says this node has). */
+  /** The version of `vault` held (its counter and heads, what a request says this node has), if any. */
   held(vault: string): { counter: number; heads: string[] } | undefined;
   standingOf(vault: string): VaultStanding;
-  isOwn(vault: string): boolean;
+  /** False for the node's own vault (only it writes that) and once the node has closed. */
+  mayAsk(vault: string): boolean;
 }
 
 interface Request {
@@ -146,7 +147,7 @@ export class VaultRequests {
 
   /** Asks one peer that announced a newer version of `vault` for it, unless a request is under way or budgets say wait. */
   request(vault: string): void {
-    if (this.host.isOwn(vault)) return;
+    if (!this.host.mayAsk(vault)) return;
     const held = this.host.held(vault);
     const heldCounter = held?.counter ?? 0;
     const pending = this.pending.get(vault);
