@@ -7,6 +7,7 @@ import { staticFiles } from '../signaling/staticFiles';
 import { catchup } from './catchup';
 import { flood } from './flood';
 import { open } from './open';
+import { verify } from './verify';
 
 /**
  * `npm run bench -- <name>`: runs the named benchmarks (all without a name). Browser benchmarks
@@ -15,7 +16,7 @@ import { open } from './open';
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
 const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
-const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

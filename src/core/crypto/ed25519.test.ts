@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../wire/hex';
 import { generateKeyPair, isAcceptablePublicKey, keyPairFromSecret, sign, verify } from './ed25519';
+import { ED25519_VECTORS } from './ed25519Vectors';
 
 // The eight small-order points of edwards25519 in their canonical encodings (the torsion subgroup).
 const SMALL_ORDER = [
@@ -60,5 +61,14 @@ describe('Ed25519 identities', () => {
     }
     expect(verify(signature, message, keys.publicKey)).toBe(true);
     expect(verify(malleated, message, keys.publicKey)).toBe(false);
+  });
+
+  it('verifies without the cofactor, as native WebCrypto does: a signature that only holds with it is refused', () => {
+    // noble's own strict verify (cofactored) accepts these three; OpenSSL, BoringSSL and Souk refuse them.
+    for (const name of ['Taming 4', 'Taming 5', 'Souk: mixed-order R under a prime-order key']) {
+      const v = ED25519_VECTORS.find((vector) => vector.name === name)!;
+      expect(v.native).toEqual({ nobleStrict: true, openssl: false });
+      expect(verify(fromHex(v.signature), fromHex(v.message), fromHex(v.publicKey)), name).toBe(false);
+    }
   });
 });
