@@ -53,7 +53,9 @@ export const CATALOG_CSV_MAX_ROWS = 100_000;
 /** Messages kept from one file; a file with more ends with a count of the rest. */
 const MAX_MESSAGES = 100;
 
-type Column = (typeof CATALOG_CSV_COLUMNS)[number] | (typeof CATALOG_CSV_EXTRA_COLUMNS)[number];
+/** A column a catalog file may have. */
+export type CatalogColumn = (typeof CATALOG_CSV_COLUMNS)[number] | (typeof CATALOG_CSV_EXTRA_COLUMNS)[number];
+type Column = CatalogColumn;
 type Delimiter = ',' | ';' | '\t';
 
 const COLUMN_BY_KEY = new Map<string, Column>([...CATALOG_CSV_COLUMNS, ...CATALOG_CSV_EXTRA_COLUMNS].map((c) => [headerKey(c), c]));
@@ -72,6 +74,8 @@ export interface CatalogCsvResult {
   problems: string[];
   /** Things ignored that the merchant should know of (unknown columns). */
   warnings: string[];
+  /** The catalog columns the file has, so an import changes only those (see planCatalogImport). */
+  columns: CatalogColumn[];
 }
 
 /** The separator the header line uses most, outside quotes: `,` unless `;` or a tab wins. */
@@ -207,7 +211,7 @@ export function readCatalogCsv(text: string, currency: string): CatalogCsvResult
   const warnings: string[] = [];
   let more = 0;
   const problem = (message: string) => (problems.length < MAX_MESSAGES ? problems.push(message) : more++);
-  const refused = (message: string): CatalogCsvResult => ({ rows: [], problems: [message], warnings });
+  const refused = (message: string): CatalogCsvResult => ({ rows: [], problems: [message], warnings, columns: [] });
   if (!isCurrencyCode(currency)) return refused(`The shop's currency "${currency}" is not an ISO 4217 code, so no prices can be read`);
   if (fileTooBig(text)) {
     return refused(`The file is ${(utf8Length(text) / 1024 / 1024).toFixed(1)} MB; the limit is ${CATALOG_CSV_MAX_BYTES / 1024 / 1024} MB. Split it into smaller files.`);
@@ -292,7 +296,8 @@ export function readCatalogCsv(text: string, currency: string): CatalogCsvResult
   });
   if (columns === null && !fatal) problem('Line 1: the file has no header row');
   if (more) problems.push(`…and ${more.toLocaleString('en')} more problems`);
-  return problems.length ? { rows: [], problems, warnings } : { rows, problems, warnings };
+  const present = ((columns as (Column | null)[] | null) ?? []).filter((c): c is Column => c !== null);
+  return problems.length ? { rows: [], problems, warnings, columns: present } : { rows, problems, warnings, columns: present };
 }
 
 /** Which catalog column each header cell names (null for an ignored one); reports missing, repeated and unknown columns. */
