@@ -79,6 +79,7 @@ describe('reading a catalog file', () => {
 
   it('reads semicolon files with decimal commas, tab files, a BOM and CRLF', () => {
     const semicolon = '\ufeffName;Price;Stock;Offer quantity\r\nKäse;1,50;2,5;1\r\nBrot;2;1;\r\n';
+    expect(readCatalogCsv('\ufeff"Colour, hue",name,price\r\nred,A,1\r\n', 'USD').warnings).toEqual(['Line 1: column "Colour, hue" is not a catalog column; it was ignored']);
     expect(rowsOf(semicolon, 'EUR').map((r) => [r.name, r.price, r.stock, r.offerQuantity])).toEqual([
       ['Käse', 150, 2.5, 1],
       ['Brot', 200, 1, undefined],
