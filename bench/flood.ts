@@ -65,7 +65,7 @@ async function honestArrival(flood: boolean): Promise<number> {
           for (const want of wants.slice(answered)) {
             if (want.type !== 'want') continue;
             const owner = byId.get(toHex(want.vaultId));
-            if (owner) await rogue.send({ type: 'changes', signedHeads: owner.statement, snapshot: true, changes: [owner.snapshot] });
+            if (owner) await rogue.send({ type: 'changes', statements: [owner.statement], snapshot: true, changes: [owner.snapshot] });
           }
           answered = wants.length;
           for (let i = 0; i < 8; i++) {

@@ -20,7 +20,7 @@ function storageWith(count: number): MemoryStorage {
     const id = toHex(crypto.getRandomValues(new Uint8Array(32)));
     const record = {
       id,
-      signedHeads: { ...statement, vaultId: Buffer.from(id, 'hex') },
+      statements: [{ ...statement, vaultId: Buffer.from(id, 'hex') }],
       asOf: 1,
       firstSeenAt: 1,
       lastUsedAt: 1,

@@ -31,6 +31,9 @@ export async function startNodeHost() {
     updateProfile: (input: Parameters<SoukNode['updateProfile']>[0]) => node.updateProfile(input),
     addProduct: (input: Parameters<SoukNode['addProduct']>[0]) => node.addProduct(input),
     importProducts: (rows: Parameters<SoukNode['importProducts']>[0], firstRowNumber?: number) => node.importProducts(rows, firstRowNumber),
+    previewCatalogImport: (text: string) => node.previewCatalogImport(text),
+    importCatalog: (text: string) => node.importCatalog(text),
+    exportCatalog: () => node.exportCatalog(),
     updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1], offer?: Parameters<SoukNode['updateProduct']>[2]) =>
       node.updateProduct(id, input, offer),
     removeProduct: (id: string) => node.removeProduct(id),

@@ -1,29 +1,30 @@
 import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
-import { checkCatalogRows } from '../core/catalog/catalog';
-import { CATALOG_CSV_COLUMNS, parseMoney, readCatalogCsv } from '../core/catalog/catalogCsv';
+import { CATALOG_CSV_COLUMNS, CATALOG_CSV_MAX_BYTES } from '../core/catalog/catalogCsv';
+import { parseAmount } from '../core/catalog/currency';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
 import { Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money } from './format';
 
 const SHOWN = 100;
-const IMPORT_CHUNK = 500;
 
-function centsField(form: FormData, name: string, label: string): number | undefined {
-  return parseMoney(String(form.get(name) ?? ''), label);
+/** An amount typed in the merchant's locale (its decimal separator), in the currency's minor units; undefined when empty. */
+function amountField(form: FormData, name: string, label: string, currency: string): number | undefined {
+  const text = String(form.get(name) ?? '').trim();
+  return text === '' ? undefined : parseAmount(text, currency, navigator.language, label);
 }
 
-function productInput(form: FormData) {
+function productInput(form: FormData, currency: string) {
   const stock = Number(form.get('stock') || 0);
   const expiresOn = String(form.get('expiresOn') ?? '');
   return {
     name: String(form.get('name') ?? ''),
     sku: String(form.get('sku') ?? ''),
     unit: String(form.get('unit') ?? ''),
-    price: centsField(form, 'price', 'Price') ?? 0,
+    price: amountField(form, 'price', 'Price', currency) ?? parseAmount('', currency, navigator.language, 'Price'),
     stock,
-    costPrice: centsField(form, 'costPrice', 'Cost price') ?? null,
+    costPrice: amountField(form, 'costPrice', 'Cost price', currency) ?? null,
     shelf: String(form.get('shelf') ?? ''),
     supplierNotes: String(form.get('supplierNotes') ?? ''),
     ...(expiresOn ? { batches: [{ quantity: stock, expiresOn }] } : {}),
@@ -113,7 +114,7 @@ function ProductFields({ product, problem }: { product?: Product; problem: FormP
   );
 }
 
-function AddProduct() {
+function AddProduct({ currency }: { currency: string }) {
   const { node } = useNode();
   const [problem, setProblem] = useState<FormProblem | null>(null);
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -121,7 +122,7 @@ function AddProduct() {
     const formElement = event.currentTarget;
     setProblem(null);
     try {
-      await node.addProduct(productInput(new FormData(formElement)));
+      await node.addProduct(productInput(new FormData(formElement), currency));
       formElement.reset();
     } catch (e) {
       setProblem(problemOf(e, PRODUCT_FIELDS));
@@ -148,21 +149,16 @@ function ImportCatalog() {
     setError('');
     setMessage('');
     setProgress({ value: 0, max: 0, label: `Reading ${file.name}` });
-    let saved = 0;
-    let total = 0;
     try {
-      const { rows, problems } = readCatalogCsv(await file.text());
-      problems.push(...checkCatalogRows(rows));
-      if (problems.length) throw new Error(`Nothing was imported: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
-      total = rows.length;
-      // Saved in parts so the bar moves; each part is saved whole or not at all.
-      for (let start = 0; start < rows.length; start += IMPORT_CHUNK) {
-        setProgress({ value: start, max: total, label: `Saving ${start.toLocaleString()} of ${total.toLocaleString()} products` });
-        saved += await node.importProducts(rows.slice(start, start + IMPORT_CHUNK), start + 1);
-      }
-      setMessage(`Imported ${saved} products.`);
+      if (file.size > CATALOG_CSV_MAX_BYTES) throw new Error(`That file is ${(file.size / 1e6).toFixed(1)} MB; a catalog file may be at most ${CATALOG_CSV_MAX_BYTES / 1e6} MB`);
+      const text = await file.text();
+      const preview = await node.previewCatalogImport(text);
+      if (preview.problems.length) throw new Error(`Nothing was imported: ${preview.problems.slice(0, 5).join('; ')}${preview.problems.length > 5 ? '; …' : ''}`);
+      setProgress({ value: 0, max: 0, label: `Saving ${preview.added} new and ${preview.changed} changed products` });
+      const done = await node.importCatalog(text);
+      setMessage(`Imported: ${done.added} new, ${done.changed} changed, ${done.unchanged} unchanged.`);
     } catch (e) {
-      setError(total && saved < total ? `Imported ${saved} of ${total} products; the rest were not saved. ${errorText(e)}` : errorText(e));
+      setError(errorText(e));
     } finally {
       setProgress(null);
     }
@@ -203,9 +199,9 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
     const form = new FormData(event.currentTarget);
     setProblem(null);
     try {
-      const input = productInput(form);
+      const input = productInput(form, currency);
       const offer = offered
-        ? { quantity: Number(form.get('offerQuantity') || 0), price: centsField(form, 'offerPrice', 'Offer price') ?? input.price }
+        ? { quantity: Number(form.get('offerQuantity') || 0), price: amountField(form, 'offerPrice', 'Offer price', currency) ?? input.price }
         : null;
       // One edit: the product and its offer are saved together or not at all.
       await node.updateProduct(product.id, input, offer);
@@ -300,7 +296,7 @@ export function Catalog({ currency }: { currency: string }) {
   const result = useNodeQuery((node) => node.products(deferred, SHOWN), [deferred]);
   return (
     <section aria-label="Catalog">
-      <AddProduct />
+      <AddProduct currency={currency} />
       <ImportCatalog />
       <label className="search">
         Search your products

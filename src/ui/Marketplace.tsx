@@ -42,7 +42,7 @@ function OfferCard({ offer, ownShopId }: { offer: MarketOffer; ownShopId: string
       </span>
       {lookAlikeOf && <LookAlikeWarning original={lookAlikeOf} ownShopId={ownShopId} />}
       {expiresOn && <span>best before {expiresOn}</span>}
-      <small>as of {clock(finite(offer.updatedAt))}</small>
+      <small>as of {clock(finite(offer.asOf))}</small>
       {!own && vaultId && <TrustButton vaultId={vaultId} name={seller} fingerprint={fingerprint} trusted={trusted} />}
     </li>
   );

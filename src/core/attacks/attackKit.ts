@@ -102,8 +102,8 @@ export function serveWants(peer: RawPeer, owners: HostileOwner[], incremental = 
         served.add(owner.id);
         if (incremental && message.have.length > 0) {
           const changes = A.getChangesSince(owner.doc, message.have).map(compressChange);
-          await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: false, changes });
-        } else await peer.send({ type: 'changes', signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] });
+          await peer.send({ type: 'changes', statements: [owner.statement()], snapshot: false, changes });
+        } else await peer.send({ type: 'changes', statements: [owner.statement()], snapshot: true, changes: [owner.snapshot()] });
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

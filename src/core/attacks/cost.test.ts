@@ -60,10 +60,10 @@ describe('attack 6: unbounded cost', () => {
       await seller.hello();
       const { stop } = serveWants(seller, batch);
       for (const owner of batch) await seller.send({ type: 'heads', statements: [owner.statement()] });
-      await eventually(() => victim.signedHeadsOf(batch.at(-1)!.id) !== undefined, 10_000, 'the batch');
+      await eventually(() => victim.statementsOf(batch.at(-1)!.id)?.[0] !== undefined, 10_000, 'the batch');
       stop();
     }
-    await eventually(() => minted.slice(-3).every((o) => victim.signedHeadsOf(o.id) !== undefined), 10_000, 'the last minted vaults');
+    await eventually(() => minted.slice(-3).every((o) => victim.statementsOf(o.id)?.[0] !== undefined), 10_000, 'the last minted vaults');
     const vaults = victim.view().vaults;
     expect(vaults.filter((v) => !v.own && !v.trusted).length).toBe(10);
     expect(vaults.some((v) => v.vaultId === vaultOf(owner) && v.trusted)).toBe(true);
@@ -109,7 +109,7 @@ describe('attack 6: unbounded cost', () => {
       await seller.hello();
       const { stop } = serveWants(seller, batch);
       for (const owner of batch) await seller.send({ type: 'heads', statements: [owner.statement()] });
-      await eventually(() => batch.every((o) => victim.signedHeadsOf(o.id) !== undefined), 10_000, 'the batch');
+      await eventually(() => batch.every((o) => victim.statementsOf(o.id)?.[0] !== undefined), 10_000, 'the batch');
       stop();
     }
     expect(victim.view().vaults.length).toBe(41);
@@ -144,7 +144,7 @@ describe('attack 6: unbounded cost', () => {
 describe('attack 7: one slow peer cannot freeze the node', () => {
   it('a peer that asks and stops reading slows only its own link: own edits and other peers’ vaults still flow', async () => {
     const { owner, victim, product, vault } = await ownerAndVictim();
-    await victim.importProducts(Array.from({ length: 800 }, (_, i) => ({ name: `Bulk ${i} ${noise(150)}`, sku: '', unit: 'each', price: 1, stock: 1, offerQuantity: 1 })));
+    await victim.importProducts(Array.from({ length: 3000 }, (_, i) => ({ name: `Bulk ${i} ${noise(150)}`, sku: '', unit: 'each', price: 1, stock: 1, offerQuantity: 1 })));
     const slow = new RawPeer(victim, 'slow reader');
     await slow.hello();
     slow.end.pauseDelivery();
@@ -172,7 +172,7 @@ describe('attack 8: one link, one lane', () => {
   it('control messages (heads, pings) go between the fragments of a large bundle', async () => {
     const owner = await shopNode('Big Owner');
     await owner.importProducts(
-      Array.from({ length: 3000 }, (_, i) => ({ name: `Item ${i} ${noise(120)}`, sku: `Z${i}`, unit: 'each', price: 100, stock: 5, offerQuantity: 5 })),
+      Array.from({ length: 8000 }, (_, i) => ({ name: `Item ${i} ${noise(120)}`, sku: `Z${i}`, unit: 'each', price: 100, stock: 5, offerQuantity: 5 })),
     );
     const small = await owner.addProduct({ name: 'Small', sku: 'SM', unit: 'each', price: 10, stock: 5 });
     const victim = await shopNode('Victim');

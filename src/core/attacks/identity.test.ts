@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '../sync/syncMessages';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../crypto/ed25519';
 import { FRESH_BUDGETS } from '../mesh/peerPolicy';
@@ -26,7 +27,7 @@ describe('attack 5: unproven identity', () => {
     const theirHello = await rogue.waitFor('hello');
     await rogue.send({ type: 'proof', signature: proveLink(rogue.keys, theirHello.challenge, theirHello.nodeId) });
     // And misbehaves, as if it were the owner.
-    await rogue.send({ type: 'heads', statements: [{ ...owner.signedHeadsOf(vaultOf(owner))!, counter: 99 }] }).catch(() => {});
+    await rogue.send({ type: 'heads', statements: [{ ...owner.statementsOf(vaultOf(owner))?.[0]!, counter: 99 }] }).catch(() => {});
     await eventually(() => rogue.closedReason !== undefined);
     expect(rogue.closedReason).toMatch(/link proof does not verify/);
     expect(victim.policy.offences(nodeIdOf(owner))).toBe(0);
@@ -38,7 +39,7 @@ describe('attack 5: unproven identity', () => {
   it('a rogue claiming another shop (copying its certificate) is refused, counted against the rogue, and never listed under that name', async () => {
     const { owner, victim } = await ownerAndVictim();
     // The owner's real certificate, as it travels in its proofs.
-    const real = owner.signedHeadsOf(vaultOf(owner))!.certificate;
+    const real = owner.statementsOf(vaultOf(owner))?.[0]!.certificate;
     const rogue = new RawPeer(victim, 'rogue');
     await rogue.hello(real);
     expect(rogue.closedReason).toMatch(/shop certificate is for another device/);
@@ -124,7 +125,7 @@ describe('attack 12: out of step after a bad message', () => {
     const rogue = new RawPeer(victim);
     await rogue.hello();
     // A valid frame header for "want" whose payload is too short for a vault id.
-    await rogue.sendBytes(new Uint8Array([0x53, 0x4b, 2, 3, 0, 0, 0, 3, 1, 2, 3]));
+    await rogue.sendBytes(new Uint8Array([0x53, 0x4b, PROTOCOL_VERSION, 3, 0, 0, 0, 3, 1, 2, 3]));
     await eventually(() => rogue.closedReason !== undefined);
     expect(victim.view().refusals[0]!.reason).toMatch(/bad frame: truncated vault id/);
     expect(victim.policy.offences(rogue.id)).toBe(1);
@@ -139,7 +140,7 @@ describe('attack 14: look-alike shops', () => {
     const rogue = new RawPeer(victim, 'copycat', copycat.keys.device);
     await rogue.hello(copycat.keys.certificate);
     await rogue.send({ type: 'heads', statements: [copycat.statement()] });
-    await rogue.answerWant({ signedHeads: copycat.statement(), snapshot: true, changes: [copycat.snapshot()] });
+    await rogue.answerWant({ statements: [copycat.statement()], snapshot: true, changes: [copycat.snapshot()] });
     await eventually(() => victim.marketplace('honey').total === 2);
     const [a, b] = victim.marketplace('honey').offers;
     expect(a!.fingerprint).not.toBe(b!.fingerprint);

@@ -22,7 +22,7 @@ describe('a hostile owner cannot get an honest relay blamed', () => {
     await seller.hello(owner.keys.certificate);
     const { stop } = serveWants(seller, [owner], true);
     await seller.send({ type: 'heads', statements: [owner.statement()] });
-    await eventually(() => relay.signedHeadsOf(owner.id)?.counter === 1);
+    await eventually(() => relay.statementsOf(owner.id)?.[0]?.counter === 1);
     // Version 2: three 6 MiB strings added in separate changes, then deleted; the content stays valid.
     const big = new A.ImmutableString('a'.repeat(6 * 1024 * 1024));
     const before = A.getHeads(owner.doc);
@@ -39,7 +39,7 @@ describe('a hostile owner cannot get an honest relay blamed', () => {
     await seller.send({ type: 'heads', statements: [owner.statement()] });
     await eventually(() => relay.view().refusals.some((r) => /too large once assembled/.test(r.reason)), 20_000, 'the relay to refuse v2');
     stop();
-    expect(relay.signedHeadsOf(owner.id)!.counter).toBe(1);
+    expect(relay.statementsOf(owner.id)?.[0]!.counter).toBe(1);
     expect(relay.policy.offences(seller.id)).toBe(1);
     // A fresh peer takes what the relay kept and blames nobody; the relay's own edits reach it.
     link(relay, fresh);
@@ -78,12 +78,12 @@ describe('one identity cannot evict the shops a merchant uses', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     stop();
-    const taken = heavy.filter((v) => victim.signedHeadsOf(v.id) !== undefined).length;
+    const taken = heavy.filter((v) => victim.statementsOf(v.id)?.[0] !== undefined).length;
     const brought = heavy.slice(0, taken).reduce((n, v) => n + v.snapshot().length, 0);
     expect(taken).toBeGreaterThanOrEqual(1);
     expect(brought).toBeLessThanOrEqual(FRESH_BUDGETS.vaultBytes.burst + 2 * 1024 * 1024);
     expect(priceAt(victim, 'Honey')).toBe(700);
-    expect(victim.signedHeadsOf(vaultOf(owner))).toBeDefined();
+    expect(victim.statementsOf(vaultOf(owner))?.[0]).toBeDefined();
   }, 60_000);
 });
 
@@ -133,10 +133,10 @@ describe('a peer that sends whole documents when changes would do', () => {
     const { stop } = serveWants(seller, [hostile]);
     const accepted = new Set<number>();
     for (let version = 0; version < 12; version++) {
-      hostile.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = version + 2));
+      hostile.change((d) => void ((d.offerFields as Record<string, unknown>)['p/p'] = version + 2));
       await seller.send({ type: 'heads', statements: [hostile.statement()] });
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const counter = victim.signedHeadsOf(hostile.id)?.counter;
+      const counter = victim.statementsOf(hostile.id)?.[0]?.counter;
       if (counter) accepted.add(counter);
     }
     stop();
@@ -162,7 +162,7 @@ describe('peers that take turns never answering (third review)', () => {
     await trickler.hello();
     const silent = new RawPeer(victim, 'silent');
     await silent.hello();
-    const statement = owner.signedHeadsOf(vaultOf(owner))!;
+    const statement = owner.statementsOf(vaultOf(owner))?.[0]!;
     await trickler.send({ type: 'heads', statements: [statement] });
     await silent.send({ type: 'heads', statements: [statement] });
     let running = true;
@@ -187,15 +187,15 @@ describe('a shop that signs two different versions with one number (third review
     const victim = await shopNode('Victim');
     const hostile = new HostileOwner('Two Faces', { p: validOffer('p', 'Figs', 100) });
     const base = hostile.doc;
-    hostile.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = 111));
+    hostile.change((d) => void ((d.offerFields as Record<string, unknown>)['p/p'] = 111));
     const first = { statement: hostile.statement(), snapshot: hostile.snapshot() };
-    hostile.doc = A.change(A.clone(base), (d) => void ((d.offers as Record<string, Record<string, unknown>>).p!.price = 222));
+    hostile.doc = A.change(A.clone(base), (d) => void ((d.offerFields as Record<string, unknown>)['p/p'] = 222));
     const second = hostile.statement();
     expect(second.counter).toBe(first.statement.counter);
     const seller = new RawPeer(victim, 'first face');
     await seller.hello();
     await seller.send({ type: 'heads', statements: [first.statement] });
-    await seller.answerWant({ signedHeads: first.statement, snapshot: true, changes: [first.snapshot] });
+    await seller.answerWant({ statements: [first.statement], snapshot: true, changes: [first.snapshot] });
     await eventually(() => priceAt(victim, 'Figs') === 111);
     const other = new RawPeer(victim, 'second face');
     await other.hello();

@@ -1,5 +1,5 @@
-import * as A from '@automerge/automerge';
-import type { Batch, PrivateVaultDoc, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+import type { Batch, Product } from '../vault/vaultDocuments';
+import { currencyMinorUnits, isCurrencyCode } from './currency';
 import type { CatalogRow } from './catalogCsv';
 import { InputError } from '../inputError';
 import { MAX_MINOR_UNITS, MAX_QUANTITY, TEXT_LIMITS, utf8Length } from '../vault/vaultLimits';
@@ -90,7 +90,7 @@ export function validateShopProfile(input: { name: string; area: string; currenc
   const name = text('Shop name', input.name, { min: 1, maxBytes: TEXT_LIMITS.shopName });
   const area = text('Area', input.area, { min: 1, maxBytes: TEXT_LIMITS.area });
   const currency = (input.currency || 'USD').trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(currency)) throw new InputError('Currency', 'Currency must be a three-letter code such as USD, EUR or KES');
+  if (!isCurrencyCode(currency)) throw new InputError('Currency', 'Currency must be an ISO 4217 code such as USD, EUR, JPY or KES');
   return { name, area, currency };
 }
 
@@ -102,65 +102,7 @@ export function validateOffer(product: Product, offer: { quantity: number; price
   return { quantity: offered, price: minorUnits('Offer price', offer.price) };
 }
 
-/** The shared, coarsened view of an offered product: what peers see. */
-export function offerFor(product: Product, area: string, now: number): SharedOffer | null {
-  if (!product.offer) return null;
-  const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
-  return {
-    productId: product.id,
-    name: product.name,
-    sku: product.sku,
-    unit: product.unit,
-    quantity: Math.min(product.offer.quantity, product.stock),
-    price: product.offer.price,
-    expiresOn: expiries[0] ?? null,
-    area,
-    updatedAt: now,
-  };
-}
-
-/**
- * Shared text is written as Automerge ImmutableString: one operation per value instead of one
- * per character, which keeps vaults small to send and cheap to load.
- */
-export function sharedText(value: string): A.ImmutableString {
-  return new A.ImmutableString(value);
-}
-
-/** The plain value of a shared field, whether stored as text, ImmutableString or a number. */
-export function plainValue(value: unknown): unknown {
-  return A.isImmutableString(value) ? (value as A.ImmutableString).val : value;
-}
-
-const SHARED_TEXT_FIELDS = new Set(['productId', 'name', 'sku', 'unit', 'expiresOn', 'area']);
-
-function sharedField(key: string, value: unknown): unknown {
-  return typeof value === 'string' && SHARED_TEXT_FIELDS.has(key) ? sharedText(value) : value;
-}
-
-/** Brings the shared offer for `productId` in line with the private catalog (inside an Automerge change). */
-export function syncOffer(shared: SharedVaultDoc, priv: PrivateVaultDoc, productId: string, now: number): void {
-  const product = priv.products[productId];
-  const offer = product ? offerFor(product, plainValue(shared.profile.area) as string, now) : null;
-  if (!offer) {
-    if (shared.offers[productId]) delete shared.offers[productId];
-    return;
-  }
-  const current = shared.offers[productId] as unknown as Record<string, unknown> | undefined;
-  if (!current) {
-    shared.offers[productId] = Object.fromEntries(Object.entries(offer).map(([k, v]) => [k, sharedField(k, v)])) as unknown as SharedOffer;
-    return;
-  }
-  let changed = false;
-  for (const key of ['name', 'sku', 'unit', 'quantity', 'price', 'expiresOn', 'area'] as const) {
-    if (plainValue(current[key]) === offer[key]) continue;
-    current[key] = sharedField(key, offer[key]);
-    changed = true;
-  }
-  if (changed) current.updatedAt = now;
-}
-
-/** A whole product from an imported row, offer included; errors name the row (1-based). */
+/** A whole product from an imported row, offer included; errors name the row's line in the file. */
 export function productFromRow(row: CatalogRow, rowNumber: number, makeId: () => string, now: number): Product {
   try {
     const product: Product = { id: makeId(), ...validateProduct(row, makeId), offer: null, createdAt: now, updatedAt: now };
@@ -169,7 +111,7 @@ export function productFromRow(row: CatalogRow, rowNumber: number, makeId: () =>
     }
     return product;
   } catch (error) {
-    if (error instanceof InputError) throw new InputError(error.field, `Row ${rowNumber}: ${error.message}`);
+    if (error instanceof InputError) throw new InputError(error.field, error.message.startsWith('Line ') ? error.message : `Line ${rowNumber}: ${error.message}`);
     throw error;
   }
 }
@@ -186,4 +128,14 @@ export function checkCatalogRows(rows: readonly CatalogRow[], limit = 20): strin
     }
   });
   return problems;
+}
+
+/**
+ * An amount in minor units of one currency as the same figure in another's: 12.50 USD (1250)
+ * becomes 12.500 KWD (12500) or 13 JPY (13). A shop that changes its currency keeps the figures
+ * the merchant typed; it does not convert at an exchange rate.
+ */
+export function rescaleMinorUnits(amount: number, from: string, to: string): number {
+  const shift = currencyMinorUnits(to) - currencyMinorUnits(from);
+  return shift >= 0 ? amount * 10 ** shift : Math.round(amount / 10 ** -shift);
 }

@@ -78,6 +78,8 @@ export interface NodeView {
 /** An offer as the marketplace lists it: the shared offer plus who sells it. */
 export type MarketOffer = SharedOffer & {
   vaultId: string;
+  /** When this node took the version of the seller's vault the offer is from. */
+  asOf: number;
   seller: string;
   currency: string;
   own: boolean;

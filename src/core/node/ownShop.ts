@@ -1,16 +1,29 @@
 import * as A from '@automerge/automerge';
 import type { KeyPair } from '../crypto/ed25519';
 import type { StorageAdapter, StorageWrite } from '../storage/storage';
-import { syncOffer } from '../catalog/catalog';
 import { DocumentLog } from '../vault/documentLog';
 import { createShopKeys, decodeShopKeys, encodeShopKeys, type ShopKeys } from '../vault/shopKeys';
-import { sameHeads, signHeads, type SignedHeads } from '../vault/signedHeads';
-import type { PrivateVaultDoc, SharedVaultDoc } from '../vault/vaultDocuments';
+import { signHeads, type SignedHeads } from '../vault/signedHeads';
+import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
 import { readVaultContent, type VaultContent } from '../vault/vaultShape';
 import { toHex } from '../wire/hex';
 import { InputError } from '../inputError';
 import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
+import { encodeDeviceCertificate } from '../vault/deviceCertificate';
+import { deviceOf, mergeStatements, statementOf } from '../vault/vaultVersion';
+import {
+  deleteProduct,
+  moveStock,
+  packProducts,
+  readProducts,
+  recountStock,
+  roundQuantity,
+  stockMovesByProduct,
+  writeProductFields,
+} from '../catalog/productRecords';
+import { offerFor, packOffers, rawOffers, writeOffer } from '../catalog/sharedOffers';
+import { migrateShopDocuments } from './shopMigration';
 
 /**
  * The share of each vault limit the shop's own vault may use: peers refuse vaults over the
@@ -43,15 +56,45 @@ export const shopKeysKey = ['keys', 'shop'];
 export const privatePrefix = (id: string) => ['private', id];
 export const ownSharedPrefix = (id: string) => ['vault', id, 'shared'];
 
-/** A proposed new state of the shop: documents, signed heads and the writes that record them. */
+/** The Automerge actor of a device: the first 16 bytes of its key, so every change names the device that made it. */
+export function deviceActor(device: Uint8Array): string {
+  return toHex(device).slice(0, 32);
+}
+
+/** How a device's stock moves are filed ("productId/device"). */
+export function deviceMoveKey(device: Uint8Array): string {
+  return toHex(device).slice(0, 16);
+}
+
+/** What an edit may do to the catalog, inside one change of the private document. */
+export interface CatalogDraft {
+  /** The products as of now, this edit's changes included. */
+  readonly products: ReadonlyMap<string, Product>;
+  /** Adds a product or writes the fields that differ (stock moves through `move` or `recount`). */
+  put(product: Product): void;
+  /** Adds many new products as one packed set (an import): one operation, not one per field. */
+  putMany(products: Product[], setId: string): void;
+  remove(id: string): void;
+  /** A sale or a delivery: counted, so moves on two devices add up. */
+  move(id: string, delta: number): void;
+  /** The stock is `counted` now. */
+  recount(id: string, counted: number): void;
+  setExactLocation(value: string): void;
+}
+
+/** A proposed new state of the shop: documents, statements and the writes that record them. */
 export interface ShopEdit<T> {
   result: T;
   privateDoc: A.Doc<PrivateVaultDoc>;
+  products: Map<string, Product>;
+  moveSums: Map<string, number>;
   doc: A.Doc<SharedVaultDoc>;
-  signedHeads: SignedHeads;
+  statements: SignedHeads[];
   content: VaultContent;
-  /** True when the shared document moved (new signed heads to announce). */
+  /** True when the shared document moved (a new statement to announce). */
   sharedChanged: boolean;
+  /** True when the private document moved (changes for the shop's other devices). */
+  privateChanged: boolean;
   cost: VaultCost;
   /** The last exact measure. */
   measured: VaultCost;
@@ -59,10 +102,11 @@ export interface ShopEdit<T> {
 }
 
 /**
- * The shop this node owns: its keys (the device key is the node's own key), its private
- * catalog and its shared vault, each kept as a DocumentLog. An edit is computed here — both
- * documents changed, offers brought in line, heads signed, the shared content checked like
- * any peer's — and becomes the shop's state only once the node has written it (`commit`).
+ * The shop this device belongs to: its keys (the device key is the node's own key), the private
+ * catalog and the shared vault, each kept as a DocumentLog, and the statements of every device
+ * of the shop. An edit is computed here — both documents changed, offers brought in line, heads
+ * signed with this device's next counter, the shared content checked like any peer's — and
+ * becomes the shop's state only once the node has written it (`commit`).
  */
 export class OwnShop {
   private constructor(
@@ -72,13 +116,32 @@ export class OwnShop {
     readonly privateLog: DocumentLog,
     public doc: A.Doc<SharedVaultDoc>,
     readonly log: DocumentLog,
-    public signedHeads: SignedHeads,
+    public statements: SignedHeads[],
     public content: VaultContent,
+    public products: Map<string, Product>,
+    public moveSums: Map<string, number>,
     /** What the shared vault costs a peer (estimated from changes since the last exact measure). */
     public cost: VaultCost,
     /** The last exact measure. */
     public measured: VaultCost = cost,
   ) {}
+
+  get deviceKey(): string {
+    return toHex(this.keys.device.publicKey);
+  }
+
+  get isRootDevice(): boolean {
+    return this.keys.root !== undefined;
+  }
+
+  /** This device's own latest statement, if it made one. */
+  get ownStatement(): SignedHeads | undefined {
+    return statementOf(this.statements, this.deviceKey);
+  }
+
+  get exactLocation(): string {
+    return plainText(this.privateDoc.exactLocation);
+  }
 
   /** A new shop: keys certified by a fresh root key, both documents, and the writes that save them. */
   static create(
@@ -86,48 +149,119 @@ export class OwnShop {
     profile: { name: string; area: string; currency: string },
     exactLocation: string,
     now: number,
+    deviceName = 'First device',
   ): { shop: OwnShop; writes: StorageWrite[] } {
     const keys = createShopKeys(now, device);
-    const id = toHex(keys.root.publicKey);
-    const actor = toHex(device.publicKey).slice(0, 32);
+    const actor = deviceActor(device.publicKey);
     const doc = A.from<SharedVaultDoc>(
       {
-        schema: 1,
-        profile: { name: profile.name, area: profile.area, currency: profile.currency },
-        devices: { [toHex(device.publicKey)]: { issuedAt: now } },
-        offers: {},
+        schema: 2,
+        profile: { name: new A.ImmutableString(profile.name), area: new A.ImmutableString(profile.area), currency: new A.ImmutableString(profile.currency) },
+        devices: { [toHex(device.publicKey)]: { name: new A.ImmutableString(deviceName), certificate: encodeDeviceCertificate(keys.certificate) } },
+        revocations: {},
+        offerSets: {},
+        offerFields: {},
       },
       { actor },
     );
-    const privateDoc = A.from<PrivateVaultDoc>({ schema: 1, exactLocation, products: {} }, { actor });
-    const signedHeads = signHeads(keys.device, keys.certificate, 1, A.getHeads(doc));
+    const privateDoc = A.from<PrivateVaultDoc>(
+      { schema: 2, exactLocation: new A.ImmutableString(exactLocation), productSets: {}, productFields: {}, stockMoves: {} },
+      { actor },
+    );
+    return OwnShop.fromDocuments(keys, doc, privateDoc, [], now);
+  }
+
+  /**
+   * A shop from its documents (a new shop, a migrated one, a device joining, a restored backup):
+   * signs this device's first statement over them and returns the writes that save everything.
+   */
+  static fromDocuments(
+    keys: ShopKeys,
+    doc: A.Doc<SharedVaultDoc>,
+    privateDoc: A.Doc<PrivateVaultDoc>,
+    statements: SignedHeads[],
+    _now: number,
+  ): { shop: OwnShop; writes: StorageWrite[] } {
+    const id = toHex(keys.vaultId);
+    const device = toHex(keys.device.publicKey);
+    const counter = (statementOf(statements, device)?.counter ?? 0) + 1;
+    const own = signHeads(keys.device, keys.certificate, counter, A.getHeads(doc));
+    const merged = mergeStatements(statements, [own]).statements;
     const log = new DocumentLog(ownSharedPrefix(id));
     const privateLog = new DocumentLog(privatePrefix(id));
-    const shop = new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), costOf(A.save(doc)));
+    const saved = A.save(doc);
+    const shop = new OwnShop(
+      keys,
+      id,
+      privateDoc,
+      privateLog,
+      doc,
+      log,
+      merged,
+      readVaultContent(doc, keys.vaultId),
+      readProducts(privateDoc),
+      stockMovesByProduct(privateDoc),
+      costOf(saved),
+    );
     return {
       shop,
       writes: [
         { op: 'put', key: shopKeysKey, data: encodeShopKeys(keys) },
-        ...log.snapshotWrites(A.save(doc), doc),
-        ...privateLog.snapshotWrites(A.save(privateDoc), privateDoc),
+        ...log.snapshotWrites(saved, A.getHeads(doc)),
+        ...privateLog.snapshotWrites(A.save(privateDoc), A.getHeads(privateDoc)),
       ],
     };
   }
 
-  /** The stored shop, or undefined if this node has none. Throws if what is stored is incomplete. */
-  static async load(storage: StorageAdapter, signedHeadsOf: (id: string) => SignedHeads | undefined): Promise<OwnShop | undefined> {
+  /**
+   * The stored shop, or undefined if this node has none. A shop stored before devices (schema 1)
+   * is migrated: `migrated` then holds the writes that save it in the new form. Throws if what is
+   * stored is incomplete.
+   */
+  static async load(
+    storage: StorageAdapter,
+    statementsOf: (id: string) => SignedHeads[] | undefined,
+    now: number,
+  ): Promise<{ shop: OwnShop; migrated?: StorageWrite[] } | undefined> {
     const keyBytes = await storage.load(shopKeysKey);
     if (!keyBytes) return undefined;
     const keys = decodeShopKeys(keyBytes);
-    const id = toHex(keys.root.publicKey);
+    const id = toHex(keys.vaultId);
     const privateLog = new DocumentLog(privatePrefix(id));
     const log = new DocumentLog(ownSharedPrefix(id));
+    const actor = deviceActor(keys.device.publicKey);
     const privateDoc = await privateLog.load<PrivateVaultDoc>(storage);
     const doc = await log.load<SharedVaultDoc>(storage);
-    const signedHeads = signedHeadsOf(id);
-    if (!privateDoc || !doc || !signedHeads) throw new Error('stored shop is incomplete: keys without its vault');
-    if (!sameHeads(A.getHeads(doc), signedHeads.heads)) throw new Error('stored shop does not match its signed heads');
-    return new OwnShop(keys, id, privateDoc, privateLog, doc, log, signedHeads, readVaultContent(doc), costOf(A.save(doc)));
+    if (!privateDoc || !doc) throw new Error('stored shop is incomplete: keys without its vault');
+    if ((doc as { schema: number }).schema === 1 || (privateDoc as { schema: number }).schema === 1) {
+      const migrated = migrateShopDocuments(keys, doc as never, privateDoc as never, now);
+      const previous = statementsOf(id) ?? [];
+      // The old history is left behind: the new documents start at a counter above the old one.
+      const floor = previous.reduce((max, s) => Math.max(max, s.counter), 0);
+      const seeded = floor > 0 ? [{ ...previous[0]!, certificate: keys.certificate, counter: floor }] : [];
+      const { shop, writes } = OwnShop.fromDocuments(keys, migrated.doc, migrated.privateDoc, seeded, now);
+      shop.statements = shop.statements.filter((s) => deviceOf(s) === shop.deviceKey);
+      return { shop, migrated: [{ op: 'deleteRange', prefix: ownSharedPrefix(id) }, { op: 'deleteRange', prefix: privatePrefix(id) }, ...writes] };
+    }
+    const statements = statementsOf(id);
+    if (!statements?.length) throw new Error('stored shop is incomplete: no signed statements');
+    const ownDoc = A.clone(doc, { actor });
+    const ownPrivate = A.clone(privateDoc, { actor });
+    return {
+      shop: new OwnShop(
+        keys,
+        id,
+        ownPrivate,
+        privateLog,
+        ownDoc,
+        log,
+        statements,
+        readVaultContent(ownDoc, keys.vaultId),
+        readProducts(ownPrivate),
+        stockMovesByProduct(ownPrivate),
+        costOf(A.save(ownDoc)),
+      ),
+    };
   }
 
   /**
@@ -135,64 +269,179 @@ export class OwnShop {
    * changed as outdated, so after a failed write the caller reloads the shop from storage.
    */
   edit<T>(
-    edit: (draft: PrivateVaultDoc) => { result: T; touched: string[] },
+    edit: (draft: CatalogDraft) => { result: T; touched: string[] },
     shareEdit: ((draft: SharedVaultDoc) => void) | undefined,
     now: number,
   ): ShopEdit<T> {
     let outcome: { result: T; touched: string[] } | undefined;
-    const privateDoc = A.change(this.privateDoc, { time: Math.floor(now / 1000) }, (draft) => {
-      outcome = edit(draft);
+    const products = new Map(this.products);
+    const moveSums = new Map(this.moveSums);
+    const packed: { setId: string; products: Product[] }[] = [];
+    const moveKey = deviceMoveKey(this.keys.device.publicKey);
+    const time = Math.floor(now / 1000);
+    const privateDoc = A.change(this.privateDoc, { time }, (draft) => {
+      const catalog: CatalogDraft = {
+        products,
+        put(product) {
+          const before = products.get(product.id);
+          writeProductFields(draft, before, product);
+          if (before && before.stock !== product.stock) throw new InputError('Stock', 'stock moves through a move or a recount');
+          products.set(product.id, { ...product, batches: product.batches.map((b) => ({ ...b })), offer: product.offer && { ...product.offer } });
+        },
+        putMany(list, setId) {
+          if (list.some((p) => products.has(p.id))) throw new InputError('product', 'an imported product id is already in the catalog');
+          draft.productSets[setId] = packProducts(list);
+          for (const product of list) products.set(product.id, product);
+          packed.push({ setId, products: list });
+        },
+        remove(id) {
+          deleteProduct(draft, id);
+          products.delete(id);
+        },
+        move(id, delta) {
+          const product = products.get(id);
+          if (!product) throw new InputError('product', 'That product no longer exists');
+          moveStock(draft, id, moveKey, delta);
+          moveSums.set(id, roundQuantity((moveSums.get(id) ?? 0) + delta));
+          products.set(id, { ...product, stock: roundQuantity(product.stock + delta) });
+        },
+        recount(id, counted) {
+          const product = products.get(id);
+          if (!product) throw new InputError('product', 'That product no longer exists');
+          recountStock(draft, id, counted, moveSums.get(id) ?? 0);
+          products.set(id, { ...product, stock: roundQuantity(counted) });
+        },
+        setExactLocation(value) {
+          draft.exactLocation = new A.ImmutableString(value);
+        },
+      };
+      outcome = edit(catalog);
     });
     const { result, touched } = outcome!;
-    const doc = A.change(this.doc, { time: Math.floor(now / 1000) }, (draft) => {
+    const doc = this.sharedChange(products, touched, packed, shareEdit, time);
+    const privateChanged = privateDoc !== this.privateDoc && A.getHeads(privateDoc).join() !== A.getHeads(this.privateDoc).join();
+    const { sharedWrites, ...signed } = this.sign(doc);
+    return { ...signed, result, privateDoc, products, moveSums, privateChanged, writes: [...(privateChanged ? this.privateLog.writesFor(privateDoc) : []), ...sharedWrites] };
+  }
+
+  /** The shared change that brings the offers of `touched` products in line, or the same document when none moved. */
+  private sharedChange(
+    products: ReadonlyMap<string, Product>,
+    touched: readonly string[],
+    packed: readonly { setId: string; products: Product[] }[],
+    shareEdit: ((draft: SharedVaultDoc) => void) | undefined,
+    time: number,
+  ): A.Doc<SharedVaultDoc> {
+    const current = rawOffers(this.doc);
+    const inSets = new Set<string>();
+    const doc = A.change(this.doc, { time }, (draft) => {
       shareEdit?.(draft);
-      for (const productId of touched) syncOffer(draft, privateDoc, productId, now);
+      for (const set of packed) {
+        const offers = set.products.map((p) => offerFor(p)).filter((o) => o !== null);
+        for (const p of set.products) inSets.add(p.id);
+        if (offers.length) draft.offerSets[set.setId] = packOffers(offers);
+      }
+      for (const id of touched) {
+        if (inSets.has(id)) continue;
+        const product = products.get(id);
+        writeOffer(draft, id, current.get(id), product ? offerFor(product) : null);
+      }
     });
-    const writes = this.privateLog.writesFor(privateDoc);
-    const heads = A.getHeads(doc);
-    const sharedChanged = !sameHeads(heads, this.signedHeads.heads);
-    let signedHeads = this.signedHeads;
-    let content = this.content;
+    return doc;
+  }
+
+  /** Statements, content and cost of the shared document after a change (unchanged if it did not move). */
+  private sign(doc: A.Doc<SharedVaultDoc>): Pick<ShopEdit<unknown>, 'doc' | 'statements' | 'content' | 'sharedChanged' | 'cost' | 'measured'> & { sharedWrites: StorageWrite[] } {
+    const sharedChanged = doc !== this.doc && A.getHeads(doc).join() !== A.getHeads(this.doc).join();
+    if (!sharedChanged) {
+      return { doc: this.doc, statements: this.statements, content: this.content, sharedChanged: false, cost: this.cost, measured: this.measured, sharedWrites: [] };
+    }
     let cost = this.cost;
     let measured = this.measured;
-    if (sharedChanged) {
-      for (const change of A.getChanges(this.doc, doc)) {
-        const delta = costOf(change);
-        cost = { ops: cost.ops + delta.ops, expandedBytes: cost.expandedBytes + delta.expandedBytes, bytes: cost.bytes + delta.bytes };
-      }
-      const past = (share: number, c: VaultCost) =>
-        c.ops > VAULT_LIMITS.maxOps * share || c.expandedBytes > VAULT_LIMITS.maxExpandedBytes * share || c.bytes > MAX_VAULT_BYTES * share;
-      const grown: VaultCost = {
-        ops: cost.ops - this.measured.ops,
-        expandedBytes: cost.expandedBytes - this.measured.expandedBytes,
-        bytes: cost.bytes - this.measured.bytes,
-      };
-      // Near a limit the estimate is not enough: the vault is measured exactly as a peer will,
-      // again each time it has grown by another step since (not on every edit).
-      if (past(MEASURE_EXACTLY_PAST, cost) && (!past(MEASURE_EXACTLY_PAST, this.measured) || past(REMEASURE_STEP, grown))) {
-        cost = costOf(A.save(doc));
-        measured = cost;
-      }
-      if (cost.ops > OWN_VAULT_MAX_OPS || cost.expandedBytes > OWN_VAULT_MAX_EXPANDED || cost.bytes > OWN_VAULT_MAX_BYTES) {
-        throw new InputError(
-          'shop',
-          `This change would make your shared offers larger than other shops accept (${cost.ops} operations, ${cost.expandedBytes} bytes expanded, ${cost.bytes} bytes saved); withdraw some offers or shorten their texts`,
-        );
-      }
-      content = readVaultContent(doc);
-      signedHeads = signHeads(this.keys.device, this.keys.certificate, this.signedHeads.counter + 1, heads);
-      writes.push(...this.log.writesFor(doc));
+    for (const change of A.getChanges(this.doc, doc)) {
+      const delta = costOf(change);
+      cost = { ops: cost.ops + delta.ops, expandedBytes: cost.expandedBytes + delta.expandedBytes, bytes: cost.bytes + delta.bytes };
     }
-    return { result, privateDoc, doc, signedHeads, content, sharedChanged, writes, cost, measured };
+    const past = (share: number, c: VaultCost) =>
+      c.ops > VAULT_LIMITS.maxOps * share || c.expandedBytes > VAULT_LIMITS.maxExpandedBytes * share || c.bytes > MAX_VAULT_BYTES * share;
+    const grown: VaultCost = { ops: cost.ops - this.measured.ops, expandedBytes: cost.expandedBytes - this.measured.expandedBytes, bytes: cost.bytes - this.measured.bytes };
+    // Near a limit the estimate is not enough: the vault is measured exactly as a peer will,
+    // again each time it has grown by another step since (not on every edit).
+    if (past(MEASURE_EXACTLY_PAST, cost) && (!past(MEASURE_EXACTLY_PAST, this.measured) || past(REMEASURE_STEP, grown))) {
+      cost = costOf(A.save(doc));
+      measured = cost;
+    }
+    if (cost.ops > OWN_VAULT_MAX_OPS || cost.expandedBytes > OWN_VAULT_MAX_EXPANDED || cost.bytes > OWN_VAULT_MAX_BYTES) {
+      throw new InputError(
+        'shop',
+        `This change would make your shared offers larger than other shops accept (${cost.ops} operations, ${cost.expandedBytes} bytes expanded, ${cost.bytes} bytes saved); withdraw some offers or shorten their texts`,
+      );
+    }
+    const content = readVaultContent(doc, this.keys.vaultId);
+    const counter = (this.ownStatement?.counter ?? 0) + 1;
+    const own = signHeads(this.keys.device, this.keys.certificate, counter, A.getHeads(doc));
+    const statements = mergeStatements(this.statements, [own]).statements;
+    return { doc, statements, content, sharedChanged: true, cost, measured, sharedWrites: this.log.writesFor(doc) };
+  }
+
+  /**
+   * Another device's version of the shared vault, verified by acceptance: merged into this
+   * device's document. Returns the writes that save it; `commitShared` once they landed.
+   */
+  adoptShared(doc: A.Doc<SharedVaultDoc>, statements: SignedHeads[], content: VaultContent): { doc: A.Doc<SharedVaultDoc>; statements: SignedHeads[]; content: VaultContent; writes: StorageWrite[] } {
+    const merged = A.merge(A.clone(this.doc), doc);
+    return { doc: merged, statements, content, writes: this.log.writesFor(merged) };
+  }
+
+  commitShared(adopted: { doc: A.Doc<SharedVaultDoc>; statements: SignedHeads[]; content: VaultContent }): void {
+    this.doc = adopted.doc;
+    this.statements = adopted.statements;
+    this.content = adopted.content;
+    this.cost = costOf(A.save(adopted.doc));
+    this.measured = this.cost;
+  }
+
+  /** The private document after another device's changes: the writes that save it; `commitPrivate` once they landed. */
+  adoptPrivate(privateDoc: A.Doc<PrivateVaultDoc>): { privateDoc: A.Doc<PrivateVaultDoc>; writes: StorageWrite[] } {
+    return { privateDoc, writes: this.privateLog.writesFor(privateDoc) };
+  }
+
+  commitPrivate(privateDoc: A.Doc<PrivateVaultDoc>): void {
+    this.privateDoc = privateDoc;
+    this.products = readProducts(privateDoc);
+    this.moveSums = stockMovesByProduct(privateDoc);
+  }
+
+  /** Products whose shared offer no longer matches the catalog (after another device's edits merged). */
+  offersOutOfStep(): string[] {
+    const current = rawOffers(this.doc);
+    const ids: string[] = [];
+    for (const id of new Set([...this.products.keys(), ...current.keys()])) {
+      const held = current.get(id);
+      const product = this.products.get(id);
+      const want = product ? offerFor(product) : null;
+      const offered = held !== undefined && held.x !== 1;
+      if (!want) {
+        if (offered) ids.push(id);
+        continue;
+      }
+      if (!offered || Object.entries(want).some(([k, v]) => held[k] !== v)) ids.push(id);
+    }
+    return ids;
   }
 
   commit(edit: ShopEdit<unknown>): void {
     this.privateDoc = edit.privateDoc;
+    this.products = edit.products;
+    this.moveSums = edit.moveSums;
     this.doc = edit.doc;
-    this.signedHeads = edit.signedHeads;
+    this.statements = edit.statements;
     this.content = edit.content;
     this.cost = edit.cost;
     this.measured = edit.measured;
   }
 }
 
+function plainText(value: unknown): string {
+  return A.isImmutableString(value) ? (value as A.ImmutableString).val : String(value ?? '');
+}

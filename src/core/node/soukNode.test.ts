@@ -98,7 +98,7 @@ describe('a shop on one node', () => {
     expect(again.products().products[0]!.stock).toBe(25);
     expect(again.marketplace('oil').offers[0]!.quantity).toBe(10);
     expect(again.view().shop!.exactLocation).toBe('Stall 14, back row');
-    expect(again.signedHeadsOf(vaultOf(again))!.counter).toBe(node.signedHeadsOf(vaultOf(node))!.counter);
+    expect(again.statementsOf(vaultOf(again))?.[0]!.counter).toBe(node.statementsOf(vaultOf(node))?.[0]!.counter);
   });
 
   it('reports a full disk clearly and keeps the last saved state', async () => {
@@ -189,7 +189,7 @@ describe('a peer that breaks the rules', () => {
     const { owner, victim, vault } = await victimAndOwner();
     const rogue = new RawPeer(victim);
     await rogue.hello();
-    const real = owner.signedHeadsOf(vault)!;
+    const real = owner.statementsOf(vault)?.[0]!;
     const signature = real.signature.slice();
     signature[5]! ^= 0x40;
     await rogue.send({ type: 'heads', statements: [{ ...real, counter: real.counter + 1, signature }] });
@@ -211,27 +211,27 @@ describe('a peer that breaks the rules', () => {
     victim.addLink(y);
     await eventually(() => offerPrice(victim, 'Honey') === 700);
     x.close('gone');
-    const before = victim.signedHeadsOf(vault)!;
+    const before = victim.statementsOf(vault)?.[0]!;
     const oldSnapshot = await snapshotOf(victim, vault);
     // The owner raises the price to 720, signed. A rogue takes that true signature...
     await owner.setOffer(id, { quantity: 9, price: 720 });
-    const trueHeads = owner.signedHeadsOf(vault)!;
+    const trueHeads = owner.statementsOf(vault)?.[0]!;
     // ...and pairs it with its own edit: honey for 1 cent.
     const forged = A.change(A.load<SharedVaultDoc>(oldSnapshot), (d) => {
-      for (const offer of Object.values(d.offers)) offer.price = 1;
+      for (const key of Object.keys(d.offerFields)) if (key.endsWith('/p')) d.offerFields[key] = 1;
     });
     const rogue = new RawPeer(victim);
     await rogue.hello();
     await rogue.send({ type: 'heads', statements: [trueHeads] });
-    await rogue.answerWant({ signedHeads: trueHeads, snapshot: false, changes: A.getChangesSince(forged, before.heads) });
+    await rogue.answerWant({ statements: [trueHeads], snapshot: false, changes: A.getChangesSince(forged, before.heads) });
     await eventually(() => victim.view().refusals.length >= 1);
     const second = new RawPeer(victim);
     await second.hello();
     await second.send({ type: 'heads', statements: [trueHeads] });
-    await second.answerWant({ signedHeads: trueHeads, snapshot: true, changes: [A.save(forged)] });
+    await second.answerWant({ statements: [trueHeads], snapshot: true, changes: [A.save(forged)] });
     await eventually(() => victim.view().refusals.length >= 2);
     const reasons = victim.view().refusals.map((r) => r.reason).join('\n');
-    expect(reasons.match(/bundle is not exactly what the signed heads cover/g)).toHaveLength(2);
+    expect(reasons.match(/bundle holds changes no device signed/g)).toHaveLength(2);
     expect(victim.policy.offences(rogue.id)).toBe(1);
     expect(victim.policy.offences(second.id)).toBe(1);
     expect(offerPrice(victim, 'Honey')).toBe(700);
@@ -242,10 +242,10 @@ describe('a peer that breaks the rules', () => {
 
   it('has an unsigned change refused: an empty signature over a newer version', async () => {
     const { owner, victim, vault, id } = await victimAndOwner();
-    const before = victim.signedHeadsOf(vault)!;
+    const before = victim.statementsOf(vault)?.[0]!;
     await owner.setOffer(id, { quantity: 9, price: 1 });
     // Claims a version newer than any the owner signed, so the victim must look at it.
-    const latest = owner.signedHeadsOf(vault)!;
+    const latest = owner.statementsOf(vault)?.[0]!;
     const unsigned = { ...latest, counter: latest.counter + 1, signature: new Uint8Array(64) };
     const rogue = new RawPeer(victim);
     await rogue.hello();
@@ -253,8 +253,8 @@ describe('a peer that breaks the rules', () => {
     await eventually(() => victim.view().refusals.some((r) => /heads for vault .* refused: heads signature does not verify/.test(r.reason)));
     expect(victim.policy.offences(rogue.id)).toBe(1);
     // The honest owner's own, signed version still arrives.
-    await eventually(() => victim.signedHeadsOf(vault)!.counter === owner.signedHeadsOf(vault)!.counter);
-    expect(victim.signedHeadsOf(vault)!.counter).toBe(before.counter + 1);
+    await eventually(() => victim.statementsOf(vault)?.[0]!.counter === owner.statementsOf(vault)?.[0]!.counter);
+    expect(victim.statementsOf(vault)?.[0]!.counter).toBe(before.counter + 1);
   });
 
   it('has an uncertified device key refused', async () => {
@@ -262,7 +262,7 @@ describe('a peer that breaks the rules', () => {
     const rogue = new RawPeer(victim);
     await rogue.hello();
     const impostor = createShopKeys(Date.now(), generateKeyPair());
-    const real = victim.signedHeadsOf(vault)!;
+    const real = victim.statementsOf(vault)?.[0]!;
     // The impostor's own root certified its device, then it claims the owner's vault.
     const claim = signHeads(impostor.device, { ...impostor.certificate, vaultId: real.vaultId }, real.counter + 5, real.heads);
     await rogue.send({ type: 'heads', statements: [claim] });
@@ -272,7 +272,7 @@ describe('a peer that breaks the rules', () => {
 
   it('has a replayed older version refused', async () => {
     const { owner, victim, vault, id } = await victimAndOwner();
-    const old = victim.signedHeadsOf(vault)!;
+    const old = victim.statementsOf(vault)?.[0]!;
     const oldSnapshot = await snapshotOf(victim, vault);
     await owner.setOffer(id, { quantity: 9, price: 650 });
     await eventually(() => offerPrice(victim, 'Honey') === 650);
@@ -280,7 +280,7 @@ describe('a peer that breaks the rules', () => {
     await rogue.hello();
     // Announcing the old version starts nothing; sending it unasked is refused.
     await rogue.send({ type: 'heads', statements: [old] });
-    await rogue.send({ type: 'changes', signedHeads: old, snapshot: true, changes: [oldSnapshot] });
+    await rogue.send({ type: 'changes', statements: [old], snapshot: true, changes: [oldSnapshot] });
     await eventually(() => victim.view().refusals.some((r) => /never asked for/.test(r.reason)));
     expect(rogue.received.some((m) => m.type === 'want')).toBe(false);
     expect(offerPrice(victim, 'Honey')).toBe(650);
@@ -298,7 +298,7 @@ describe('a peer that breaks the rules', () => {
     const keys = generateKeyPair();
     const repeat = new RawPeer(victim, 'repeat', keys);
     await repeat.hello();
-    const real = owner.signedHeadsOf(vault)!;
+    const real = owner.statementsOf(vault)?.[0]!;
     for (let i = 1; i <= 3; i++) await repeat.send({ type: 'heads', statements: [{ ...real, counter: real.counter + i }] });
     await eventually(() => repeat.closedReason !== undefined);
     expect(repeat.closedReason).toMatch(/blocked after 3 refusals/);

@@ -6,9 +6,8 @@ import { proveSignalingJoin } from '../mesh/signalingJoin';
 import { PeerPolicy } from '../mesh/peerPolicy';
 import { StorageError, type StorageAdapter, type StorageWrite } from '../storage/storage';
 import {
-  plainValue,
   productFromRow,
-  sharedText,
+  rescaleMinorUnits,
   validateExactLocation,
   validateOffer,
   validateProduct,
@@ -16,17 +15,20 @@ import {
   type ProductInput,
 } from '../catalog/catalog';
 import { InputError } from '../inputError';
-import type { CatalogRow } from '../catalog/catalogCsv';
+import { catalogToCsv, readCatalogCsv, type CatalogRow } from '../catalog/catalogCsv';
+import { planCatalogImport, type CatalogImportPlan } from '../catalog/catalogImport';
 import { proveLink } from '../sync/linkProof';
 import { MAX_CHANGES_PER_FRAME, RefusalCode, type SyncMessage } from '../sync/syncMessages';
 import { SyncSession, type SyncHost } from '../sync/syncSession';
-import { acceptBundle, type VerifiedVault } from '../vault/acceptBundle';
+import { acceptBundle, type AcceptanceOptions, type VerifiedVault } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
-import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
+import type { Product } from '../vault/vaultDocuments';
+import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
+import * as Automerge from '@automerge/automerge';
 import { toHex } from '../wire/hex';
-import { OwnShop, type ShopEdit } from './ownShop';
+import { OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { PriorityWork } from './priorityWork';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
@@ -62,6 +64,16 @@ export interface SoukNodeOptions {
   randomBytes?: (n: number) => Uint8Array;
   /** How many others' vaults this node keeps (defaults: DEFAULT_VAULT_BUDGET). */
   vaultBudget?: Partial<VaultBudget>;
+}
+
+export interface CatalogImportPreview {
+  added: number;
+  changed: number;
+  unchanged: number;
+  /** The first changed products, with the fields that change. */
+  changedFields: { line: number; name: string; fields: string[] }[];
+  problems: string[];
+  warnings: string[];
 }
 
 export interface ShopInput {
@@ -108,6 +120,11 @@ function readSettings(bytes: Uint8Array | undefined): NodeSettings {
  * heads; the merchant's edits through one queue, peers' versions through a priority queue of
  * their own. Serving never waits on a link: answers go into that link's own bounded queue.
  */
+/** The heads a set of statements names, for a vault whose document is not in memory. */
+function unionHeads(statements: readonly SignedHeads[]): string[] {
+  return [...new Set(statements.flatMap((s) => s.heads))].sort();
+}
+
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
   readonly nodeId: Uint8Array;
@@ -157,10 +174,12 @@ export class SoukNode implements SyncHost {
       randomBytes: (n) => this.random(n),
       held: (vault) => {
         const record = this.store.get(vault);
-        return record && { counter: record.signedHeads.counter, heads: record.signedHeads.heads };
+        if (!record) return undefined;
+        const heads = vault === this.shop?.id ? A.getHeads(this.shop.doc) : this.store.loadedDoc(vault) ? A.getHeads(this.store.loadedDoc(vault)!) : unionHeads(record.statements);
+        return { counter: versionNumber(record.statements), heads };
       },
       standingOf: (vault) => this.standingOf(vault),
-      mayAsk: (vault) => !this.closed && vault !== this.shop?.id,
+      mayAsk: (vault) => !this.closed && (vault !== this.shop?.id || this.shop.statements.length > 0),
     });
   }
 
@@ -178,9 +197,19 @@ export class SoukNode implements SyncHost {
     node.store = await VaultStore.open(storage, (id) => node.standingOf(id), { ...DEFAULT_VAULT_BUDGET, ...options.vaultBudget }, (problem) =>
       node.refuse('storage', problem),
     );
-    node.shop = await OwnShop.load(storage, (id) => node.store.get(id)?.signedHeads);
-    const ownRecord = node.shop && node.store.get(node.shop.id);
-    if (node.shop && ownRecord) node.store.commitOwn(ownRecord, node.shop.content, node.shop.doc);
+    const loaded = await OwnShop.load(storage, (id) => node.store.get(id)?.statements, node.clock.now());
+    node.shop = loaded?.shop;
+    if (loaded?.migrated) {
+      // A shop stored by version 0.1: saved in the current form, with its index record, in one write.
+      const shop = loaded.shop;
+      const { writes, record } = node.store.ownVaultWrites(shop.id, shop, shop.cost, node.clock.now());
+      await storage.write([...loaded.migrated, ...writes]);
+      node.store.commitOwn(record, shop.content, shop.doc);
+    } else {
+      const ownRecord = node.shop && node.store.get(node.shop.id);
+      if (node.shop && ownRecord) node.store.commitOwn(ownRecord, node.shop.content, node.shop.doc);
+    }
+    await node.store.dropLegacy(node.shop?.id);
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;
@@ -238,7 +267,7 @@ export class SoukNode implements SyncHost {
       this.shop = shop;
       this.store.commitOwn(record, shop.content, shop.doc);
       for (const session of this.sessions) session.sayHello();
-      this.broadcast([shop.signedHeads]);
+      this.broadcast(shop.statements);
       this.changed();
       return shop.id;
     });
@@ -251,7 +280,7 @@ export class SoukNode implements SyncHost {
    * as storage holds it, and the error says why.
    */
   private editShop<T>(
-    edit: (draft: PrivateVaultDoc) => { result: T; touched: string[] },
+    edit: (draft: CatalogDraft) => { result: T; touched: string[] },
     shareEdit?: (draft: Parameters<NonNullable<Parameters<OwnShop['edit']>[1]>>[0]) => void,
   ): Promise<T> {
     return this.serial(async () => {
@@ -276,8 +305,9 @@ export class SoukNode implements SyncHost {
       shop.commit(proposed);
       if (record) {
         this.store.commitOwn(record, proposed.content, proposed.doc);
-        this.rememberVersion(shop.id, proposed.signedHeads.heads);
-        this.broadcast([proposed.signedHeads]);
+        this.rememberVersion(shop.id, A.getHeads(proposed.doc));
+        const own = shop.ownStatement;
+        if (own) this.broadcast([own]);
       }
       this.changed();
       return proposed.result;
@@ -285,7 +315,7 @@ export class SoukNode implements SyncHost {
   }
 
   private async reloadShop(): Promise<void> {
-    const shop = await OwnShop.load(this.storage, (id) => this.store.get(id)?.signedHeads);
+    const shop = (await OwnShop.load(this.storage, (id) => this.store.get(id)?.statements, this.clock.now()))?.shop;
     this.shop = shop;
     if (shop) this.store.holdDoc(shop.id, shop.doc);
   }
@@ -303,8 +333,8 @@ export class SoukNode implements SyncHost {
     return toHex(this.random(8));
   }
 
-  private product(draft: PrivateVaultDoc, id: string): Product {
-    const product = draft.products[id];
+  private product(draft: CatalogDraft, id: string): Product {
+    const product = draft.products.get(id);
     if (!product) throw new InputError('product', 'That product no longer exists');
     return product;
   }
@@ -313,37 +343,100 @@ export class SoukNode implements SyncHost {
     return this.editShop((draft) => {
       const now = this.clock.now();
       const id = this.newId();
-      draft.products[id] = { id, ...validateProduct(input, () => this.newId()), offer: null, createdAt: now, updatedAt: now };
+      draft.put({ id, ...validateProduct(input, () => this.newId()), offer: null, createdAt: now, updatedAt: now });
       return { result: id, touched: [id] };
     });
   }
 
-  /** Adds many products in one edit (a catalog import). Every row is checked before anything is saved. */
+  /** Adds many products in one edit (a catalog import), as one packed set. Every row is checked before anything is saved. */
   importProducts(rows: CatalogRow[], firstRowNumber = 1): Promise<number> {
     const now = this.clock.now();
     const products = rows.map((row, i) => productFromRow(row, firstRowNumber + i, () => this.newId(), now));
     return this.editShop((draft) => {
-      for (const product of products) draft.products[product.id] = product;
+      if (products.length) draft.putMany(products, this.newId());
       return { result: products.length, touched: products.map((p) => p.id) };
     });
   }
 
+  /** What importing a catalog file would do, worked out before anything is saved: counts, problems and warnings, each naming its line. */
+  previewCatalogImport(text: string): CatalogImportPreview {
+    const { plan } = this.planImport(text);
+    return {
+      added: plan.added.length,
+      changed: plan.changed.length,
+      unchanged: plan.unchanged,
+      changedFields: plan.changed.slice(0, 50).map((c) => ({ line: c.line, name: c.row.name, fields: c.fields })),
+      problems: plan.problems,
+      warnings: plan.warnings,
+    };
+  }
+
+  private planImport(text: string): { plan: CatalogImportPlan } {
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    const read = readCatalogCsv(text, shop.content.profile.currency);
+    if (read.problems.length) return { plan: { added: [], changed: [], unchanged: 0, problems: read.problems, warnings: read.warnings } };
+    const plan = planCatalogImport([...shop.products.values()], read.rows, read.columns);
+    // The catalog's own checks (lengths, offer within stock), by line, before anything is saved.
+    const now = this.clock.now();
+    for (const row of [...plan.added, ...plan.changed.map((c) => c.row)]) {
+      if (plan.problems.length >= 100) break;
+      try {
+        productFromRow(row, row.line, () => 'check', now);
+      } catch (error) {
+        plan.problems.push(describe(error));
+      }
+    }
+    return { plan: { ...plan, warnings: [...read.warnings, ...plan.warnings] } };
+  }
+
+  /**
+   * Imports a catalog file in one edit: new products as one packed set, products matched by SKU
+   * updated field by field (a different stock is a recount). Nothing is saved if any line has a
+   * problem; the error lists them.
+   */
+  importCatalog(text: string): Promise<{ added: number; changed: number; unchanged: number }> {
+    const { plan } = this.planImport(text);
+    if (plan.problems.length) throw new InputError('file', plan.problems.slice(0, 20).join('\n'));
+    const now = this.clock.now();
+    const added = plan.added.map((row) => productFromRow(row, row.line, () => this.newId(), now));
+    return this.editShop((draft) => {
+      if (added.length) draft.putMany(added, this.newId());
+      for (const change of plan.changed) {
+        const product = this.product(draft, change.id);
+        const fresh = productFromRow(change.row, change.line, () => this.newId(), now);
+        if (fresh.stock !== product.stock) draft.recount(change.id, fresh.stock);
+        draft.put({ ...fresh, id: product.id, createdAt: product.createdAt, updatedAt: now, stock: draft.products.get(change.id)!.stock });
+      }
+      return { result: { added: added.length, changed: plan.changed.length, unchanged: plan.unchanged }, touched: [...added.map((p) => p.id), ...plan.changed.map((c) => c.id)] };
+    });
+  }
+
+  /** The whole catalog as a CSV file that imports back to exactly the same catalog. */
+  exportCatalog(): string {
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    const products = [...shop.products.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    return catalogToCsv(products, shop.content.profile.currency);
+  }
+
   /**
    * Replaces a product's fields. With `offer` (an offer, or null to withdraw it) the offer is set
-   * in the same edit; without it an existing offer is kept, shrunk to the stock if need be.
+   * in the same edit; without it an existing offer is kept, shrunk to the stock if need be. A
+   * different stock is a recount.
    */
   updateProduct(id: string, input: ProductInput, offer?: { quantity: number; price: number } | null): Promise<void> {
     return this.editShop((draft) => {
       const product = this.product(draft, id);
-      const { batches, ...fields } = validateProduct(input, () => this.newId());
-      for (const [key, value] of Object.entries(fields) as [keyof typeof fields, never][]) {
-        if (product[key] !== value) (product as unknown as Record<string, unknown>)[key] = value;
-      }
+      const { batches, stock, ...fields } = validateProduct(input, () => this.newId());
       const withoutIds = (list: { quantity: number; expiresOn: string }[]) => JSON.stringify(list.map((b) => [b.quantity, b.expiresOn]));
-      if (withoutIds(product.batches) !== withoutIds(batches)) product.batches = batches;
-      if (offer !== undefined) product.offer = offer ? validateOffer(product, offer) : null;
-      else if (product.offer && product.offer.quantity > product.stock) product.offer.quantity = product.stock;
-      product.updatedAt = this.clock.now();
+      const next: Product = { ...product, ...fields, batches: withoutIds(product.batches) === withoutIds(batches) ? product.batches : batches };
+      if (stock !== product.stock) draft.recount(id, stock);
+      const counted = draft.products.get(id)!.stock;
+      if (offer !== undefined) next.offer = offer ? validateOffer({ ...next, stock: counted }, offer) : null;
+      else if (next.offer && next.offer.quantity > counted) next.offer = { ...next.offer, quantity: counted };
+      next.updatedAt = this.clock.now();
+      draft.put({ ...next, stock: counted });
       return { result: undefined, touched: [id] };
     });
   }
@@ -351,20 +444,19 @@ export class SoukNode implements SyncHost {
   removeProduct(id: string): Promise<void> {
     return this.editShop((draft) => {
       this.product(draft, id);
-      delete draft.products[id];
+      draft.remove(id);
       return { result: undefined, touched: [id] };
     });
   }
 
-  /** Adds `delta` (negative to take away) to a product's stock. Stock never goes below zero. */
+  /** Adds `delta` (negative to take away) to a product's stock, counted per device so sales on two devices add up. Never below zero. */
   adjustStock(id: string, delta: number): Promise<number> {
     return this.editShop((draft) => {
       const product = this.product(draft, id);
       if (!Number.isFinite(delta)) throw new InputError('Adjustment', 'Adjustment must be a number');
       const next = Math.round((product.stock + delta) * 1000) / 1000;
       if (next < 0) throw new InputError('Adjustment', `Only ${product.stock} ${product.unit} in stock; cannot take away ${-delta}`);
-      product.stock = next;
-      product.updatedAt = this.clock.now();
+      draft.move(id, delta);
       return { result: next, touched: [id] };
     });
   }
@@ -373,24 +465,42 @@ export class SoukNode implements SyncHost {
   setOffer(id: string, offer: { quantity: number; price: number } | null): Promise<void> {
     return this.editShop((draft) => {
       const product = this.product(draft, id);
-      product.offer = offer ? validateOffer(product, offer) : null;
-      product.updatedAt = this.clock.now();
+      draft.put({ ...product, offer: offer ? validateOffer(product, offer) : null, updatedAt: this.clock.now() });
       return { result: undefined, touched: [id] };
     });
   }
 
   /** Renames the shop or moves its area (offers follow); the currency stays. */
+  /**
+   * Edits the shop's profile: name, area (offers follow), exact location, currency. A new
+   * currency keeps every price's figure in the new currency's minor units (rescaleMinorUnits).
+   */
   async updateProfile(input: ShopInput): Promise<void> {
-    const { name, area } = validateShopProfile(input);
+    const was = this.shop?.content.profile.currency;
+    const { name, area, currency } = validateShopProfile({ ...input, currency: input.currency ?? was });
     const exactLocation = input.exactLocation === undefined ? undefined : validateExactLocation(input.exactLocation);
     return this.editShop(
       (draft) => {
-        if (exactLocation !== undefined) draft.exactLocation = exactLocation;
-        return { result: undefined, touched: Object.keys(draft.products) };
+        if (exactLocation !== undefined) draft.setExactLocation(exactLocation);
+        const touched: string[] = [];
+        if (was && currency !== was) {
+          const rescale = (amount: number) => rescaleMinorUnits(amount, was, currency);
+          for (const product of [...draft.products.values()]) {
+            draft.put({
+              ...product,
+              price: rescale(product.price),
+              costPrice: product.costPrice === null ? null : rescale(product.costPrice),
+              offer: product.offer && { ...product.offer, price: rescale(product.offer.price) },
+            });
+            touched.push(product.id);
+          }
+        }
+        return { result: undefined, touched };
       },
       (draft) => {
-        if (plainValue(draft.profile.name) !== name) draft.profile.name = sharedText(name) as unknown as string;
-        if (plainValue(draft.profile.area) !== area) draft.profile.area = sharedText(area) as unknown as string;
+        if (draft.profile.name.val !== name) draft.profile.name = new Automerge.ImmutableString(name);
+        if (draft.profile.area.val !== area) draft.profile.area = new Automerge.ImmutableString(area);
+        if (draft.profile.currency.val !== currency) draft.profile.currency = new Automerge.ImmutableString(currency);
       },
     );
   }
@@ -430,7 +540,7 @@ export class SoukNode implements SyncHost {
   products(query = '', limit = Infinity): { products: Product[]; total: number } {
     if (!this.shop) return { products: [], total: 0 };
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const matching = Object.values(this.shop.privateDoc.products)
+    const matching = [...this.shop.products.values()]
       .filter((p) => words.every((w) => `${p.name} ${p.sku}`.toLowerCase().includes(w)))
       .sort((a, b) => a.name.localeCompare(b.name));
     return {
@@ -476,7 +586,7 @@ export class SoukNode implements SyncHost {
             name: this.shop.content.profile.name,
             area: this.shop.content.profile.area,
             currency: this.shop.content.profile.currency,
-            exactLocation: this.shop.privateDoc.exactLocation,
+            exactLocation: this.shop.exactLocation,
             fingerprint: shopFingerprint(this.shop.id),
           }
         : null,
@@ -490,7 +600,7 @@ export class SoukNode implements SyncHost {
         own: r.id === this.shop?.id,
         trusted: this.trusted(r.id),
         lookAlikeOf: clashes.get(r.id) ?? null,
-        counter: r.signedHeads.counter,
+        counter: versionNumber(r.statements),
         offers: r.offerCount,
         bytes: r.bytes,
         asOf: r.asOf,
@@ -523,6 +633,7 @@ export class SoukNode implements SyncHost {
         matches.push({
           ...offer,
           vaultId: record.id,
+          asOf: record.asOf,
           seller: profile.name,
           currency: profile.currency,
           own: record.id === this.shop?.id,
@@ -540,9 +651,9 @@ export class SoukNode implements SyncHost {
     return { offers: shown, total: matches.length, loadingVaults: loading };
   }
 
-  /** The signed heads this node holds for a vault, as sent on the wire. */
-  signedHeadsOf(vaultId: string): SignedHeads | undefined {
-    return this.store.get(vaultId)?.signedHeads;
+  /** The statements this node holds for a vault (its version), as sent on the wire. */
+  statementsOf(vaultId: string): SignedHeads[] | undefined {
+    return this.store.get(vaultId)?.statements;
   }
 
   subscribe(listener: () => void): () => void {
@@ -608,8 +719,8 @@ export class SoukNode implements SyncHost {
     const rank = (id: string) => ({ own: 0, partner: 1, other: 2 })[this.standingOf(id)];
     return [...this.store.all()]
       .sort((a, b) => rank(a.id) - rank(b.id) || b.asOf - a.asOf)
-      .slice(0, MAX_ANNOUNCED_ON_LINK)
-      .map((r) => r.signedHeads);
+      .flatMap((r) => r.statements)
+      .slice(0, MAX_ANNOUNCED_ON_LINK);
   }
 
   sessionReady(session: SyncSession): boolean {
@@ -661,6 +772,23 @@ export class SoukNode implements SyncHost {
     this.requests.askMore(session);
   }
 
+  /** Runs a signature check once per distinct thing signed, remembering genuine ones (bounded, least recently used dropped first). */
+  private checkOnce(key: string, check: () => string | undefined): string | undefined {
+    if (this.verified.has(key)) {
+      this.verified.delete(key);
+      this.verified.set(key, true);
+      return undefined;
+    }
+    const problem = check();
+    if (problem) return problem;
+    this.verified.set(key, true);
+    for (const old of this.verified.keys()) {
+      if (this.verified.size <= MAX_VERIFIED_KEPT) break;
+      this.verified.delete(old);
+    }
+    return undefined;
+  }
+
   /** Verifies a signed statement, remembering genuine ones (bounded, least recently used dropped first). */
   private checkStatement(statement: SignedHeads): string | undefined {
     // Keyed by the whole statement: a verified signature must not vouch for altered fields.
@@ -687,23 +815,28 @@ export class SoukNode implements SyncHost {
   receiveHeads(session: SyncSession, statements: SignedHeads[]): void {
     const peer = session.remote?.nodeId;
     if (!this.sessions.has(session) || !peer) return;
-    // Newer versions this node holds of what the peer announced: sent back in one announcement.
-    const peerBehind: SignedHeads[] = [];
+    // Newer statements this node holds of what the peer announced: sent back in one announcement.
+    const peerBehind = new Set<SignedHeads>();
     for (const statement of statements) {
       const id = toHex(statement.vaultId);
-      if (id === this.shop?.id) continue; // Only this node writes its own vault.
+      const device = deviceOf(statement);
+      if (id === this.shop?.id && device === this.shop.deviceKey) continue; // Only this device signs its own statements.
       const local = this.store.get(id);
-      if (local && statement.counter <= local.signedHeads.counter) {
-        if (statement.counter < local.signedHeads.counter) peerBehind.push(local.signedHeads);
-        else if (!sameHeads(statement.heads, local.signedHeads.heads)) this.noteEquivocation(session, peer, statement);
+      const held = local && statementOf(local.statements, device);
+      if (held && statement.counter <= held.counter) {
+        if (statement.counter < held.counter) peerBehind.add(held);
+        else if (!sameHeads(statement.heads, held.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
-      if (this.requests.announcedCounter(session, id) >= statement.counter) continue;
+      const revoked = local && this.store.cachedContent(id)?.revocations.find((r) => r.publicKey === device);
+      if (revoked && statement.counter > revoked.lastCounter) continue; // A revoked device's later word: not fetched.
+      const version = versionWith(local?.statements ?? [], statement);
+      if (this.requests.announcedCounter(session, id) >= version) continue;
       if (!this.requests.canRemember(session, id)) continue;
       // A vault this node does not carry costs the peer one of its new-vault allowance; beyond that it
       // is noted unverified, and fetched (and verified on acceptance) only if the allowance refills.
       if (!local && this.standingOf(id) === 'other' && !this.requests.admit(session, id)) {
-        this.requests.announce(session, id, statement.counter);
+        this.requests.announce(session, id, version);
         continue;
       }
       // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
@@ -714,25 +847,28 @@ export class SoukNode implements SyncHost {
         if (session.closedReason !== undefined) return;
         continue;
       }
-      this.requests.announce(session, id, statement.counter);
+      this.requests.announce(session, id, version);
       this.requests.request(id);
     }
-    if (peerBehind.length) session.announce(peerBehind);
+    if (peerBehind.size) session.announce([...peerBehind]);
   }
 
   /**
-   * The same counter with other heads: if the owner really signed both, it is showing different
-   * versions to different peers. Said once per vault and counter, where the merchant sees
-   * refusals; the version held first is kept until the owner signs a newer one.
+   * The same counter with other heads: if the device really signed both, it is showing different
+   * versions to different peers. Said once per device and counter, where the merchant sees
+   * refusals; the version held first is kept until the device signs a newer one.
    */
   private noteEquivocation(session: SyncSession, peer: string, statement: SignedHeads): void {
-    const key = `${toHex(statement.vaultId)}:${statement.counter}`;
+    const key = `${toHex(statement.vaultId)}:${deviceOf(statement)}:${statement.counter}`;
     if (this.equivocations.has(key) || !this.policy.take(peer, 'verifications')) return;
     if (this.checkStatement(statement)) return; // Not genuinely signed: nothing to say.
     if (this.equivocations.size >= MAX_REFUSALS_KEPT) this.equivocations.clear();
     this.equivocations.add(key);
     const name = this.store.get(toHex(statement.vaultId))?.name ?? '';
-    this.refuse(session.label, `shop ${name} (${shopFingerprint(toHex(statement.vaultId))}) signed two different versions numbered ${statement.counter}; keeping the first`);
+    this.refuse(
+      session.label,
+      `shop ${name} (${shopFingerprint(toHex(statement.vaultId))}): device ${deviceOf(statement).slice(0, 8)} signed two different versions numbered ${statement.counter}; keeping the first`,
+    );
   }
 
   private scheduleRetry(): void {
@@ -785,7 +921,7 @@ export class SoukNode implements SyncHost {
         const changes = A.getChangesSince(doc, have);
         const bytes = changes.reduce((sum, c) => sum + c.length, 0);
         if (changes.length > 0 && changes.length <= MAX_CHANGES_PER_FRAME && bytes <= MAX_INCREMENTAL_BYTES) {
-          bundle = { type: 'changes', signedHeads: record.signedHeads, snapshot: false, changes };
+          bundle = { type: 'changes', statements: record.statements, snapshot: false, changes };
         }
       }
     }
@@ -795,7 +931,7 @@ export class SoukNode implements SyncHost {
         session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'vault changed while answering; ask again' });
         return;
       }
-      bundle = { type: 'changes', signedHeads: encoding.signedHeads, snapshot: true, changes: [encoding.bytes] };
+      bundle = { type: 'changes', statements: encoding.statements, snapshot: true, changes: [encoding.bytes] };
     }
     const size = bundle.changes.reduce((sum, c) => sum + c.length, 0);
     if (!this.policy.take(peer, 'servedBytes', size)) {
@@ -807,34 +943,75 @@ export class SoukNode implements SyncHost {
   }
 
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
-    const id = toHex(message.signedHeads.vaultId);
+    const id = toHex(message.statements[0]!.vaultId);
     const short = id.slice(0, 8);
     if (!this.sessions.has(session) || !session.remote) return Promise.resolve();
     if (!this.requests.answered(session, id)) {
       this.offence(session, `changes for vault ${short} refused: never asked for`);
       return Promise.resolve();
     }
-    if (id === this.shop?.id) return Promise.resolve();
+    // The shop's own vault, from its other devices: merged in the queue of the merchant's edits.
+    if (id === this.shop?.id) return this.serial(() => this.takeOwnChanges(session, message)).finally(() => this.requests.askMore(session));
     // Partners' vaults first, then updates of vaults already carried, then vaults new to this node.
     const priority = this.standingOf(id) === 'partner' ? 0 : this.store.has(id) ? 1 : 2;
     return this.acceptance.run(priority, () => this.takeChanges(session, message)).finally(() => this.requests.askMore(session));
   }
 
+  private acceptanceOptions(): AcceptanceOptions {
+    return {
+      limits: VAULT_LIMITS,
+      checkStatement: (s) => this.checkStatement(s),
+      checkRootSigned: (kind, encoded, check) => this.checkOnce(`${kind}:${encoded}`, check),
+    };
+  }
+
+  /** Another device of this shop signed a newer version of the shared vault: verified like any peer's, then merged. */
+  private async takeOwnChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
+    const shop = this.shop;
+    if (!shop) return;
+    const id = shop.id;
+    const current: VerifiedVault = { doc: shop.doc, statements: shop.statements, content: shop.content, ops: shop.cost.ops };
+    const outcome = acceptBundle(current, message, this.acceptanceOptions());
+    if (!outcome.accepted) {
+      this.requests.notTaken(session, id);
+      if (outcome.offence) this.offence(session, `changes for this shop refused: ${outcome.reason}`);
+      else this.refuse(session.label, `changes for this shop not taken: ${outcome.reason}`);
+      return;
+    }
+    const now = this.clock.now();
+    const adopted = shop.adoptShared(outcome.vault.doc, outcome.vault.statements, outcome.vault.content);
+    const own = this.store.ownVaultWrites(id, adopted, { ops: outcome.vault.ops, bytes: outcome.canonical.length }, now);
+    try {
+      await this.write([...adopted.writes, ...own.writes]);
+    } catch (error) {
+      this.refuse('storage', `could not save this shop's version from ${session.label}: ${describe(error)}`);
+      await this.reloadShop();
+      return;
+    }
+    shop.commitShared(adopted);
+    this.store.commitOwn(own.record, adopted.content, adopted.doc);
+    this.requests.taken(id);
+    this.rememberVersion(id, A.getHeads(adopted.doc));
+    this.broadcast(adopted.statements, session);
+    this.changed();
+  }
+
   private async takeChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
-    const id = toHex(message.signedHeads.vaultId);
+    const id = toHex(message.statements[0]!.vaultId);
     const short = id.slice(0, 8);
     const peer = session.remote!.nodeId;
     const record = this.store.get(id);
     let current: VerifiedVault | undefined;
     if (record) {
-      if (message.signedHeads.counter <= record.signedHeads.counter) return; // Stale: another peer was quicker.
+      const newer = message.statements.some((s) => s.counter > (statementOf(record.statements, deviceOf(s))?.counter ?? 0));
+      if (!newer) return; // Stale: another peer was quicker.
       const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
       if (!doc || !content || this.store.get(id) !== record) {
         this.refuse('storage', `vault ${short} could not be read back; asked again`);
         this.requests.notTaken(session, id);
         return;
       }
-      current = { doc, content, signedHeads: record.signedHeads, ops: record.ops };
+      current = { doc, content, statements: record.statements, ops: record.ops };
     }
     // Work and storage are charged once known; a peer already over its budget waits.
     if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
@@ -842,10 +1019,16 @@ export class SoukNode implements SyncHost {
       this.requests.notTaken(session, id);
       return;
     }
-    const outcome = acceptBundle(current, message, { limits: VAULT_LIMITS, checkStatement: (s) => this.checkStatement(s) });
+    const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
       this.requests.notTaken(session, id);
-      if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
+      if (outcome.dropHeld) {
+        // A revocation this node had not seen: what it held is no longer valid. Dropped, fetched anew.
+        this.refuse(session.label, `vault ${short}: ${outcome.reason}; the copy held is dropped and fetched anew`);
+        await this.store.drop(id).catch((error) => this.refuse('storage', `could not drop vault ${short}: ${describe(error)}`));
+        this.recent.delete(id);
+        this.requests.request(id);
+      } else if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
       else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
       return;
     }
@@ -873,8 +1056,8 @@ export class SoukNode implements SyncHost {
     // Carrying others' vaults faithfully earns a peer its standing; delivering its own minted ones does not.
     if (current && this.introducedBy.get(id) !== peer) this.policy.delivered(peer);
     this.requests.taken(id);
-    this.rememberVersion(id, outcome.vault.signedHeads.heads);
-    this.broadcast([outcome.vault.signedHeads], session);
+    this.rememberVersion(id, A.getHeads(outcome.vault.doc));
+    this.broadcast(outcome.vault.statements, session);
     this.changed();
     this.requests.request(id);
   }

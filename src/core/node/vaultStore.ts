@@ -3,6 +3,7 @@ import type { StorageAdapter, StorageWrite } from '../storage/storage';
 import { StorageError } from '../storage/storage';
 import type { VerifiedVault } from '../vault/acceptBundle';
 import { decodeSignedHeads, encodeSignedHeads, type SignedHeads } from '../vault/signedHeads';
+import { MAX_STATEMENTS, versionNumber } from '../vault/vaultVersion';
 import type { SharedVaultDoc } from '../vault/vaultDocuments';
 import type { VaultContent } from '../vault/vaultShape';
 import { BinaryReader, BinaryWriter } from '../wire/binary';
@@ -24,7 +25,10 @@ export type VaultStanding = 'own' | 'partner' | 'other';
 
 export interface VaultRecord {
   id: string;
-  signedHeads: SignedHeads;
+  /** The latest statement of each of the vault's devices: its version. */
+  statements: SignedHeads[];
+  /** Stored by version 0.1 (one statement, schema-1 document): dropped at open, or migrated if it is the node's own. */
+  legacy?: boolean;
   /** When this node took the current version. */
   asOf: number;
   firstSeenAt: number;
@@ -47,14 +51,14 @@ export interface VaultBudget {
 
 export const DEFAULT_VAULT_BUDGET: VaultBudget = { maxOtherVaults: 1000, maxOtherBytes: 64 * 1024 * 1024, maxLoadedDocs: 48 };
 
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 export const indexKey = (id: string) => ['vaultIndex', id];
 export const docKey = (id: string) => ['vault', id, 'doc'];
 export const contentKey = (id: string) => ['vault', id, 'content'];
 export const ownLogPrefix = (id: string) => ['vault', id, 'shared'];
 
 export function encodeIndexRecord(record: VaultRecord): Uint8Array {
-  return new BinaryWriter()
+  const writer = new BinaryWriter()
     .u8(INDEX_VERSION)
     .u64(Math.max(0, Math.floor(record.asOf)))
     .u64(Math.max(0, Math.floor(record.firstSeenAt)))
@@ -64,14 +68,15 @@ export function encodeIndexRecord(record: VaultRecord): Uint8Array {
     .u32(record.offerCount)
     .text(record.name)
     .text(record.area)
-    .bytes(encodeSignedHeads(record.signedHeads))
-    .finish();
+    .u16(record.statements.length);
+  for (const statement of record.statements) writer.bytes(encodeSignedHeads(statement));
+  return writer.finish();
 }
 
 export function decodeIndexRecord(id: string, bytes: Uint8Array): VaultRecord {
   const r = new BinaryReader(bytes);
   const version = r.u8('index version');
-  if (version !== INDEX_VERSION) throw new Error(`vault index record version ${version} is unknown`);
+  if (version !== INDEX_VERSION && version !== 1) throw new Error(`vault index record version ${version} is unknown`);
   const asOf = r.u64('asOf');
   const firstSeenAt = r.u64('firstSeenAt');
   const lastUsedAt = r.u64('lastUsedAt');
@@ -80,9 +85,16 @@ export function decodeIndexRecord(id: string, bytes: Uint8Array): VaultRecord {
   const offerCount = r.u32('offers');
   const name = r.text(1024, 'name');
   const area = r.text(1024, 'area');
-  const signedHeads = decodeSignedHeads(r.bytes(64 * 1024, 'signed heads'));
+  const statements: SignedHeads[] = [];
+  const count = version === 1 ? 1 : r.count(MAX_STATEMENTS, 'statements');
+  for (let i = 0; i < count; i++) statements.push(decodeSignedHeads(r.bytes(64 * 1024, 'signed heads')));
   r.end('vault index record');
-  return { id, signedHeads, asOf, firstSeenAt, lastUsedAt, bytes: size, ops, name, area, offerCount };
+  return { id, statements, asOf, firstSeenAt, lastUsedAt, bytes: size, ops, name, area, offerCount, ...(version === 1 ? { legacy: true } : {}) };
+}
+
+/** A key naming one version: its statements' devices and counters. */
+export function versionKey(statements: readonly SignedHeads[]): string {
+  return statements.map((s) => `${s.counter}:${s.heads.join(',')}`).join(';');
 }
 
 export class VaultStore {
@@ -191,16 +203,16 @@ export class VaultStore {
     return this.contents.get(id);
   }
 
-  /** This node's canonical encoding of the vault's current version and its signed heads, to serve to peers. */
-  async encoding(id: string): Promise<{ bytes: Uint8Array; signedHeads: SignedHeads } | undefined> {
+  /** This node's canonical encoding of the vault's current version and its statements, to serve to peers. */
+  async encoding(id: string): Promise<{ bytes: Uint8Array; statements: SignedHeads[] } | undefined> {
     const record = this.records.get(id);
     if (!record) return undefined;
-    const heads = record.signedHeads.heads.join(',');
+    const heads = versionKey(record.statements);
     const cached = this.encodings.get(id);
     if (cached?.heads === heads) {
       this.encodings.delete(id);
       this.encodings.set(id, cached);
-      return { bytes: cached.bytes, signedHeads: record.signedHeads };
+      return { bytes: cached.bytes, statements: record.statements };
     }
     let bytes: Uint8Array | undefined;
     if (this.standingOf(id) === 'own') {
@@ -212,7 +224,7 @@ export class VaultStore {
     // The bytes and the signed heads returned together are always of one version.
     if (!bytes || this.records.get(id) !== record) return undefined;
     this.cacheEncoding(id, heads, bytes);
-    return { bytes, signedHeads: record.signedHeads };
+    return { bytes, statements: record.statements };
   }
 
   private cacheEncoding(id: string, heads: string, bytes: Uint8Array): void {
@@ -246,20 +258,20 @@ export class VaultStore {
       { op: 'put', key: indexKey(id), data: encodeIndexRecord(record) },
     );
     await this.write(batch);
-    const gone = evicted.map((old) => ({ id: old, counter: this.records.get(old)?.signedHeads.counter ?? 0 }));
+    const gone = evicted.map((old) => ({ id: old, counter: versionNumber(this.records.get(old)?.statements ?? []) }));
     for (const old of evicted) this.forget(old);
     this.records.set(id, record);
     this.contents.set(id, vault.content);
     this.holdDoc(id, vault.doc);
-    this.cacheEncoding(id, record.signedHeads.heads.join(','), canonical);
+    this.cacheEncoding(id, versionKey(record.statements), canonical);
     return gone;
   }
 
   /** The index record of a vault at a new version taken now. */
-  private recordFor(id: string, vault: Pick<VerifiedVault, 'signedHeads' | 'content'>, now: number, bytes: number, ops: number): VaultRecord {
+  private recordFor(id: string, vault: Pick<VerifiedVault, 'statements' | 'content'>, now: number, bytes: number, ops: number): VaultRecord {
     return {
       id,
-      signedHeads: vault.signedHeads,
+      statements: vault.statements,
       asOf: now,
       firstSeenAt: this.records.get(id)?.firstSeenAt ?? now,
       lastUsedAt: now,
@@ -277,7 +289,7 @@ export class VaultStore {
    */
   ownVaultWrites(
     id: string,
-    vault: Pick<VerifiedVault, 'signedHeads' | 'content'>,
+    vault: Pick<VerifiedVault, 'statements' | 'content'>,
     cost: { ops: number; bytes: number },
     now: number,
   ): { writes: StorageWrite[]; record: VaultRecord } {
@@ -331,6 +343,25 @@ export class VaultStore {
     const encoding = this.encodings.get(id);
     if (encoding) this.encodingBytes -= encoding.bytes.length;
     this.encodings.delete(id);
+  }
+
+  /**
+   * Drops every vault stored by version 0.1 but `keep` (the node's own, which its shop migrates):
+   * copies of others' vaults are a cache, fetched anew in the current form.
+   */
+  async dropLegacy(keep: string | undefined): Promise<number> {
+    const gone = [...this.records.values()].filter((r) => r.legacy && r.id !== keep).map((r) => r.id);
+    if (!gone.length) return 0;
+    await this.write(gone.flatMap((id): StorageWrite[] => [{ op: 'delete', key: indexKey(id) }, { op: 'deleteRange', prefix: ['vault', id] }]));
+    for (const id of gone) this.forget(id);
+    return gone.length;
+  }
+
+  /** Forgets a vault whose held version turned out invalid (a revocation seen late), so it is fetched anew. */
+  async drop(id: string): Promise<void> {
+    if (!this.records.has(id) || this.standingOf(id) === 'own') return;
+    await this.write([{ op: 'delete', key: indexKey(id) }, { op: 'deleteRange', prefix: ['vault', id] }]);
+    this.forget(id);
   }
 
   /** Removes cached others' vaults (the merchant freed space); never the own or partners'. */

@@ -1,3 +1,4 @@
+import { versionNumber } from '../vault/vaultVersion';
 import { createMemoryLinkPair, type LinkTap } from '../link/memoryLink';
 import { SoukNode } from '../node/soukNode';
 import { MemoryStorage } from '../storage/memoryStorage';
@@ -56,8 +57,8 @@ export class SimulatedNetwork {
     const owners = this.peers.filter((p) => p.node.hasShop);
     return owners.every((owner) => {
       const id = owner.node.view().shop!.vaultId;
-      const truth = owner.node.signedHeadsOf(id)!;
-      return this.peers.every((p) => p.node.signedHeadsOf(id)?.counter === truth.counter);
+      const truth = versionNumber(owner.node.statementsOf(id)!);
+      return this.peers.every((p) => versionNumber(p.node.statementsOf(id) ?? []) === truth);
     });
   }
 

@@ -15,41 +15,41 @@ const decodeOne = (bytes: Uint8Array) => {
   return decodeMessage(frames[0]!);
 };
 
-describe('sync messages (protocol version 2)', () => {
+describe('sync messages (protocol version 3)', () => {
   const signed = signHeads(deviceKeys, certifyDevice(rootKeys, deviceKeys.publicKey, 5), 2, ['cc'.repeat(32)]);
 
   it('hello, proof, ping, bye, refusal and want have fixed byte layouts', () => {
     const nodeId = new Uint8Array(32).fill(0x11);
     const challenge = new Uint8Array(32).fill(0x22);
-    // 'SK' | version 2 | type | flags 0 | u24 length | payload
-    expect(toHex(bytesOf({ type: 'hello', nodeId, challenge }))).toBe('534b' + '02' + '01' + '00' + '000040' + '11'.repeat(32) + '22'.repeat(32));
-    expect(toHex(bytesOf({ type: 'proof', signature: new Uint8Array(64).fill(0x33) }))).toBe('534b0209' + '00' + '000041' + '33'.repeat(64) + '00');
+    // 'SK' | version 3 | type | flags 0 | u24 length | payload
+    expect(toHex(bytesOf({ type: 'hello', nodeId, challenge }))).toBe('534b' + '03' + '01' + '00' + '000040' + '11'.repeat(32) + '22'.repeat(32));
+    expect(toHex(bytesOf({ type: 'proof', signature: new Uint8Array(64).fill(0x33) }))).toBe('534b0309' + '00' + '000041' + '33'.repeat(64) + '00');
     const certificate = certifyDevice(rootKeys, deviceKeys.publicKey, 5);
     expect(toHex(bytesOf({ type: 'proof', signature: new Uint8Array(64).fill(0x33), shop: certificate }))).toBe(
-      '534b0209' + '00' + '0000c9' + '33'.repeat(64) + '01' + toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000000000000005' + toHex(certificate.signature),
+      '534b0309' + '00' + '0000c9' + '33'.repeat(64) + '01' + toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000000000000005' + toHex(certificate.signature),
     );
-    expect(toHex(bytesOf({ type: 'ping', nonce: 258 }))).toBe('534b0205' + '00' + '000004' + '00000102');
-    expect(toHex(bytesOf({ type: 'bye', reason: 'off' }))).toBe('534b0208' + '00' + '000005' + '0003' + '6f6666');
+    expect(toHex(bytesOf({ type: 'ping', nonce: 258 }))).toBe('534b0305' + '00' + '000004' + '00000102');
+    expect(toHex(bytesOf({ type: 'bye', reason: 'off' }))).toBe('534b0308' + '00' + '000005' + '0003' + '6f6666');
     expect(toHex(bytesOf({ type: 'refusal', code: 1, vaultId: rootKeys.publicKey, reason: 'busy' }))).toBe(
-      '534b0207' + '00' + '000028' + '01' + '01' + toHex(rootKeys.publicKey) + '0004' + '62757379',
+      '534b0307' + '00' + '000028' + '01' + '01' + toHex(rootKeys.publicKey) + '0004' + '62757379',
     );
     expect(toHex(bytesOf({ type: 'want', vaultId: rootKeys.publicKey, have: ['dd'.repeat(32)] }))).toBe(
-      '534b0203' + '00' + '000042' + toHex(rootKeys.publicKey) + '0001' + 'dd'.repeat(32),
+      '534b0303' + '00' + '000042' + toHex(rootKeys.publicKey) + '0001' + 'dd'.repeat(32),
     );
   });
 
-  it('changes carry signed heads, a kind byte and length-prefixed changes', () => {
-    const bytes = bytesOf({ type: 'changes', signedHeads: signed, snapshot: true, changes: [new Uint8Array([7, 8])] });
-    expect(toHex(bytes.slice(8))).toBe(toHex(encodeSignedHeads(signed)) + '01' + '0001' + '00000002' + '0708');
+  it('changes carry a count of device statements, the statements, a kind byte and length-prefixed changes', () => {
+    const bytes = bytesOf({ type: 'changes', statements: [signed], snapshot: true, changes: [new Uint8Array([7, 8])] });
+    expect(toHex(bytes.slice(8))).toBe('01' + toHex(encodeSignedHeads(signed)) + '01' + '0001' + '00000002' + '0708');
   });
 
   it('a large bundle is cut into 64 KiB frames and reassembled', () => {
     const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
-    const frames = messageFrames({ type: 'changes', signedHeads: signed, snapshot: true, changes: [big] });
+    const frames = messageFrames({ type: 'changes', statements: [signed], snapshot: true, changes: [big] });
     expect(frames.length).toBe(4);
     for (const frame of frames) expect(frame.length).toBeLessThanOrEqual(8 + 65536);
     const [message] = new FrameDecoder(SYNC_FRAME_LIMITS).push(join(frames)).map(decodeMessage);
-    expect(message).toEqual({ type: 'changes', signedHeads: signed, snapshot: true, changes: [big] });
+    expect(message).toEqual({ type: 'changes', statements: [signed], snapshot: true, changes: [big] });
   });
 
   it('round-trips every message type', () => {
@@ -59,7 +59,7 @@ describe('sync messages (protocol version 2)', () => {
       { type: 'proof', signature: new Uint8Array(64).fill(6) },
       { type: 'heads', statements: [signed, signed] },
       { type: 'want', vaultId: rootKeys.publicKey, have: [] },
-      { type: 'changes', signedHeads: signed, snapshot: false, changes: [new Uint8Array([1]), new Uint8Array(300)] },
+      { type: 'changes', statements: [signed], snapshot: false, changes: [new Uint8Array([1]), new Uint8Array(300)] },
       { type: 'ping', nonce: 0xffffffff },
       { type: 'pong', nonce: 1 },
       { type: 'refusal', code: 2, reason: 'no vault here' },
@@ -83,8 +83,8 @@ describe('sync messages (protocol version 2)', () => {
     const badUtf8 = bytesOf({ type: 'refusal', code: 0, reason: 'ab' });
     badUtf8[badUtf8.length - 1] = 0xff;
     expect(() => decodeOne(badUtf8)).toThrow(/not valid UTF-8/);
-    const snapshotOfTwo = bytesOf({ type: 'changes', signedHeads: signed, snapshot: false, changes: [new Uint8Array(1), new Uint8Array(1)] });
-    const offset = 8 + encodeSignedHeads(signed).length;
+    const snapshotOfTwo = bytesOf({ type: 'changes', statements: [signed], snapshot: false, changes: [new Uint8Array(1), new Uint8Array(1)] });
+    const offset = 8 + 1 + encodeSignedHeads(signed).length;
     snapshotOfTwo[offset] = 1;
     expect(() => decodeOne(snapshotOfTwo)).toThrow(/exactly one document/);
     const oldVersion = bytesOf({ type: 'ping', nonce: 1 });

@@ -6,9 +6,10 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../crypto/ed25519';
 import { readDeviceCertificate, writeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { HEAD_BYTES, MAX_HEADS, readSignedHeads, writeSignedHeads, type SignedHeads } from '../vault/signedHeads';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
+import { MAX_STATEMENTS } from '../vault/vaultVersion';
 
 /**
- * The messages two Souk nodes exchange over a link (protocol version 2). Each message is sent
+ * The messages two Souk nodes exchange over a link (protocol version 3). Each message is sent
  * as one or more frames (see wire/frame.ts) on its lane: control messages (hello, proof, heads,
  * ping, pong, refusal, bye) go before vault sync (want, changes). Type bytes, versions, lanes
  * and size limits are listed here; docs/protocol.md specifies every byte.
@@ -25,7 +26,7 @@ export const MessageType = {
   proof: 9,
 } as const;
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const NODE_ID_BYTES = PUBLIC_KEY_BYTES;
 export const CHALLENGE_BYTES = 32;
 export const MAX_HEADS_PER_FRAME = 64;
@@ -53,7 +54,7 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.proof, limit(SIGNATURE_BYTES + 1 + 200, 'control')],
   [MessageType.heads, limit(2 + MAX_HEADS_PER_FRAME * SIGNED_HEADS_MAX, 'control')],
   [MessageType.want, limit(32 + 2 + MAX_HEADS * HEAD_BYTES, 'sync')],
-  [MessageType.changes, limit(SIGNED_HEADS_MAX + 3 + MAX_CHANGES_PAYLOAD + 4 * MAX_CHANGES_PER_FRAME, 'sync')],
+  [MessageType.changes, limit(1 + MAX_STATEMENTS * SIGNED_HEADS_MAX + 3 + MAX_CHANGES_PAYLOAD + 4 * MAX_CHANGES_PER_FRAME, 'sync')],
   [MessageType.ping, limit(4, 'control')],
   [MessageType.pong, limit(4, 'control')],
   [MessageType.refusal, limit(1 + 33 + 2 + MAX_REASON_BYTES, 'control')],
@@ -67,7 +68,8 @@ export type SyncMessage =
   | { type: 'proof'; signature: Uint8Array; shop?: DeviceCertificate }
   | { type: 'heads'; statements: SignedHeads[] }
   | { type: 'want'; vaultId: Uint8Array; have: string[] }
-  | { type: 'changes'; signedHeads: SignedHeads; snapshot: boolean; changes: Uint8Array[] }
+  /** A vault version: every device's latest statement, and a whole document or the changes since what the asker has. */
+  | { type: 'changes'; statements: SignedHeads[]; snapshot: boolean; changes: Uint8Array[] }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
   | { type: 'refusal'; code: RefusalCodeValue; vaultId?: Uint8Array; reason: string }
@@ -113,7 +115,9 @@ export function encodeMessage(message: SyncMessage): EncodedMessage {
       for (const head of message.have) w.fixed(fromHex(head), HEAD_BYTES);
       break;
     case 'changes':
-      writeSignedHeads(w, message.signedHeads);
+      if (message.statements.length < 1 || message.statements.length > MAX_STATEMENTS) throw new RangeError('a vault version has 1 to 64 statements');
+      w.u8(message.statements.length);
+      for (const statement of message.statements) writeSignedHeads(w, statement);
       w.u8(message.snapshot ? 1 : 0).u16(message.changes.length);
       for (const change of message.changes) w.bytes(change);
       break;
@@ -177,14 +181,17 @@ export function decodeMessage(frame: Frame): SyncMessage {
       break;
     }
     case MessageType.changes: {
-      const signedHeads = readSignedHeads(r);
+      const count = r.u8('statements');
+      if (count < 1 || count > MAX_STATEMENTS) throw new WireError('malformed', `a vault version has 1 to ${MAX_STATEMENTS} statements, not ${count}`);
+      const statements: SignedHeads[] = [];
+      for (let i = 0; i < count; i++) statements.push(readSignedHeads(r));
       const kind = r.u8('bundle kind');
       if (kind > 1) throw new WireError('malformed', `unknown bundle kind ${kind}`);
       const n = r.count(MAX_CHANGES_PER_FRAME, 'changes');
       const changes: Uint8Array[] = [];
       for (let i = 0; i < n; i++) changes.push(r.bytes(MAX_CHANGES_PAYLOAD, 'change'));
       if (kind === 1 && n !== 1) throw new WireError('malformed', 'a snapshot bundle carries exactly one document');
-      message = { type: 'changes', signedHeads, snapshot: kind === 1, changes };
+      message = { type: 'changes', statements, snapshot: kind === 1, changes };
       break;
     }
     case MessageType.ping:

@@ -1,7 +1,20 @@
 import * as A from '@automerge/automerge';
+import { OFFER_LETTERS } from '../catalog/sharedOffers';
+import { encodeDeviceCertificate } from '../vault/deviceCertificate';
 import { createShopKeys, type ShopKeys } from '../vault/shopKeys';
 import { signHeads, type SignedHeads } from '../vault/signedHeads';
 import { toHex } from '../wire/hex';
+
+const LETTER_OF: Record<string, string> = Object.fromEntries(Object.entries(OFFER_LETTERS).map(([letter, field]) => [field, letter]));
+
+/** Offer records as schema-2 field keys ("productId/letter"); a field without a letter keeps its name (and is refused). */
+export function offerFields(offers: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [id, offer] of Object.entries(offers)) {
+    for (const [field, value] of Object.entries(offer)) fields[`${id}/${LETTER_OF[field] ?? field}`] = value;
+  }
+  return fields;
+}
 
 /**
  * The owner of a vault who signs whatever it likes: valid signatures over documents of any
@@ -12,18 +25,20 @@ export class HostileOwner {
   doc: A.Doc<Record<string, unknown>>;
   counter = 1;
 
-  constructor(name: string, offers: Record<string, unknown> = {}, keys: ShopKeys = createShopKeys(Date.now())) {
+  constructor(name: string, offers: Record<string, Record<string, unknown>> = {}, keys: ShopKeys = createShopKeys(Date.now())) {
     this.keys = keys;
     this.doc = A.from<Record<string, unknown>>({
-      schema: 1,
-      profile: { name, area: 'Market', currency: 'USD' },
-      devices: { [toHex(keys.device.publicKey)]: { issuedAt: 1 } },
-      offers,
+      schema: 2,
+      profile: { name: new A.ImmutableString(name), area: new A.ImmutableString('Market'), currency: new A.ImmutableString('USD') },
+      devices: { [toHex(keys.device.publicKey)]: { name: new A.ImmutableString('Till'), certificate: encodeDeviceCertificate(keys.certificate) } },
+      revocations: {},
+      offerSets: {},
+      offerFields: offerFields(offers),
     });
   }
 
   get id(): string {
-    return toHex(this.keys.root.publicKey);
+    return toHex(this.keys.vaultId);
   }
 
   /** A new version, signed. */
@@ -43,6 +58,6 @@ export class HostileOwner {
 }
 
 /** A valid shared offer, as a Souk node writes it. */
-export function validOffer(productId: string, name: string, price = 500): Record<string, unknown> {
-  return { productId, name, sku: '', unit: 'each', quantity: 5, price, expiresOn: null, area: 'Market', updatedAt: 1 };
+export function validOffer(_productId: string, name: string, price = 500): Record<string, unknown> {
+  return { name, sku: '', unit: 'each', quantity: 5, price, expiresOn: null };
 }

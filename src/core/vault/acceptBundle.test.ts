@@ -10,7 +10,7 @@ const options = { limits: VAULT_LIMITS };
 
 function firstVersion() {
   const owner = new HostileOwner('Fuzz Shop', { a: validOffer('a', 'Apples', 120), b: validOffer('b', 'Bread', 80) });
-  const outcome = acceptBundle(undefined, { signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] }, options);
+  const outcome = acceptBundle(undefined, { statements: [owner.statement()], snapshot: true, changes: [owner.snapshot()] }, options);
   if (!outcome.accepted) throw new Error(outcome.reason);
   return { owner, current: outcome.vault };
 }
@@ -47,15 +47,15 @@ function mutate(bytes: Uint8Array, next: (n: number) => number): Uint8Array {
 }
 
 function fingerprint(vault: VerifiedVault): string {
-  return `${vault.signedHeads.counter}|${A.getHeads(vault.doc).join(',')}|${toHex(A.save(vault.doc))}`;
+  return `${vault.statements.map((s) => s.counter).join(',')}|${A.getHeads(vault.doc).join(',')}|${toHex(A.save(vault.doc))}`;
 }
 
 describe('acceptBundle, a pure function', () => {
   it('takes a genuine first version and a genuine next version', () => {
     const { owner, current } = firstVersion();
     const before = A.getHeads(owner.doc);
-    owner.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).a!.price = 130));
-    const outcome = acceptBundle(current, { signedHeads: owner.statement(), snapshot: false, changes: A.getChangesSince(owner.doc, before) }, options);
+    owner.change((d) => void ((d.offerFields as Record<string, unknown>)['a/p'] = 130));
+    const outcome = acceptBundle(current, { statements: [owner.statement()], snapshot: false, changes: A.getChangesSince(owner.doc, before) }, options);
     expect(outcome.accepted).toBe(true);
     if (outcome.accepted) expect(outcome.vault.content.offers.find((o) => o.productId === 'a')!.price).toBe(130);
   });
@@ -64,7 +64,7 @@ describe('acceptBundle, a pure function', () => {
     const { owner, current } = firstVersion();
     const held = fingerprint(current);
     const before = A.getHeads(owner.doc);
-    owner.change((d) => void ((d.offers as Record<string, Record<string, unknown>>).b!.quantity = 4));
+    owner.change((d) => void ((d.offerFields as Record<string, unknown>)['b/q'] = 4));
     const statement = owner.statement();
     const changes = A.getChangesSince(owner.doc, before);
     const snapshot = owner.snapshot();
@@ -74,12 +74,12 @@ describe('acceptBundle, a pure function', () => {
     for (let i = 0; i < 1500; i++) {
       const kind = next(3);
       let bundle: VaultBundle;
-      if (kind === 0) bundle = { signedHeads: statement, snapshot: true, changes: [mutate(snapshot, next)] };
-      else if (kind === 1) bundle = { signedHeads: statement, snapshot: false, changes: changes.map((c) => (next(2) ? mutate(c, next) : c)) };
+      if (kind === 0) bundle = { statements: [statement], snapshot: true, changes: [mutate(snapshot, next)] };
+      else if (kind === 1) bundle = { statements: [statement], snapshot: false, changes: changes.map((c) => (next(2) ? mutate(c, next) : c)) };
       else {
         const heads = [...statement.heads];
         heads[0] = toHex(mutate(new Uint8Array(Buffer.from(heads[0]!, 'hex')), next)).padEnd(64, '0').slice(0, 64);
-        bundle = { signedHeads: { ...statement, heads }, snapshot: true, changes: [snapshot] };
+        bundle = { statements: [{ ...statement, heads }], snapshot: true, changes: [snapshot] };
       }
       const outcome = acceptBundle(current, bundle, options);
       // Whatever happened, the state held is untouched.
@@ -99,15 +99,15 @@ describe('acceptBundle, a pure function', () => {
     expect(refused).toBeGreaterThan(1000);
     expect(accepted + refused).toBe(1500);
     // The held state is still usable: the genuine bundle applies to it afterwards.
-    expect(acceptBundle(current, { signedHeads: statement, snapshot: false, changes }, options).accepted).toBe(true);
+    expect(acceptBundle(current, { statements: [statement], snapshot: false, changes }, options).accepted).toBe(true);
   });
 
   it('refuses stale versions without blaming the sender, and forgeries with blame', () => {
     const { owner, current } = firstVersion();
-    const stale = acceptBundle(current, { signedHeads: owner.statement(), snapshot: true, changes: [owner.snapshot()] }, options);
+    const stale = acceptBundle(current, { statements: [owner.statement()], snapshot: true, changes: [owner.snapshot()] }, options);
     expect(stale).toMatchObject({ accepted: false, offence: false });
     const forged = { ...owner.statement(), counter: 2 };
-    const outcome = acceptBundle(current, { signedHeads: forged, snapshot: true, changes: [owner.snapshot()] }, options);
+    const outcome = acceptBundle(current, { statements: [forged], snapshot: true, changes: [owner.snapshot()] }, options);
     expect(outcome).toMatchObject({ accepted: false, offence: true, reason: 'heads signature does not verify' });
   });
 });

@@ -1,18 +1,43 @@
+import type * as A from '@automerge/automerge';
+
 /**
- * A vault is two Automerge documents kept side by side:
- * - the shared document, signed and replicated to every peer: profile, device certificates, offers;
- * - the private document, which never leaves the device: the catalog with stock, batches, cost
- *   prices, supplier notes and shelf positions.
- * Offers in the shared document are derived from the catalog and coarsened (expiry to the day,
- * location as an area) by catalog/offers.ts.
+ * A vault is two Automerge documents kept side by side (schema 2; docs/vault-format.md):
+ * - the shared document, signed by the shop's devices and replicated to every peer: profile,
+ *   device list, revocations, offers;
+ * - the private document, which travels only between the shop's own devices, end-to-end
+ *   encrypted: the catalog with stock, batches, cost prices, supplier notes and shelf positions.
+ *
+ * Both keep rows the way they are written most: a bulk write (an import) is one packed set (one
+ * bytes value holding many rows), and every later edit is one key per field on top
+ * ("productId/field"), so an import costs one operation instead of one per field, and two
+ * devices editing different fields of one product still merge field by field. Stock is counted:
+ * each device keeps its own running sum of moves per product, so sales on two devices add up.
  */
 export type SharedVaultDoc = {
-  schema: 1;
-  profile: ShopProfile;
-  /** Device public key (hex) → when the root key certified it. */
-  devices: Record<string, { issuedAt: number }>;
-  /** Keyed by product id. */
-  offers: Record<string, SharedOffer>;
+  schema: 2;
+  profile: { name: A.ImmutableString; area: A.ImmutableString; currency: A.ImmutableString };
+  /** Device public key (hex) → its name and when the root key certified it (the certificate itself, bytes). */
+  devices: Record<string, { name: A.ImmutableString; certificate: Uint8Array }>;
+  /** Device public key (hex) → the root key's signed revocation (bytes, deviceRevocation.ts). */
+  revocations: Record<string, Uint8Array>;
+  /** Set id → packed offers (offerSets.ts). */
+  offerSets: Record<string, Uint8Array>;
+  /** "productId/field" → value, on top of the sets (field letters in sharedOffers.ts). */
+  offerFields: Record<string, OfferFieldValue>;
+};
+
+export type OfferFieldValue = number | A.ImmutableString | null;
+
+export type PrivateVaultDoc = {
+  schema: 2;
+  /** Exact address or stall; never shared. */
+  exactLocation: A.ImmutableString;
+  /** Set id → packed products (productRecords.ts). */
+  productSets: Record<string, Uint8Array>;
+  /** "productId/field" → value, on top of the sets. */
+  productFields: Record<string, number | boolean | A.ImmutableString | null>;
+  /** "productId/deviceKeyPrefix" → that device's running sum of stock moves for the product. */
+  stockMoves: Record<string, number>;
 };
 
 export interface ShopProfile {
@@ -29,20 +54,13 @@ export interface SharedOffer {
   sku: string;
   unit: string;
   quantity: number;
-  /** Price per unit in minor units (cents). */
+  /** Price per unit in minor units of the shop's currency. */
   price: number;
   /** Earliest batch expiry, rounded to the day (YYYY-MM-DD), if any batch has one. */
   expiresOn: string | null;
+  /** The shop's area (its profile's). */
   area: string;
-  updatedAt: number;
 }
-
-export type PrivateVaultDoc = {
-  schema: 1;
-  /** Exact address or stall; never shared. */
-  exactLocation: string;
-  products: Record<string, Product>;
-};
 
 export interface Batch {
   id: string;

@@ -1,5 +1,10 @@
 import * as A from '@automerge/automerge';
 import type { SharedOffer, ShopProfile } from './vaultDocuments';
+import { rawOffers } from '../catalog/sharedOffers';
+import { DEVICE_CERTIFICATE_BYTES, readDeviceCertificate } from './deviceCertificate';
+import { DEVICE_REVOCATION_BYTES, decodeDeviceRevocation } from './deviceRevocation';
+import { BinaryReader } from '../wire/binary';
+import { bytesEqual, toHex } from '../wire/hex';
 import {
   MAX_DEVICES_PER_VAULT,
   MAX_MINOR_UNITS,
@@ -12,11 +17,13 @@ import {
 /**
  * The content of a vault, checked field by field: what every view reads. A vault document from
  * a peer is accepted only if `readVaultContent` returns; the views never touch the Automerge
- * document itself, so one malformed vault can never break them.
+ * document itself, so one malformed vault can never break them. Signatures (device certificates,
+ * revocations) are checked by acceptance, not here: this is shape only.
  */
 export interface VaultContent {
   profile: ShopProfile;
-  devices: { publicKey: string; issuedAt: number }[];
+  devices: { publicKey: string; name: string; issuedAt: number; certificate: string }[];
+  revocations: { publicKey: string; revokedAt: number; lastCounter: number; encoded: string }[];
   offers: SharedOffer[];
 }
 
@@ -30,15 +37,20 @@ export class VaultShapeError extends Error {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const PRODUCT_ID = /^[0-9a-z_-]{1,64}$/i;
-const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'offers']);
-const OFFER_FIELDS = new Set(['productId', 'name', 'sku', 'unit', 'quantity', 'price', 'expiresOn', 'area', 'updatedAt']);
+const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields']);
+const SET_ID = /^[0-9a-z_-]{1,32}$/i;
+const OFFER_KEY = /^([0-9a-z_-]{1,64})\/([nsuqpex])$/i;
+/** The packed offer sets of one vault, in bytes, before any is decoded. */
+const MAX_OFFER_SET_BYTES = 8 * 1024 * 1024;
+export const MAX_OFFER_SETS = 256;
+export const MAX_DEVICE_NAME_BYTES = 64;
 
 function fail(message: string): never {
   throw new VaultShapeError(message);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !A.isImmutableString(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !A.isImmutableString(value) && !(value instanceof Uint8Array);
 }
 
 /** Text stored either as a collaborative string or as an ImmutableString, within a byte limit. */
@@ -68,32 +80,49 @@ function keysOf(record: Record<string, unknown>, where: string, max: number): st
   return keys;
 }
 
-function readOffer(key: string, value: unknown): SharedOffer {
+function bytesValue(value: unknown, where: string, length?: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) fail(`${where} is not bytes`);
+  if (length !== undefined && value.length !== length) fail(`${where} is ${value.length} bytes, expected ${length}`);
+  return value;
+}
+
+function readOffer(key: string, value: Record<string, unknown>, area: string): SharedOffer {
   const where = `offer ${key.slice(0, 16)}`;
-  if (!isRecord(value)) fail(`${where} is not a record`);
-  for (const field of Object.keys(value)) if (!OFFER_FIELDS.has(field)) fail(`${where} has an unknown field`);
-  const productId = text(value.productId, `${where} productId`, 64, 1);
-  if (productId !== key) fail(`${where} is filed under another product id`);
   const expiresOn = value.expiresOn === null ? null : text(value.expiresOn, `${where} expiresOn`, 10, 10);
   if (expiresOn !== null && !DATE.test(expiresOn)) fail(`${where} expiresOn is not a date`);
   return {
-    productId,
+    productId: key,
     name: text(value.name, `${where} name`, TEXT_LIMITS.productName, 1),
     sku: text(value.sku, `${where} sku`, TEXT_LIMITS.sku),
     unit: text(value.unit, `${where} unit`, TEXT_LIMITS.unit, 1),
     quantity: number(value.quantity, `${where} quantity`, MAX_QUANTITY, false),
     price: number(value.price, `${where} price`, MAX_MINOR_UNITS, true),
     expiresOn,
-    area: text(value.area, `${where} area`, TEXT_LIMITS.area),
-    updatedAt: number(value.updatedAt, `${where} updatedAt`, Number.MAX_SAFE_INTEGER, true),
+    area,
   };
 }
 
+function decodeOfferSet(bytes: Uint8Array): unknown[] {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    fail('an offer set is not JSON');
+  }
+  if (!Array.isArray(rows)) fail('an offer set is not a list');
+  if (rows.length > MAX_OFFERS_PER_VAULT) fail(`an offer set has ${rows.length} rows, limit ${MAX_OFFERS_PER_VAULT}`);
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== 7) fail('an offer row is not 7 values');
+    if (typeof row[0] !== 'string' || !PRODUCT_ID.test(row[0])) fail('an offer row has no product id');
+  }
+  return rows;
+}
+
 /** The checked content of a shared vault document, or a VaultShapeError saying what is wrong. */
-export function readVaultContent(doc: unknown): VaultContent {
+export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultContent {
   if (!isRecord(doc)) fail('vault is not a record');
   for (const key of Object.keys(doc)) if (!TOP_LEVEL.has(key)) fail(`vault has an unknown field "${key.slice(0, 32)}"`);
-  if (doc.schema !== 1) fail('vault schema is not 1');
+  if (doc.schema !== 2) fail('vault schema is not 2');
   const profile = doc.profile;
   if (!isRecord(profile)) fail('vault has no profile');
   for (const key of Object.keys(profile)) if (!['name', 'area', 'currency'].includes(key)) fail('profile has an unknown field');
@@ -109,14 +138,46 @@ export function readVaultContent(doc: unknown): VaultContent {
   const checkedDevices = keysOf(devices, 'device list', MAX_DEVICES_PER_VAULT).map((publicKey) => {
     if (!HEX_KEY.test(publicKey)) fail('device key is not 64 hex digits');
     const entry = devices[publicKey];
-    if (!isRecord(entry) || Object.keys(entry).length !== 1) fail('device entry is malformed');
-    return { publicKey, issuedAt: number(entry.issuedAt, 'device issuedAt', Number.MAX_SAFE_INTEGER, true) };
+    if (!isRecord(entry) || Object.keys(entry).length !== 2) fail('device entry is malformed');
+    const certificateBytes = bytesValue(entry.certificate, 'device certificate', DEVICE_CERTIFICATE_BYTES);
+    const certificate = readDeviceCertificate(new BinaryReader(certificateBytes));
+    if (toHex(certificate.devicePublicKey) !== publicKey) fail('device certificate is filed under another key');
+    if (vaultId && !bytesEqual(certificate.vaultId, vaultId)) fail('device certificate is for another vault');
+    return { publicKey, name: text(entry.name, 'device name', MAX_DEVICE_NAME_BYTES), issuedAt: certificate.issuedAt, certificate: toHex(certificateBytes) };
   });
-  const offers = doc.offers;
-  if (!isRecord(offers)) fail('vault has no offer list');
-  const checkedOffers = keysOf(offers, 'offer list', MAX_OFFERS_PER_VAULT).map((key) => {
-    if (!PRODUCT_ID.test(key)) fail('offer key is not a product id');
-    return readOffer(key, offers[key]);
+  const revocations = doc.revocations;
+  if (!isRecord(revocations)) fail('vault has no revocation list');
+  const checkedRevocations = keysOf(revocations, 'revocation list', MAX_DEVICES_PER_VAULT).map((publicKey) => {
+    if (!HEX_KEY.test(publicKey)) fail('revoked device key is not 64 hex digits');
+    const bytes = bytesValue(revocations[publicKey], 'revocation', DEVICE_REVOCATION_BYTES);
+    const revocation = decodeDeviceRevocation(bytes);
+    if (toHex(revocation.devicePublicKey) !== publicKey) fail('revocation is filed under another key');
+    if (vaultId && !bytesEqual(revocation.vaultId, vaultId)) fail('revocation is for another vault');
+    return { publicKey, revokedAt: revocation.revokedAt, lastCounter: revocation.lastCounter, encoded: toHex(bytes) };
   });
-  return { profile: checkedProfile, devices: checkedDevices, offers: checkedOffers };
+  const sets = doc.offerSets;
+  if (!isRecord(sets)) fail('vault has no offer sets');
+  let setBytes = 0;
+  for (const setId of keysOf(sets, 'offer sets', MAX_OFFER_SETS)) {
+    if (!SET_ID.test(setId)) fail('offer set id is malformed');
+    setBytes += bytesValue(sets[setId], 'offer set').length;
+    if (setBytes > MAX_OFFER_SET_BYTES) fail(`offer sets are over ${MAX_OFFER_SET_BYTES} bytes`);
+  }
+  const fields = doc.offerFields;
+  if (!isRecord(fields)) fail('vault has no offer fields');
+  for (const key of keysOf(fields, 'offer fields', MAX_OFFERS_PER_VAULT * 7)) {
+    if (!OFFER_KEY.test(key)) fail('offer field key is malformed');
+    const value = fields[key];
+    if (!(value === null || typeof value === 'number' || typeof value === 'string' || A.isImmutableString(value))) fail('offer field value is not a number, text or null');
+    if (key.endsWith('/x') && value !== 0 && value !== 1) fail('offer withdrawn flag is not 0 or 1');
+  }
+  const raw = rawOffers(doc as never, decodeOfferSet);
+  const offers: SharedOffer[] = [];
+  for (const [id, offer] of raw) {
+    if (offer.x === 1) continue;
+    if (offers.length >= MAX_OFFERS_PER_VAULT) fail(`vault has over ${MAX_OFFERS_PER_VAULT} offers`);
+    offers.push(readOffer(id, offer, checkedProfile.area));
+  }
+  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers };
 }
+

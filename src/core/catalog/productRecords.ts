@@ -1,0 +1,146 @@
+import * as A from '@automerge/automerge';
+import type { Batch, PrivateVaultDoc, Product } from '../vault/vaultDocuments';
+
+/**
+ * The private catalog as rows: packed sets (one bytes value of JSON rows each, written by an
+ * import), per-field edits on top ("productId/field"), and stock counted per device
+ * ("productId/device" → that device's running sum of moves). See vaultDocuments.ts.
+ */
+export const PRODUCT_FIELDS = [
+  'name',
+  'sku',
+  'unit',
+  'price',
+  'stock',
+  'costPrice',
+  'supplierNotes',
+  'shelf',
+  'batches',
+  'offer',
+  'createdAt',
+  'updatedAt',
+  'deleted',
+] as const;
+export type ProductField = (typeof PRODUCT_FIELDS)[number];
+const FIELD_SET = new Set<string>(PRODUCT_FIELDS);
+/** Fields kept as JSON text (a list or a record) in one value. */
+const JSON_FIELDS = new Set<string>(['batches', 'offer']);
+const TEXT_FIELDS = new Set<string>(['name', 'sku', 'unit', 'supplierNotes', 'shelf']);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function packProducts(products: readonly Product[]): Uint8Array {
+  return encoder.encode(JSON.stringify(products));
+}
+
+function emptyProduct(id: string): Product {
+  return { id, name: '', sku: '', unit: 'each', price: 0, stock: 0, costPrice: null, supplierNotes: '', shelf: '', batches: [], offer: null, createdAt: 0, updatedAt: 0 };
+}
+
+function plain(value: unknown): unknown {
+  return A.isImmutableString(value) ? (value as A.ImmutableString).val : value;
+}
+
+function applyField(product: Product & { deleted?: boolean }, field: string, raw: unknown): void {
+  const value = plain(raw);
+  if (JSON_FIELDS.has(field)) {
+    (product as unknown as Record<string, unknown>)[field] = typeof value === 'string' ? JSON.parse(value) : value;
+  } else {
+    (product as unknown as Record<string, unknown>)[field] = value;
+  }
+}
+
+/** The moves every device made to each product's stock, summed per product. */
+export function stockMovesByProduct(doc: PrivateVaultDoc): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const [key, value] of Object.entries(doc.stockMoves ?? {})) {
+    const slash = key.indexOf('/');
+    if (slash < 1 || typeof value !== 'number') continue;
+    const id = key.slice(0, slash);
+    sums.set(id, (sums.get(id) ?? 0) + value);
+  }
+  return sums;
+}
+
+/**
+ * Every product of the private document, as the merchant sees it: the packed rows, every field
+ * edit on top, deleted ones left out, stock = its base plus every device's moves.
+ */
+export function readProducts(doc: PrivateVaultDoc): Map<string, Product> {
+  const products = new Map<string, Product & { deleted?: boolean }>();
+  for (const setId of Object.keys(doc.productSets ?? {}).sort()) {
+    const rows = JSON.parse(decoder.decode(doc.productSets[setId]!)) as Product[];
+    for (const row of rows) products.set(row.id, { ...emptyProduct(row.id), ...row });
+  }
+  for (const [key, value] of Object.entries(doc.productFields ?? {})) {
+    const slash = key.indexOf('/');
+    const field = key.slice(slash + 1);
+    if (slash < 1 || !FIELD_SET.has(field)) continue;
+    const id = key.slice(0, slash);
+    let product = products.get(id);
+    if (!product) products.set(id, (product = emptyProduct(id)));
+    applyField(product, field, value);
+  }
+  const moves = stockMovesByProduct(doc);
+  const result = new Map<string, Product>();
+  for (const [id, product] of products) {
+    if (product.deleted) continue;
+    delete product.deleted;
+    product.stock = roundQuantity(product.stock + (moves.get(id) ?? 0));
+    result.set(id, product);
+  }
+  return result;
+}
+
+export function roundQuantity(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function stored(field: string, value: unknown): number | boolean | A.ImmutableString | null {
+  if (JSON_FIELDS.has(field)) return value === null ? null : new A.ImmutableString(JSON.stringify(value));
+  if (TEXT_FIELDS.has(field)) return new A.ImmutableString(String(value));
+  return value as number | boolean | null;
+}
+
+function sameValue(field: string, a: unknown, b: unknown): boolean {
+  return JSON_FIELDS.has(field) ? JSON.stringify(a) === JSON.stringify(b) : a === b;
+}
+
+/**
+ * Writes, inside an Automerge change, the fields of `next` that differ from `before` (all of them
+ * for a new product). Stock is not a field here: it moves through `moveStock` or `recountStock`.
+ */
+export function writeProductFields(draft: PrivateVaultDoc, before: Product | undefined, next: Product): void {
+  for (const field of PRODUCT_FIELDS) {
+    if (field === 'deleted' || field === 'stock') continue;
+    const value = next[field as keyof Product];
+    if (before && sameValue(field, before[field as keyof Product], value)) continue;
+    draft.productFields[`${next.id}/${field}`] = stored(field, value);
+  }
+  if (!before) {
+    draft.productFields[`${next.id}/stock`] = next.stock;
+    if (draft.productFields[`${next.id}/deleted`] !== undefined) draft.productFields[`${next.id}/deleted`] = false;
+  }
+}
+
+export function deleteProduct(draft: PrivateVaultDoc, id: string): void {
+  draft.productFields[`${id}/deleted`] = true;
+}
+
+/** Adds `delta` to this device's running sum of moves for a product: moves on several devices add up. */
+export function moveStock(draft: PrivateVaultDoc, id: string, device: string, delta: number): void {
+  const key = `${id}/${device}`;
+  const current = draft.stockMoves[key];
+  draft.stockMoves[key] = roundQuantity((typeof current === 'number' ? current : 0) + delta);
+}
+
+/**
+ * A recount: the stock is `counted` now. Recorded as a new base (counted minus the moves known
+ * now), so a sale another device makes concurrently still counts after the recount.
+ */
+export function recountStock(draft: PrivateVaultDoc, id: string, counted: number, movesKnown: number): void {
+  draft.productFields[`${id}/stock`] = roundQuantity(counted - movesKnown);
+}
+
+export type { Batch };

@@ -1,0 +1,84 @@
+import * as A from '@automerge/automerge';
+import type { OfferFieldValue, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+
+/**
+ * The shared offers of a vault: packed sets (JSON rows `[productId, name, sku, unit, quantity,
+ * price, expiresOn|null]`, written by an import) and one key per field on top
+ * ("productId/letter"). Letters: n name, s sku, u unit, q quantity, p price, e expiresOn
+ * (YYYY-MM-DD or null), x withdrawn (1) or offered (0). Short keys keep a one-field change small
+ * enough for a radio packet (compactUpdate.ts).
+ */
+export const OFFER_LETTERS = { n: 'name', s: 'sku', u: 'unit', q: 'quantity', p: 'price', e: 'expiresOn' } as const;
+export type OfferLetter = keyof typeof OFFER_LETTERS | 'x';
+type OfferValues = Omit<SharedOffer, 'area'>;
+
+export type OfferRow = [string, string, string, string, number, number, string | null];
+
+const encoder = new TextEncoder();
+
+export function packOffers(offers: readonly OfferValues[]): Uint8Array {
+  return encoder.encode(JSON.stringify(offers.map((o): OfferRow => [o.productId, o.name, o.sku, o.unit, o.quantity, o.price, o.expiresOn])));
+}
+
+/** The shared, coarsened view of an offered product: what peers see (the area is the shop's). */
+export function offerFor(product: Product): OfferValues | null {
+  if (!product.offer) return null;
+  const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
+  return {
+    productId: product.id,
+    name: product.name,
+    sku: product.sku,
+    unit: product.unit,
+    quantity: Math.min(product.offer.quantity, product.stock),
+    price: product.offer.price,
+    expiresOn: expiries[0] ?? null,
+  };
+}
+
+function plain(value: unknown): unknown {
+  return A.isImmutableString(value) ? (value as A.ImmutableString).val : value;
+}
+
+/** Offers as the shared document holds them (withdrawn ones flagged), unchecked: vaultShape.ts checks a peer's. */
+export function rawOffers(doc: SharedVaultDoc, decodeSet: (bytes: Uint8Array) => unknown = (b) => JSON.parse(new TextDecoder().decode(b))): Map<string, Record<string, unknown>> {
+  const offers = new Map<string, Record<string, unknown>>();
+  for (const setId of Object.keys(doc.offerSets ?? {}).sort()) {
+    const rows = decodeSet(doc.offerSets[setId]!) as OfferRow[];
+    for (const row of rows) {
+      offers.set(String(row[0]), { productId: row[0], name: row[1], sku: row[2], unit: row[3], quantity: row[4], price: row[5], expiresOn: row[6], x: 0 });
+    }
+  }
+  for (const [key, value] of Object.entries(doc.offerFields ?? {})) {
+    const slash = key.indexOf('/');
+    const id = key.slice(0, slash);
+    const letter = key.slice(slash + 1);
+    let offer = offers.get(id);
+    if (!offer) offers.set(id, (offer = { productId: id, x: 0 }));
+    offer[letter === 'x' ? 'x' : (OFFER_LETTERS[letter as keyof typeof OFFER_LETTERS] ?? `?${letter}`)] = plain(value);
+  }
+  return offers;
+}
+
+function stored(letter: string, value: unknown): OfferFieldValue {
+  if (typeof value === 'string') return new A.ImmutableString(value);
+  return value as OfferFieldValue;
+}
+
+/**
+ * Brings the shared offer of one product in line with the catalog, inside an Automerge change:
+ * only the fields that differ are written (one key each), so a price or stock change is one
+ * small operation. `current` is the offer as the shared document holds it now.
+ */
+export function writeOffer(draft: SharedVaultDoc, productId: string, current: Record<string, unknown> | undefined, next: OfferValues | null): void {
+  const offered = current !== undefined && current.x !== 1;
+  if (!next) {
+    if (offered) draft.offerFields[`${productId}/x`] = 1;
+    return;
+  }
+  for (const [letter, field] of Object.entries(OFFER_LETTERS)) {
+    const value = next[field as keyof OfferValues];
+    if (current && current[field] === value) continue;
+    draft.offerFields[`${productId}/${letter}`] = stored(letter, value);
+  }
+  if (current && current.x === 1) draft.offerFields[`${productId}/x`] = 0;
+}
