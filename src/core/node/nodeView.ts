@@ -21,6 +21,36 @@ export interface ShopView {
   currency: string;
   exactLocation: string;
   fingerprint: string;
+  /** This device holds the shop's root key: it adds and revokes devices and makes backups. */
+  rootDevice: boolean;
+  /** This device's key (hex). */
+  deviceKey: string;
+  /** When this shop was last backed up to a file from this device, if ever. */
+  lastBackupAt: number | null;
+}
+
+/** One device of the merchant's shop. */
+export interface DeviceView {
+  publicKey: string;
+  name: string;
+  addedAt: number;
+  /** When this node last heard from it (now for this device); null when never linked since start-up. */
+  lastSeenAt: number | null;
+  linked: boolean;
+  thisDevice: boolean;
+  revokedAt: number | null;
+  /** Its latest statement's counter for the shared vault. */
+  counter: number;
+}
+
+/** Adding a device (on the root device) or joining a shop (on a new one). */
+export interface PairingView {
+  role: 'adding' | 'joining';
+  code: string | null;
+  qr: string | null;
+  expiresAt: number;
+  state: 'waiting' | 'done' | 'failed';
+  message: string;
 }
 
 /** A linked peer whose node id is proven; its shop only if it proved that too. */
@@ -65,6 +95,7 @@ export interface RefusalView {
 export interface NodeView {
   nodeId: string;
   shop: ShopView | null;
+  pairing: PairingView | null;
   settings: NodeSettings;
   peers: PeerView[];
   vaults: VaultView[];

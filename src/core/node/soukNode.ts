@@ -24,11 +24,19 @@ import { acceptBundle, type AcceptanceOptions, type VerifiedVault } from '../vau
 import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
-import type { Product } from '../vault/vaultDocuments';
+import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
-import { toHex } from '../wire/hex';
 import { OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
+import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
+import { certifyDevice, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
+import { encodeDeviceRevocation, revokeDevice } from '../vault/deviceRevocation';
+import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
+import { openPairGrant, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
+import { open as openSealed, seal } from '../crypto/sealedBox';
+import { readProducts } from '../catalog/productRecords';
+import { openBackup, sealBackup } from '../backup/backupFile';
+import { concatBytes, fromHex, toHex } from '../wire/hex';
 import { PriorityWork } from './priorityWork';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
@@ -41,6 +49,7 @@ import {
   type MarketOffer,
   type NodeSettings,
   type NodeView,
+  type DeviceView,
   type PeerView,
 } from './nodeView';
 
@@ -125,6 +134,25 @@ function unionHeads(statements: readonly SignedHeads[]): string[] {
   return [...new Set(statements.flatMap((s) => s.heads))].sort();
 }
 
+/** Attempts with a wrong code before a pairing code is dead. */
+const PAIRING_ATTEMPTS = 5;
+export const PAIRING_VALID_MS = 5 * 60_000;
+const PRIVATE_TAG = new TextEncoder().encode('souk/private/v1\0');
+const backupKey = ['shop', 'lastBackupAt'];
+
+type PairingState =
+  | { role: 'adding'; code: PairingCode; expiresAt: number; attemptsLeft: number; state: 'waiting' | 'done' | 'failed'; message: string }
+  | {
+      role: 'joining';
+      code: PairingCode;
+      deviceName: string;
+      expiresAt: number;
+      asked: WeakSet<SyncSession>;
+      state: 'waiting' | 'done' | 'failed';
+      message: string;
+      settle: (error?: Error) => void;
+    };
+
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
   readonly nodeId: Uint8Array;
@@ -157,6 +185,12 @@ export class SoukNode implements SyncHost {
   private closedTraffic = { bytesIn: 0, bytesOut: 0 };
   private closed = false;
   private contentLoading: Promise<void> = Promise.resolve();
+  /** Automerge sync state of the private catalog, per link to another device of this shop. */
+  private readonly privateSync = new Map<SyncSession, A.SyncState>();
+  /** When each other device of this shop was last linked (in memory). */
+  private readonly deviceSeen = new Map<string, number>();
+  /** A device being added (on the root device) or this device joining a shop. */
+  private pairing: PairingState | undefined;
 
   private constructor(options: SoukNodeOptions, nodeKey: KeyPair, settings: NodeSettings) {
     this.storage = options.storage;
@@ -210,6 +244,8 @@ export class SoukNode implements SyncHost {
       if (node.shop && ownRecord) node.store.commitOwn(ownRecord, node.shop.content, node.shop.doc);
     }
     await node.store.dropLegacy(node.shop?.id);
+    const backedUp = Number(new TextDecoder().decode((await storage.load(backupKey)) ?? new Uint8Array()));
+    node.lastBackupAt = backedUp > 0 ? backedUp : null;
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;
@@ -283,7 +319,15 @@ export class SoukNode implements SyncHost {
     edit: (draft: CatalogDraft) => { result: T; touched: string[] },
     shareEdit?: (draft: Parameters<NonNullable<Parameters<OwnShop['edit']>[1]>>[0]) => void,
   ): Promise<T> {
-    return this.serial(async () => {
+    return this.serial(() => this.editShopNow(edit, shareEdit));
+  }
+
+  /** editShop's work, for callers already in the node's queue. */
+  private async editShopNow<T>(
+    edit: (draft: CatalogDraft) => { result: T; touched: string[] },
+    shareEdit?: (draft: Parameters<NonNullable<Parameters<OwnShop['edit']>[1]>>[0]) => void,
+  ): Promise<T> {
+    {
       const shop = this.shop;
       if (!shop) throw new InputError('shop', 'Create your shop first');
       const now = this.clock.now();
@@ -309,9 +353,10 @@ export class SoukNode implements SyncHost {
         const own = shop.ownStatement;
         if (own) this.broadcast([own]);
       }
+      if (proposed.privateChanged) for (const session of this.sessions) if (this.isOwnDevice(session)) this.sendPrivate(session);
       this.changed();
       return proposed.result;
-    });
+    }
   }
 
   private async reloadShop(): Promise<void> {
@@ -422,7 +467,7 @@ export class SoukNode implements SyncHost {
 
   /**
    * Replaces a product's fields. With `offer` (an offer, or null to withdraw it) the offer is set
-   * in the same edit; without it an existing offer is kept, shrunk to the stock if need be. A
+   * in the same edit; without it an existing offer is kept (peers see at most the stock). A
    * different stock is a recount.
    */
   updateProduct(id: string, input: ProductInput, offer?: { quantity: number; price: number } | null): Promise<void> {
@@ -433,8 +478,8 @@ export class SoukNode implements SyncHost {
       const next: Product = { ...product, ...fields, batches: withoutIds(product.batches) === withoutIds(batches) ? product.batches : batches };
       if (stock !== product.stock) draft.recount(id, stock);
       const counted = draft.products.get(id)!.stock;
+      // Without a new offer the offer stays as it is: what is shared is never more than the stock (offerFor).
       if (offer !== undefined) next.offer = offer ? validateOffer({ ...next, stock: counted }, offer) : null;
-      else if (next.offer && next.offer.quantity > counted) next.offer = { ...next.offer, quantity: counted };
       next.updatedAt = this.clock.now();
       draft.put({ ...next, stock: counted });
       return { result: undefined, touched: [id] };
@@ -534,6 +579,299 @@ export class SoukNode implements SyncHost {
     return this.updateSettings({ trustedShops: trusted ? [...others, vaultId] : others });
   }
 
+  // ---------------------------------------------------------------- devices of this shop
+
+  private isOwnDeviceId(remote: { nodeId: string; shopVaultId?: string }): boolean {
+    const shop = this.shop;
+    if (!shop || remote.shopVaultId !== shop.id || remote.nodeId === shop.deviceKey) return false;
+    return !shop.content.revocations.some((r) => r.publicKey === remote.nodeId);
+  }
+
+  /** A link to another unrevoked device of this shop (its certificate proven on the link). */
+  private isOwnDevice(session: SyncSession): boolean {
+    return session.remote !== undefined && session.closedReason === undefined && this.isOwnDeviceId(session.remote);
+  }
+
+  private privateContext(from: string, to: string): Uint8Array {
+    return concatBytes(PRIVATE_TAG, fromHex(this.shop!.id), fromHex(from), fromHex(to));
+  }
+
+  /** Sends this device's next private-catalog sync message to another device of the shop (sealed with the catalog key). */
+  private sendPrivate(session: SyncSession): void {
+    void this.serial(async () => {
+      const shop = this.shop;
+      if (!shop || !this.isOwnDevice(session)) return;
+      const [state, message] = A.generateSyncMessage(shop.privateDoc, this.privateSync.get(session) ?? A.initSyncState());
+      this.privateSync.set(session, state);
+      if (!message) return;
+      const sealed = await seal(shop.keys.catalogKey, message, this.privateContext(toHex(this.nodeId), session.remote!.nodeId), (n) => this.random(n));
+      if (!session.send({ type: 'private', sealed })) this.privateSync.delete(session);
+    }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
+  }
+
+  receivePrivate(session: SyncSession, sealed: Uint8Array): void {
+    if (!this.isOwnDevice(session)) {
+      this.offence(session, 'private catalog sync from a node that is not a device of this shop');
+      return;
+    }
+    void this.serial(async () => {
+      const shop = this.shop;
+      if (!shop || !this.isOwnDevice(session)) return;
+      const plain = await openSealed(shop.keys.catalogKey, sealed, this.privateContext(session.remote!.nodeId, toHex(this.nodeId)));
+      if (!plain) {
+        this.offence(session, 'private catalog sync that does not open with the shop’s catalog key');
+        return;
+      }
+      const before = A.getHeads(shop.privateDoc);
+      let doc: A.Doc<PrivateVaultDoc>;
+      let state: A.SyncState;
+      try {
+        [doc, state] = A.receiveSyncMessage(A.clone(shop.privateDoc), this.privateSync.get(session) ?? A.initSyncState(), plain);
+        readProducts(doc);
+      } catch (error) {
+        this.refuse(session.label, `private catalog sync refused: ${describe(error)}`);
+        return;
+      }
+      this.privateSync.set(session, state);
+      if (!sameHeads(before, A.getHeads(doc))) {
+        const adopted = shop.adoptPrivate(doc);
+        try {
+          await this.write(adopted.writes);
+        } catch (error) {
+          this.refuse('storage', `could not save the catalog from another device: ${describe(error)}`);
+          await this.reloadShop();
+          return;
+        }
+        shop.commitPrivate(doc);
+        this.deviceSeen.set(session.remote!.nodeId, this.clock.now());
+        // The shared offers follow the merged catalog (two devices' sales, a price set elsewhere).
+        const stale = shop.offersOutOfStep();
+        if (stale.length) await this.editShopNow(() => ({ result: undefined, touched: stale })).catch((error) => this.refuse('shop', describe(error)));
+        for (const other of this.sessions) if (other !== session && this.isOwnDevice(other)) this.sendPrivate(other);
+        this.changed();
+      }
+      this.sendPrivate(session);
+    }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
+  }
+
+  /**
+   * "Add a device" (on the shop's root device): a pairing code, valid for a few minutes and one
+   * device, to type or scan on the new device.
+   */
+  startPairing(): { code: string; qr: string; expiresAt: number } {
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    if (!shop.isRootDevice) throw new InputError('shop', 'Devices are added from the device that created the shop (or restored it from a backup)');
+    const code = newPairingCode((n) => this.random(n));
+    const expiresAt = this.clock.now() + PAIRING_VALID_MS;
+    this.pairing = { role: 'adding', code, expiresAt, attemptsLeft: PAIRING_ATTEMPTS, state: 'waiting', message: 'Waiting for the new device' };
+    this.changed();
+    return { code: code.text, qr: pairingQrText(code), expiresAt };
+  }
+
+  cancelPairing(): void {
+    const pairing = this.pairing;
+    this.pairing = undefined;
+    if (pairing?.role === 'joining' && pairing.state === 'waiting') pairing.settle(new InputError('code', 'Joining was cancelled'));
+    this.changed();
+  }
+
+  /**
+   * "Join a shop" (on a new device, with no shop yet): asks every linked shop device with the
+   * pairing code; resolves with the shop id once the shop's root device has added this device
+   * and the shop is saved here.
+   */
+  joinShop(codeText: string, deviceName: string): Promise<string> {
+    if (this.shop) return Promise.reject(new InputError('shop', 'This device already has a shop'));
+    const code = parsePairingCode(codeText);
+    if (!isPairingCode(code)) return Promise.reject(new InputError('code', code.error));
+    const name = deviceName.trim() || 'New device';
+    this.cancelPairing();
+    return new Promise<string>((resolve, reject) => {
+      const expiresAt = this.clock.now() + PAIRING_VALID_MS;
+      const cancelTimer = this.clock.setTimer(() => {
+        if (this.pairing === pairing && pairing.state === 'waiting') pairing.settle(new InputError('code', 'No device of a shop answered with that code in time; check both devices are online and the code is current'));
+      }, PAIRING_VALID_MS);
+      const pairing: Extract<PairingState, { role: 'joining' }> = {
+        role: 'joining',
+        code,
+        deviceName: name,
+        expiresAt,
+        asked: new WeakSet(),
+        state: 'waiting',
+        message: 'Looking for your shop’s device',
+        settle: (error) => {
+          cancelTimer();
+          pairing.state = error ? 'failed' : 'done';
+          pairing.message = error ? error.message : 'Joined';
+          this.changed();
+          if (error) reject(error);
+          else resolve(this.shop!.id);
+        },
+      };
+      this.pairing = pairing;
+      for (const session of this.sessions) if (session.remote) this.askToJoin(session);
+      this.changed();
+    });
+  }
+
+  private askToJoin(session: SyncSession): void {
+    const pairing = this.pairing;
+    if (pairing?.role !== 'joining' || pairing.state !== 'waiting' || !session.remote?.shopVaultId || pairing.asked.has(session)) return;
+    pairing.asked.add(session);
+    const proof = pairRequestProof(pairing.code.secret, fromHex(session.remote.nodeId), this.nodeId);
+    session.send({ type: 'pairRequest', proof, deviceName: pairing.deviceName });
+  }
+
+  receivePairRequest(session: SyncSession, proof: Uint8Array, deviceName: string): void {
+    const pairing = this.pairing;
+    const shop = this.shop;
+    const refuse = (reason: string) => session.send({ type: 'refusal', code: RefusalCode.rule, reason });
+    if (pairing?.role !== 'adding' || pairing.state !== 'waiting' || !shop?.keys.root) return void refuse('this device is not adding a device now');
+    if (this.clock.now() > pairing.expiresAt) {
+      pairing.state = 'failed';
+      pairing.message = 'The code expired; start again';
+      this.changed();
+      return void refuse('the pairing code has expired');
+    }
+    const remote = session.remote!;
+    if (!sameProof(proof, pairRequestProof(pairing.code.secret, this.nodeId, fromHex(remote.nodeId)))) {
+      pairing.attemptsLeft -= 1;
+      if (pairing.attemptsLeft <= 0) {
+        pairing.state = 'failed';
+        pairing.message = 'Too many wrong codes were tried; this code no longer works. Start again.';
+      }
+      this.refuse(session.label, 'a device tried to join with a wrong pairing code');
+      return void refuse('wrong pairing code');
+    }
+    pairing.state = 'done';
+    pairing.message = `Adding ${deviceName || 'the new device'}`;
+    void this.serial(async () => {
+      const root = shop.keys.root!;
+      const certificate = certifyDevice(root, fromHex(remote.nodeId), this.clock.now());
+      await this.editShopNow(
+        () => ({ result: undefined, touched: [] }),
+        (draft) => {
+          draft.devices[remote.nodeId] = { name: new Automerge.ImmutableString(deviceName.trim() || 'New device'), certificate: encodeCertificate(certificate) };
+        },
+      );
+      const sealed = await sealPairGrant(pairing.code.secret, this.nodeId, fromHex(remote.nodeId), grantFor(this.shop!, certificate), (n) => this.random(n));
+      session.send({ type: 'pairGrant', sealed });
+      pairing.message = `Added ${deviceName || 'the new device'}`;
+      this.changed();
+    }).catch((error) => {
+      pairing.state = 'failed';
+      pairing.message = `Could not add the device: ${describe(error)}`;
+      this.changed();
+    });
+  }
+
+  receivePairGrant(session: SyncSession, sealed: Uint8Array): void {
+    const pairing = this.pairing;
+    if (pairing?.role !== 'joining' || pairing.state !== 'waiting' || this.shop) {
+      this.offence(session, 'a pairing grant nobody asked for');
+      return;
+    }
+    void this.serial(async () => {
+      const grant = await openPairGrant(pairing.code.secret, fromHex(session.remote!.nodeId), this.nodeId, sealed).catch(() => undefined);
+      if (!grant) {
+        this.offence(session, 'a pairing grant that does not open with the code');
+        return;
+      }
+      if (toHex(grant.certificate.vaultId) !== session.remote!.shopVaultId) {
+        this.offence(session, 'a pairing grant for another shop than the sender’s');
+        return;
+      }
+      const now = this.clock.now();
+      const { shop, writes } = shopFromGrant(this.nodeKey, grant, now);
+      await this.adoptShop(shop, writes, now);
+      pairing.settle();
+    }).catch((error) => pairing.settle(error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /** A shop that came from elsewhere (pairing, a backup) becomes this device's: saved, announced, synced. */
+  private async adoptShop(shop: OwnShop, writes: StorageWrite[], now: number): Promise<void> {
+    if (this.shop) throw new InputError('shop', 'This device already has a shop');
+    const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, shop, shop.cost, now);
+    // A copy of this shop's vault carried as someone else's is replaced by the shop itself.
+    await this.write([{ op: 'deleteRange', prefix: ['vault', shop.id] }, ...writes, ...indexWrites]);
+    this.shop = shop;
+    this.store.commitOwn(record, shop.content, shop.doc);
+    for (const session of this.sessions) session.sayHello();
+    this.broadcast(shop.statements);
+    this.changed();
+  }
+
+  /** Withdraws a lost or sold device (root device only): what it signs from now on is refused everywhere. */
+  revokeDevice(deviceKey: string): Promise<void> {
+    const shop = this.shop;
+    if (!shop) return Promise.reject(new InputError('shop', 'Create your shop first'));
+    if (!shop.keys.root) return Promise.reject(new InputError('device', 'Devices are revoked from the device that created the shop (or restored it from a backup)'));
+    if (deviceKey === shop.deviceKey) return Promise.reject(new InputError('device', 'This device cannot revoke itself'));
+    if (!shop.content.devices.some((d) => d.publicKey === deviceKey)) return Promise.reject(new InputError('device', 'That device is not one of this shop’s'));
+    return this.serial(async () => {
+      const lastCounter = statementOf(this.shop!.statements, deviceKey)?.counter ?? 0;
+      const revocation = revokeDevice(shop.keys.root!, fromHex(deviceKey), this.clock.now(), lastCounter);
+      await this.editShopNow(
+        () => ({ result: undefined, touched: [] }),
+        (draft) => {
+          draft.revocations[deviceKey] = encodeDeviceRevocation(revocation);
+        },
+      );
+      for (const session of this.sessions) if (session.remote?.nodeId === deviceKey) session.close('this device was revoked by its shop');
+    });
+  }
+
+  /** The shop's devices: name, when added, when last linked, whether revoked. */
+  devices(): DeviceView[] {
+    const shop = this.shop;
+    if (!shop) return [];
+    const linked = new Map<string, number>();
+    for (const session of this.sessions) if (session.remote && session.remote.shopVaultId === shop.id) linked.set(session.remote.nodeId, session.lastHeardAt);
+    return shop.content.devices.map((device) => {
+      const revocation = shop.content.revocations.find((r) => r.publicKey === device.publicKey);
+      const thisDevice = device.publicKey === shop.deviceKey;
+      return {
+        publicKey: device.publicKey,
+        name: device.name,
+        addedAt: device.issuedAt,
+        lastSeenAt: thisDevice ? this.clock.now() : (linked.get(device.publicKey) ?? this.deviceSeen.get(device.publicKey) ?? null),
+        linked: linked.has(device.publicKey),
+        thisDevice,
+        revokedAt: revocation?.revokedAt ?? null,
+        counter: statementOf(shop.statements, device.publicKey)?.counter ?? 0,
+      };
+    });
+  }
+
+  /** An encrypted backup file of the shop (root key, catalog key, both documents), sealed with a passphrase. */
+  async exportBackup(passphrase: string, onProgress?: (share: number) => void): Promise<Uint8Array> {
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    const payload = await this.serial(async () => encodeShopBackup(this.shop!));
+    const now = this.clock.now();
+    const file = await sealBackup(payload, passphrase, { random: (n) => this.random(n), createdAt: now, label: shop.content.profile.name.slice(0, 60), ...(onProgress ? { onProgress } : {}) });
+    await this.write([{ op: 'put', key: backupKey, data: new TextEncoder().encode(String(now)) }]);
+    this.lastBackupAt = now;
+    this.changed();
+    return file;
+  }
+
+  /** Brings a shop back from a backup file on a device with no shop: this device becomes one of its devices, holding its root key. */
+  async restoreBackup(file: Uint8Array, passphrase: string, deviceName = 'Restored device', onProgress?: (share: number) => void): Promise<string> {
+    if (this.shop) throw new InputError('shop', 'This device already has a shop');
+    const opened = await openBackup(file, passphrase, onProgress ? { onProgress } : {});
+    return this.serial(async () => {
+      const now = this.clock.now();
+      const { shop, writes } = shopFromBackup(this.nodeKey, opened.payload, now, deviceName);
+      await this.adoptShop(shop, [...writes, { op: 'put', key: backupKey, data: new TextEncoder().encode(String(opened.createdAt)) }], now);
+      this.lastBackupAt = opened.createdAt;
+      return shop.id;
+    });
+  }
+
+  private lastBackupAt: number | null = null;
+
   // ---------------------------------------------------------------- reads
 
   /** The shop's products matching a search over name and SKU, by name; at most `limit` of them, and how many match. */
@@ -587,10 +925,23 @@ export class SoukNode implements SyncHost {
             area: this.shop.content.profile.area,
             currency: this.shop.content.profile.currency,
             exactLocation: this.shop.exactLocation,
+            rootDevice: this.shop.isRootDevice,
+            deviceKey: this.shop.deviceKey,
+            lastBackupAt: this.lastBackupAt,
             fingerprint: shopFingerprint(this.shop.id),
           }
         : null,
       settings: { ...this.settings, trustedShops: [...this.settings.trustedShops] },
+      pairing: this.pairing
+        ? {
+            role: this.pairing.role,
+            code: this.pairing.role === 'adding' ? this.pairing.code.text : null,
+            qr: this.pairing.role === 'adding' ? pairingQrText(this.pairing.code) : null,
+            expiresAt: this.pairing.expiresAt,
+            state: this.pairing.state,
+            message: this.pairing.message,
+          }
+        : null,
       peers,
       vaults: records.map((r) => ({
         vaultId: r.id,
@@ -738,11 +1089,20 @@ export class SoukNode implements SyncHost {
       if (other !== session && other.remote?.nodeId === remote.nodeId) other.close('replaced by a newer link from the same peer');
     }
     session.announce(this.announcements());
+    if (this.isOwnDevice(session)) this.sendPrivate(session);
+    if (this.pairing?.role === 'joining') this.askToJoin(session);
     this.changed();
     return true;
   }
 
+  shopClaimed(session: SyncSession): void {
+    if (this.isOwnDevice(session)) this.sendPrivate(session);
+    this.changed();
+  }
+
   sessionClosed(session: SyncSession): void {
+    this.privateSync.delete(session);
+    if (session.remote && this.isOwnDeviceId(session.remote)) this.deviceSeen.set(session.remote.nodeId, this.clock.now());
     this.closedTraffic.bytesIn += session.bytesIn;
     this.closedTraffic.bytesOut += session.bytesOut;
     this.sessions.delete(session);

@@ -7,6 +7,7 @@ import { readDeviceCertificate, writeDeviceCertificate, type DeviceCertificate }
 import { HEAD_BYTES, MAX_HEADS, readSignedHeads, writeSignedHeads, type SignedHeads } from '../vault/signedHeads';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 import { MAX_STATEMENTS } from '../vault/vaultVersion';
+import { MAX_DEVICE_NAME_BYTES, PAIR_PROOF_BYTES } from '../pairing/devicePairing';
 
 /**
  * The messages two Souk nodes exchange over a link (protocol version 3). Each message is sent
@@ -24,6 +25,9 @@ export const MessageType = {
   refusal: 7,
   bye: 8,
   proof: 9,
+  private: 10,
+  pairRequest: 11,
+  pairGrant: 12,
 } as const;
 
 export const PROTOCOL_VERSION = 3;
@@ -32,6 +36,10 @@ export const CHALLENGE_BYTES = 32;
 export const MAX_HEADS_PER_FRAME = 64;
 export const MAX_CHANGES_PER_FRAME = 4096;
 export const MAX_REASON_BYTES = 512;
+/** The largest sealed private-catalog sync message (between a shop's own devices). */
+export const MAX_PRIVATE_PAYLOAD = 16 * 1024 * 1024;
+/** The largest sealed pairing grant (both documents of a shop). */
+export const MAX_GRANT_PAYLOAD = 2 * MAX_PRIVATE_PAYLOAD;
 /** The largest vault snapshot or change bundle one message may carry. */
 export const MAX_CHANGES_PAYLOAD = MAX_VAULT_BYTES + 64 * 1024;
 
@@ -59,6 +67,9 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.pong, limit(4, 'control')],
   [MessageType.refusal, limit(1 + 33 + 2 + MAX_REASON_BYTES, 'control')],
   [MessageType.bye, limit(2 + MAX_REASON_BYTES, 'control')],
+  [MessageType.private, limit(4 + MAX_PRIVATE_PAYLOAD, 'sync')],
+  [MessageType.pairRequest, limit(PAIR_PROOF_BYTES + 2 + MAX_DEVICE_NAME_BYTES, 'control')],
+  [MessageType.pairGrant, limit(4 + MAX_GRANT_PAYLOAD, 'sync')],
 ]);
 
 export type SyncMessage =
@@ -74,7 +85,13 @@ export type SyncMessage =
   | { type: 'pong'; nonce: number }
   | { type: 'refusal'; code: RefusalCodeValue; vaultId?: Uint8Array; reason: string }
   /** The sender is closing this link on purpose (leaving the network, shutting down). */
-  | { type: 'bye'; reason: string };
+  | { type: 'bye'; reason: string }
+  /** An Automerge sync message for the private catalog, sealed with the shop's catalog key; only between a shop's own devices. */
+  | { type: 'private'; sealed: Uint8Array }
+  /** A new device asks to join the shop with the pairing code (devicePairing.ts). */
+  | { type: 'pairRequest'; proof: Uint8Array; deviceName: string }
+  /** The shop's root device answers: the new device's certificate, the catalog key and the shop, sealed with the code. */
+  | { type: 'pairGrant'; sealed: Uint8Array };
 
 export interface EncodedMessage {
   type: number;
@@ -133,6 +150,13 @@ export function encodeMessage(message: SyncMessage): EncodedMessage {
       break;
     case 'bye':
       w.text(clipText(message.reason, MAX_REASON_BYTES));
+      break;
+    case 'private':
+    case 'pairGrant':
+      w.bytes(message.sealed);
+      break;
+    case 'pairRequest':
+      w.fixed(message.proof, PAIR_PROOF_BYTES).text(clipText(message.deviceName, MAX_DEVICE_NAME_BYTES));
       break;
   }
   const type = MessageType[message.type];
@@ -209,6 +233,15 @@ export function decodeMessage(frame: Frame): SyncMessage {
     }
     case MessageType.bye:
       message = { type: 'bye', reason: r.text(MAX_REASON_BYTES, 'reason') };
+      break;
+    case MessageType.private:
+      message = { type: 'private', sealed: r.bytes(MAX_PRIVATE_PAYLOAD, 'sealed private sync') };
+      break;
+    case MessageType.pairRequest:
+      message = { type: 'pairRequest', proof: r.fixed(PAIR_PROOF_BYTES, 'pairing proof'), deviceName: r.text(MAX_DEVICE_NAME_BYTES, 'device name') };
+      break;
+    case MessageType.pairGrant:
+      message = { type: 'pairGrant', sealed: r.bytes(MAX_GRANT_PAYLOAD, 'sealed pairing grant') };
       break;
     default:
       throw new WireError('unknown-type', `unknown message type ${frame.type}`);

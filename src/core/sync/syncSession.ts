@@ -32,12 +32,18 @@ export interface SyncHost {
   proveLink(theirChallenge: Uint8Array, theirId: Uint8Array): Uint8Array;
   /** The device certificate of the shop this node holds, if any. */
   shopClaim(): DeviceCertificate | undefined;
+  /** A proven peer now also proved a shop (it created or joined one while linked). */
+  shopClaimed(session: SyncSession): void;
   /** The peer proved its id (and shop, if it claims one); return false to close the link. */
   sessionReady(session: SyncSession): boolean;
   receiveHeads(session: SyncSession, statements: SignedHeads[]): void;
   receiveWant(session: SyncSession, vaultId: Uint8Array, have: string[]): void;
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void>;
   receiveRefusal(session: SyncSession, message: Extract<SyncMessage, { type: 'refusal' }>): void;
+  /** Private-catalog sync and device pairing: between a shop's own devices (the host checks who may). */
+  receivePrivate(session: SyncSession, sealed: Uint8Array): void;
+  receivePairRequest(session: SyncSession, proof: Uint8Array, deviceName: string): void;
+  receivePairGrant(session: SyncSession, sealed: Uint8Array): void;
   /** The proven peer broke the protocol; the host counts it against the peer. */
   offence(session: SyncSession, reason: string): void;
   sessionClosed(session: SyncSession, reason: string): void;
@@ -258,8 +264,10 @@ export class SyncSession {
         this.host.offence(this, 'claimed a different shop on the same link');
         return this.close('claimed a different shop on the same link');
       }
+      const claimed = !first && shopVaultId !== undefined && this.remote?.shopVaultId === undefined;
       this.remote = { nodeId: toHex(this.claimedId), ...(shopVaultId ? { shopVaultId } : {}) };
       if (first && !this.host.sessionReady(this)) return;
+      if (claimed) this.host.shopClaimed(this);
       return;
     }
     if (!this.remote) {
@@ -287,6 +295,15 @@ export class SyncSession {
         return;
       case 'bye':
         this.close(`peer left: ${message.reason}`);
+        return;
+      case 'private':
+        this.host.receivePrivate(this, message.sealed);
+        return;
+      case 'pairRequest':
+        this.host.receivePairRequest(this, message.proof, message.deviceName);
+        return;
+      case 'pairGrant':
+        this.host.receivePairGrant(this, message.sealed);
         return;
     }
   }

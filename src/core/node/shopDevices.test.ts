@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { closeAll, link, openNode, priceAt, shopNode, vaultOf } from '../attacks/attackKit';
+import { eventually } from '../test/rawPeer';
+import { MemoryStorage } from '../storage/memoryStorage';
+import { SoukNode } from './soukNode';
+import { fromHex, toHex } from '../wire/hex';
+import { parsePairingCode, isPairingCode } from '../pairing/pairingCode';
+
+afterEach(closeAll);
+
+const stockOf = (node: SoukNode, name: string) => node.products(name).products.find((p) => p.name === name)?.stock;
+const offeredAt = (node: SoukNode, name: string) => node.marketplace(name).offers.find((o) => o.name === name);
+
+/** A shop on `first` and a second device joined to it by the pairing code, linked. */
+async function twoDevices() {
+  const first = await shopNode('Two Tills');
+  const honey = await first.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10, costPrice: 300 });
+  await first.setOffer(honey, { quantity: 8, price: 700 });
+  const second = await openNode();
+  const ends = link(first, second);
+  const { code } = first.startPairing();
+  const shopId = await second.joinShop(code, 'Back office laptop');
+  return { first, second, honey, shopId, ends };
+}
+
+describe('a shop on several devices', () => {
+  it('a new device joins with the typed code and gets the shop, its catalog (private fields too) and its own certified key', async () => {
+    const { first, second, honey, shopId } = await twoDevices();
+    expect(shopId).toBe(vaultOf(first));
+    expect(second.view().shop?.vaultId).toBe(shopId);
+    expect(second.view().shop?.rootDevice).toBe(false);
+    expect(second.view().shop?.deviceKey).toBe(toHex(second.nodeId));
+    const product = second.products('Honey').products[0]!;
+    expect(product).toMatchObject({ id: honey, stock: 10, costPrice: 300, offer: { quantity: 8, price: 700 } });
+    const devices = first.devices();
+    expect(devices.map((d) => d.name).sort()).toEqual(['Back office laptop', 'First device']);
+    await eventually(() => second.devices().length === 2, 5000, 'the device list on the new device');
+    expect(first.view().pairing?.state).toBe('done');
+  });
+
+  it('both devices edit while apart; when they meet, stock drops by both sales and every shop sees one merged offer', async () => {
+    const { first, second, honey, ends } = await twoDevices();
+    const buyer = await shopNode('Buyer');
+    link(first, buyer);
+    await eventually(() => offeredAt(buyer, 'Honey')?.quantity === 8);
+    for (const end of ends) end.close('apart');
+    await first.adjustStock(honey, -1);
+    await second.adjustStock(honey, -4);
+    // A different field on each device: both survive the merge.
+    await second.updateProduct(honey, { name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 6, shelf: 'B2' });
+    await first.setOffer(honey, { quantity: 5, price: 720 });
+    expect(stockOf(first, 'Honey')).toBe(9);
+    expect(stockOf(second, 'Honey')).toBe(6);
+    link(first, second);
+    await eventually(() => stockOf(first, 'Honey') === 5 && stockOf(second, 'Honey') === 5, 10_000, 'stock to count both sales');
+    const merged = first.products('Honey').products[0]!;
+    expect(merged).toMatchObject({ shelf: 'B2', offer: { quantity: 5, price: 720 } });
+    expect(second.products('Honey').products[0]).toMatchObject({ shelf: 'B2', offer: { quantity: 5, price: 720 } });
+    await eventually(() => offeredAt(buyer, 'Honey')?.price === 720 && offeredAt(buyer, 'Honey')?.quantity === 5, 10_000, 'the buyer to see the merged offer');
+    // The buyer holds one statement per device of the shop.
+    await eventually(() => (buyer.statementsOf(vaultOf(first)) ?? []).length === 2, 10_000, 'both devices’ statements');
+  });
+
+  it('a recount on one device and a sale on another while apart: the sale still counts after the recount', async () => {
+    const { first, second, honey, ends } = await twoDevices();
+    for (const end of ends) end.close('apart');
+    await first.updateProduct(honey, { name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 20 });
+    await second.adjustStock(honey, -3);
+    link(first, second);
+    await eventually(() => stockOf(first, 'Honey') === 17 && stockOf(second, 'Honey') === 17, 10_000, 'recount plus the sale');
+  });
+
+  it('the private catalog travels only between the shop’s devices: a relay never sees it, and a wrong code gets nothing', async () => {
+    const first = await shopNode('Secretive');
+    await first.addProduct({ name: 'Saffron', sku: 'S', unit: 'g', price: 900, stock: 50, costPrice: 123456, supplierNotes: 'from uncle Karim' });
+    const stranger = await openNode();
+    const seen: Uint8Array[] = [];
+    link(first, stranger, (_direction, bytes) => void seen.push(bytes.slice()));
+    const { code } = first.startPairing();
+    const wrong = parsePairingCode(code);
+    if (!isPairingCode(wrong)) throw new Error('code');
+    const other = [...code.replace(/-/g, '')].map((c, i) => (i === 0 ? (c === '2' ? '3' : '2') : c)).join('');
+    await expect(stranger.joinShop(other, 'thief')).rejects.toThrow(/typo/);
+    // A well-formed but different code: the root device refuses it; the stranger gets no shop.
+    const forged = (await import('../pairing/pairingCode')).newPairingCode(() => new Uint8Array(8).fill(7));
+    const attempt = stranger.joinShop(forged.text, 'thief').catch((e: Error) => e);
+    await eventually(() => first.view().refusals.some((r) => /wrong pairing code/.test(r.reason)), 5000, 'the wrong code to be refused');
+    stranger.cancelPairing();
+    expect(await attempt).toBeInstanceOf(Error);
+    expect(stranger.view().shop).toBeNull();
+    const all = Buffer.concat(seen.map((b) => Buffer.from(b)));
+    for (const secret of ['uncle Karim', '123456', 'Saffron']) expect(all.includes(Buffer.from(secret))).toBe(false);
+    // Between the shop's own devices it travels sealed: the new device has it, the bytes on the link never show it.
+    const ownLink: Uint8Array[] = [];
+    const laptop = await openNode();
+    link(first, laptop, (_direction, bytes) => void ownLink.push(bytes.slice()));
+    await laptop.joinShop(first.startPairing().code, 'laptop');
+    await first.updateProduct(first.products('Saffron').products[0]!.id, { name: 'Saffron', sku: 'S', unit: 'g', price: 900, stock: 50, costPrice: 123456, supplierNotes: 'from uncle Karim, second crop' });
+    await eventually(() => laptop.products('Saffron').products[0]?.supplierNotes === 'from uncle Karim, second crop', 5000, 'the edit on the laptop');
+    const own = Buffer.concat(ownLink.map((b) => Buffer.from(b)));
+    expect(own.length).toBeGreaterThan(0);
+    for (const secret of ['uncle Karim', 'second crop']) expect(own.includes(Buffer.from(secret))).toBe(false);
+  });
+
+  it('five wrong codes kill the pairing code', async () => {
+    const first = await shopNode('Guarded');
+    const { code } = first.startPairing();
+    for (let i = 0; i < 5; i++) {
+      const guesser = await openNode();
+      link(first, guesser);
+      const forged = (await import('../pairing/pairingCode')).newPairingCode(() => new Uint8Array(8).fill(i + 1));
+      void guesser.joinShop(forged.text, 'guess').catch(() => {});
+      await eventually(() => first.view().refusals.filter((r) => /wrong pairing code/.test(r.reason)).length === i + 1, 5000, `guess ${i + 1}`);
+    }
+    expect(first.view().pairing).toMatchObject({ state: 'failed' });
+    const late = await openNode();
+    link(first, late);
+    const joining = late.joinShop(code, 'too late').catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    late.cancelPairing();
+    expect(await joining).toBeInstanceOf(Error);
+    expect(late.view().shop).toBeNull();
+  });
+
+  it('a revoked device’s later edits are refused by another shop; what it wrote before stays', async () => {
+    const { first, second, honey, ends } = await twoDevices();
+    await second.setOffer(honey, { quantity: 7, price: 705 });
+    const third = await shopNode('Third shop');
+    link(first, third);
+    await eventually(() => offeredAt(third, 'Honey')?.price === 705, 10_000, 'the second device’s edit before revocation');
+    for (const end of ends) end.close('laptop stolen');
+    await first.revokeDevice(toHex(second.nodeId));
+    await eventually(() => (third.view().vaults.find((v) => v.vaultId === vaultOf(first))?.counter ?? 0) >= 4, 10_000, 'the revocation');
+    await second.setOffer(honey, { quantity: 1, price: 1 });
+    link(second, third);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(offeredAt(third, 'Honey')?.price).toBe(705);
+    expect(first.devices().find((d) => d.publicKey === toHex(second.nodeId))?.revokedAt).not.toBeNull();
+  });
+
+  it('only the root device adds or revokes devices and makes backups', async () => {
+    const { second, first } = await twoDevices();
+    expect(() => second.startPairing()).toThrow(/device that created the shop/);
+    await expect(second.revokeDevice(toHex(first.nodeId))).rejects.toThrow(/device that created the shop/);
+    await expect(second.exportBackup('a long passphrase')).rejects.toThrow(/back up from that device/);
+  });
+});
+
+describe('backup and restore', () => {
+  it('a backup restored in a fresh node brings the shop back as a new device, and it syncs', async () => {
+    const first = await shopNode('Backed Up');
+    const honey = await first.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10, costPrice: 300, supplierNotes: 'Ana' });
+    await first.setOffer(honey, { quantity: 8, price: 700 });
+    const file = await first.exportBackup('correct horse battery');
+    expect(first.view().shop?.lastBackupAt).not.toBeNull();
+    const fresh = await openNode();
+    await expect(fresh.restoreBackup(file, 'wrong horse battery')).rejects.toMatchObject({ code: 'wrong-passphrase-or-damaged' });
+    expect(fresh.view().shop).toBeNull();
+    const id = await fresh.restoreBackup(file, 'correct horse battery', 'New phone');
+    expect(id).toBe(vaultOf(first));
+    expect(fresh.products('Honey').products[0]).toMatchObject({ stock: 10, costPrice: 300, supplierNotes: 'Ana' });
+    expect(fresh.view().shop?.rootDevice).toBe(true);
+    await fresh.adjustStock(honey, -2);
+    link(first, fresh);
+    await eventually(() => stockOf(first, 'Honey') === 8, 10_000, 'the restored device’s sale to reach the first');
+    expect(first.devices().map((d) => d.name).sort()).toEqual(['First device', 'New phone']);
+  });
+});
+
+describe('upgrade from version 0.1', () => {
+  it('a shop stored by version 0.1 opens, migrated, with its catalog, offers and exact location; peers’ old copies are dropped', async () => {
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/shop-v0.1.json', import.meta.url), 'utf8')) as { entries: { key: string[]; hex: string }[] };
+    const storage = new MemoryStorage();
+    await storage.write(fixture.entries.map((e) => ({ op: 'put' as const, key: e.key, data: fromHex(e.hex) })));
+    const node = await SoukNode.open({ storage });
+    await node.whenContentLoaded();
+    const view = node.view();
+    expect(view.shop).toMatchObject({ name: 'Old Stall', area: 'Old Town', currency: 'EUR', exactLocation: 'Row 3, stall 12' });
+    const products = node.products().products;
+    expect(products.map((p) => p.name).sort()).toEqual(['Figs', 'Honey', 'Olives']);
+    expect(products.find((p) => p.name === 'Honey')).toMatchObject({ stock: 10, costPrice: 400, supplierNotes: 'Bees of Ana', shelf: 'B2', offer: { quantity: 10, price: 750 } });
+    expect(node.marketplace('Honey').offers[0]).toMatchObject({ quantity: 10, price: 750, expiresOn: '2027-05-01' });
+    expect(view.vaults.map((v) => v.name)).toEqual(['Old Stall']);
+    // Edits work, and reopening reads the migrated form without migrating again.
+    await node.adjustStock(products.find((p) => p.name === 'Figs')!.id, -0.5);
+    node.close();
+    const again = await SoukNode.open({ storage });
+    expect(again.products('Figs').products[0]?.stock).toBe(5);
+    const peer = await shopNode('Fresh peer');
+    link(again, peer);
+    await eventually(() => priceAt(peer, 'Honey') === 750, 10_000, 'a peer to take the migrated shop');
+  });
+});
