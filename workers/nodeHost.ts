@@ -34,6 +34,14 @@ export async function startNodeHost() {
     previewCatalogImport: (text: string) => node.previewCatalogImport(text),
     importCatalog: (text: string) => node.importCatalog(text),
     exportCatalog: () => node.exportCatalog(),
+    startPairing: () => node.startPairing(),
+    cancelPairing: () => node.cancelPairing(),
+    joinShop: (code: string, deviceName: string) => node.joinShop(code, deviceName),
+    devices: () => node.devices(),
+    revokeDevice: (deviceKey: string) => node.revokeDevice(deviceKey),
+    exportBackup: (passphrase: string, onProgress?: (share: number) => void) => node.exportBackup(passphrase, onProgress),
+    restoreBackup: (file: Uint8Array, passphrase: string, deviceName?: string, onProgress?: (share: number) => void) =>
+      node.restoreBackup(file, passphrase, deviceName, onProgress),
     updateProduct: (id: string, input: Parameters<SoukNode['updateProduct']>[1], offer?: Parameters<SoukNode['updateProduct']>[2]) =>
       node.updateProduct(id, input, offer),
     removeProduct: (id: string) => node.removeProduct(id),

@@ -7,6 +7,10 @@ import { closePeer, dataChannelStreams, type LinkStreams } from './dataChannelSt
 import { SignalingClient } from './signalingClient';
 
 const BUSY = 'souk-busy';
+
+function roomFor(view: { settings: { networkName: string }; pairing: { state: string; room: string } | null }): string {
+  return view.pairing?.state === 'waiting' ? view.pairing.room : view.settings.networkName;
+}
 const FILL_EVERY_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -46,6 +50,8 @@ export class LinkLeader {
   private readonly redial = new RedialPolicy(() => Date.now());
   private signaling: SignalingClient | undefined;
   private networkName = '';
+  /** The signaling room: the network's, or while pairing a device, the pairing code's. */
+  private room = '';
   private maxConnections = 1;
   private blocked = new Set<string>();
   private nodeId = '';
@@ -71,7 +77,8 @@ export class LinkLeader {
     this.nodeId = view.nodeId;
     this.applySettings(view.settings, view.blockedPeers);
     this.setStatus({ leader: true });
-    this.signaling = new SignalingClient(this.signalingUrl, this.networkName, this.nodeId, (challenge, room) => this.node.proveSignalingJoin(challenge, room), {
+    this.room = roomFor(view);
+    this.signaling = new SignalingClient(this.signalingUrl, this.room, this.nodeId, (challenge, room) => this.node.proveSignalingJoin(challenge, room), {
       joined: (peers) => {
         this.present.clear();
         for (const peer of peers) this.present.add(peer);
@@ -100,7 +107,13 @@ export class LinkLeader {
         await this.node.leaveAll(`switched to network ${next.settings.networkName}`);
         for (const peer of [...this.attempts.keys()]) this.drop(peer, 'switched networks', false);
         this.present.clear();
-        this.signaling?.switchRoom(this.networkName);
+        this.room = roomFor(next);
+        this.signaling?.switchRoom(this.room);
+      } else if (roomFor(next) !== this.room) {
+        // Pairing started or ended: meet in the code's room (links already made stay).
+        this.present.clear();
+        this.room = roomFor(next);
+        this.signaling?.switchRoom(this.room);
       }
     };
   }

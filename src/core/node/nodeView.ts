@@ -48,6 +48,8 @@ export interface PairingView {
   role: 'adding' | 'joining';
   code: string | null;
   qr: string | null;
+  /** The signaling room both devices meet in while pairing. */
+  room: string;
   expiresAt: number;
   state: 'waiting' | 'done' | 'failed';
   message: string;

@@ -32,7 +32,7 @@ import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './sho
 import { certifyDevice, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
 import { encodeDeviceRevocation, revokeDevice } from '../vault/deviceRevocation';
 import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
-import { openPairGrant, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
+import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
 import { open as openSealed, seal } from '../crypto/sealedBox';
 import { readProducts } from '../catalog/productRecords';
 import { openBackup, sealBackup } from '../backup/backupFile';
@@ -937,6 +937,7 @@ export class SoukNode implements SyncHost {
             role: this.pairing.role,
             code: this.pairing.role === 'adding' ? this.pairing.code.text : null,
             qr: this.pairing.role === 'adding' ? pairingQrText(this.pairing.code) : null,
+            room: pairingRoom(this.pairing.code.secret),
             expiresAt: this.pairing.expiresAt,
             state: this.pairing.state,
             message: this.pairing.message,

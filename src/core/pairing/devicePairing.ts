@@ -1,7 +1,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { BinaryReader, BinaryWriter } from '../wire/binary';
-import { concatBytes } from '../wire/hex';
+import { concatBytes, toHex } from '../wire/hex';
 import { readDeviceCertificate, writeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { CATALOG_KEY_BYTES } from '../vault/shopKeys';
 import { readSignedHeads, writeSignedHeads, type SignedHeads } from '../vault/signedHeads';
@@ -26,6 +26,17 @@ const GRANT_TAG = new TextEncoder().encode('souk/pair-grant/v1\0');
 export const PAIR_PROOF_BYTES = 32;
 export const MAX_DEVICE_NAME_BYTES = 64;
 export const MAX_GRANT_DOCUMENT_BYTES = 32 * 1024 * 1024;
+
+const ROOM_TAG = new TextEncoder().encode('souk/pair-room/v1\0');
+
+/**
+ * The signaling room both devices wait in while pairing, named from the code: only someone
+ * with the code finds it, and the shop's device meets the new one there however big the
+ * network's own room is.
+ */
+export function pairingRoom(secret: Uint8Array): string {
+  return `pair-${toHex(sha256(concatBytes(ROOM_TAG, secret))).slice(0, 32)}`;
+}
 
 export function pairRequestProof(secret: Uint8Array, holderId: Uint8Array, joinerId: Uint8Array): Uint8Array {
   return hmac(sha256, secret, concatBytes(REQUEST_TAG, holderId, joinerId));
