@@ -23,13 +23,14 @@ import { SyncSession, type SyncHost } from '../sync/syncSession';
 import { acceptBundle, type AcceptanceOptions, type VerifiedVault } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
-import { checkSignedHeads, encodeSignedHeads, sameHeads, type SignedHeads } from '../vault/signedHeads';
+import { checkSignedHeads, encodeSignedHeads, sameHeads, signedHeadsStatement, type SignedHeads } from '../vault/signedHeads';
+import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signatureVerifier';
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
 import { OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
-import { certifyDevice, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
+import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
 import { encodeDeviceRevocation, revokeDevice } from '../vault/deviceRevocation';
 import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
 import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
@@ -1150,6 +1151,32 @@ export class SoukNode implements SyncHost {
     return undefined;
   }
 
+  /**
+   * Verifies statements through the platform's native Ed25519 (WebCrypto, several at once) before
+   * acceptance, so acceptance finds them in the cache instead of verifying with the JavaScript
+   * fallback one by one. Anything that does not verify here is left to the synchronous check,
+   * which refuses it with its reason.
+   */
+  private async preverify(statements: readonly SignedHeads[]): Promise<void> {
+    const pending = statements.filter((s) => !this.verified.has(toHex(encodeSignedHeads(s))));
+    if (!pending.length) return;
+    const verifier = await (this.verifier ??= createSignatureVerifier());
+    const items = pending.flatMap((s) => [
+      { signature: s.certificate.signature, message: deviceCertificateStatement(s.certificate.vaultId, s.certificate.devicePublicKey, s.certificate.issuedAt), publicKey: s.certificate.vaultId },
+      { signature: s.signature, message: signedHeadsStatement(s.vaultId, s.counter, s.heads), publicKey: s.certificate.devicePublicKey },
+    ]);
+    const answers = await verifier.verifyMany(items);
+    pending.forEach((statement, i) => {
+      if (!answers[2 * i] || !answers[2 * i + 1]) return;
+      // Both signatures hold: the rest of the checks (keys, heads, counter) run here, without verifying again.
+      if (checkSignedHeads(statement, false, () => true)) return;
+      this.checkOnce(toHex(encodeDeviceCertificate(statement.certificate)), () => undefined);
+      this.checkOnce(toHex(encodeSignedHeads(statement)), () => undefined);
+    });
+  }
+
+  private verifier: Promise<SignatureVerifier> | undefined;
+
   /** Verifies a signed statement, remembering genuine ones (bounded, least recently used dropped first). */
   private checkStatement(statement: SignedHeads): string | undefined {
     // Keyed by the whole statement: a verified signature must not vouch for altered fields.
@@ -1380,6 +1407,7 @@ export class SoukNode implements SyncHost {
       this.requests.notTaken(session, id);
       return;
     }
+    await this.preverify(message.statements);
     const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
       this.requests.notTaken(session, id);

@@ -32,13 +32,20 @@ export function certifyDevice(root: KeyPair, devicePublicKey: Uint8Array, issued
   return { vaultId: root.publicKey, devicePublicKey, issuedAt, signature: sign(statement, root.secretKey) };
 }
 
-/** Undefined when the certificate is valid for `vaultId`, else the reason it is not. */
-export function checkDeviceCertificate(certificate: DeviceCertificate, vaultId: Uint8Array): string | undefined {
+/**
+ * Undefined when the certificate is valid for `vaultId`, else the reason it is not.
+ * `verifySignature` may be a check already made (an asynchronous verifier's answer).
+ */
+export function checkDeviceCertificate(
+  certificate: DeviceCertificate,
+  vaultId: Uint8Array,
+  verifySignature: typeof verify = verify,
+): string | undefined {
   if (!bytesEqual(certificate.vaultId, vaultId)) return 'device certificate is for another vault';
   if (!isAcceptablePublicKey(certificate.vaultId)) return 'vault id is not an acceptable Ed25519 key (small-order or non-canonical)';
   if (!isAcceptablePublicKey(certificate.devicePublicKey)) return 'device key is not an acceptable Ed25519 key (small-order or non-canonical)';
   const statement = deviceCertificateStatement(certificate.vaultId, certificate.devicePublicKey, certificate.issuedAt);
-  if (!verify(certificate.signature, statement, certificate.vaultId)) return 'device certificate is not signed by the vault root key';
+  if (!verifySignature(certificate.signature, statement, certificate.vaultId)) return 'device certificate is not signed by the vault root key';
   return undefined;
 }
 

@@ -58,9 +58,10 @@ export function signHeads(
 /**
  * Undefined when the statement is genuine: signed by a device the vault's root key certified. Else
  * why not. `certificateChecked` says the caller already verified this exact certificate (a cache),
- * which saves one of the two signature checks.
+ * which saves one of the two signature checks. `verifySignature` may stand for checks already
+ * made by an asynchronous verifier (WebCrypto).
  */
-export function checkSignedHeads(signed: SignedHeads, certificateChecked = false): string | undefined {
+export function checkSignedHeads(signed: SignedHeads, certificateChecked = false, verifySignature: typeof verify = verify): string | undefined {
   if (signed.heads.length > MAX_HEADS) return `too many heads (${signed.heads.length})`;
   const sorted = sortHeads(signed.heads);
   if (sorted.length !== signed.heads.length || sorted.some((h, i) => h !== signed.heads[i])) return 'heads are not sorted and unique';
@@ -69,10 +70,10 @@ export function checkSignedHeads(signed: SignedHeads, certificateChecked = false
     ? bytesEqual(signed.certificate.vaultId, signed.vaultId)
       ? undefined
       : 'device certificate is for another vault'
-    : checkDeviceCertificate(signed.certificate, signed.vaultId);
+    : checkDeviceCertificate(signed.certificate, signed.vaultId, verifySignature);
   if (certificateProblem) return certificateProblem;
   const statement = signedHeadsStatement(signed.vaultId, signed.counter, signed.heads);
-  if (!verify(signed.signature, statement, signed.certificate.devicePublicKey)) return 'heads signature does not verify';
+  if (!verifySignature(signed.signature, statement, signed.certificate.devicePublicKey)) return 'heads signature does not verify';
   return undefined;
 }
 
