@@ -10,7 +10,7 @@ test('a catalog CSV is checked whole, then imported with progress; its offers re
   const input = page.getByLabel('Import catalog (CSV)');
 
   await input.setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: csv(['Tea,T1,box,3.00,10,5,2.90,A1', 'Coffee,C1,bag,4.00,2,9,3.80,A2']) });
-  await expect(page.getByRole('alert')).toHaveText('Nothing was imported: Row 2: Offered quantity (9) is more than stock (2)');
+  await expect(page.getByRole('alert')).toHaveText('Nothing was imported: Line 3: Offered quantity (9) is more than stock (2)');
   await expect(page.getByText('No products yet.')).toBeVisible();
 
   const rows = Array.from({ length: 1200 }, (_, i) => `Item ${String(i).padStart(4, '0')},SKU${i},each,1.${String(i % 100).padStart(2, '0')},10,${i % 2 ? 4 : ''},,B${i % 9}`);
