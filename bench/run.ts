@@ -7,6 +7,7 @@ import { staticFiles } from '../signaling/staticFiles';
 import { catchup } from './catchup';
 import { flood } from './flood';
 import { open } from './open';
+import { updateSize } from './updateSize';
 import { verify } from './verify';
 
 /**
@@ -16,7 +17,7 @@ import { verify } from './verify';
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
 const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
-const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, 'update-size': updateSize };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

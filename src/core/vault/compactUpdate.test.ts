@@ -1,7 +1,7 @@
 import * as A from '@automerge/automerge';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, keyPairFromSecret } from '../crypto/ed25519';
+import { generateKeyPair, keyPairFromSecret, sign } from '../crypto/ed25519';
 import { deviceActor, OwnShop } from '../node/ownShop';
 import { bytesEqual, concatBytes, fromHex, toHex } from '../wire/hex';
 import type { Product, SharedVaultDoc } from './vaultDocuments';
@@ -17,7 +17,6 @@ import {
 import { certifyDevice, encodeDeviceCertificate } from './deviceCertificate';
 import { signHeads, signedHeadsStatement, type SignedHeads } from './signedHeads';
 import type { ShopKeys } from './shopKeys';
-import { sign } from '../crypto/ed25519';
 
 const options = { limits: VAULT_LIMITS };
 const T0 = 1767225600; // 2026-01-01T00:00:00Z, seconds (Automerge change time)
@@ -63,7 +62,7 @@ function vector() {
     };
   });
   const previous = signHeads(device, certificate, 1, A.getHeads(first));
-  const second = A.change(first, { time: T0 + 60 }, (d) => void (d.offerFields[`${PRODUCT}/p`] = 1350));
+  const second = A.change(A.clone(first, { actor }), { time: T0 + 60 }, (d) => void (d.offerFields[`${PRODUCT}/p`] = 1350));
   const statement = signHeads(device, certificate, 2, A.getHeads(second));
   const [change] = A.getChanges(first, second);
   return { root, device, certificate, first, second, previous, statement, change: change! };
@@ -135,5 +134,219 @@ describe('compact update: the test vector', () => {
     expect(compact.statements).toEqual(full.statements);
     expect(toHex(A.save(compact.doc))).toBe(toHex(A.save(full.doc)));
     expect(compact.content.offers[0]!.price).toBe(1350);
+  });
+});
+
+const NOW = T0 * 1000;
+
+function product(id: string, stock: number, price: number): Product {
+  return {
+    id,
+    name: `Product ${id.slice(0, 4)}`,
+    sku: `SKU-${id.slice(0, 6)}`,
+    unit: 'kg',
+    price,
+    stock,
+    costPrice: null,
+    supplierNotes: '',
+    shelf: '',
+    batches: [],
+    offer: { quantity: stock, price },
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
+}
+
+/** One edit of a real shop, committed: its shared changes, the device's statement before and after. */
+function editShop(shop: OwnShop, now: number, edit: (draft: Parameters<Parameters<OwnShop['edit']>[0]>[0]) => string[], share?: (draft: SharedVaultDoc) => void) {
+  const previous = shop.ownStatement;
+  const heads = A.getHeads(shop.doc);
+  const result = shop.edit((draft) => ({ result: undefined, touched: edit(draft) }), share, now);
+  shop.commit(result);
+  return { changes: A.getChangesSince(shop.doc, heads), statement: shop.ownStatement!, previous };
+}
+
+/** A shop with one offered product, and a receiver holding its vault by full sync. */
+function realShop() {
+  const { shop } = OwnShop.create(generateKeyPair(), { name: 'Spice Stall', area: 'Old Market', currency: 'EUR' }, 'Row 3, stall 12', NOW);
+  const ids = ['a1b2c3d4e5f60718', '0f1e2d3c4b5a6978'];
+  editShop(shop, NOW + 1000, (draft) => {
+    draft.put(product(ids[0]!, 1250.75, 99_999_999_999));
+    draft.put(product(ids[1]!, 40, 350));
+    return ids;
+  });
+  const receiver = accepted(acceptBundle(undefined, { statements: shop.statements, snapshot: true, changes: [A.save(shop.doc)] }, options));
+  return { shop, ids, receiver };
+}
+
+/** Sends one edit both ways, compact and by full sync, and checks both reach the same state. */
+function both(receiver: VerifiedVault, sent: ReturnType<typeof editShop>) {
+  expect(sent.changes).toHaveLength(1);
+  const update = encodeCompactUpdate(sent.changes[0]!, sent.statement, sent.previous);
+  expect(update.length).toBeLessThanOrEqual(MAX_COMPACT_UPDATE_BYTES);
+  const decoded = decodeCompactUpdate(update, lookupOf(receiver));
+  if ('error' in decoded) throw new Error(decoded.error);
+  expect(toHex(decoded.change)).toBe(toHex(sent.changes[0]!));
+  expect(decoded.statement).toEqual(sent.statement);
+  const compact = accepted(acceptBundle(receiver, { statements: [decoded.statement], snapshot: false, changes: [decoded.change] }, options));
+  const full = accepted(acceptBundle(receiver, { statements: [sent.statement], snapshot: false, changes: sent.changes }, options));
+  expect(A.getHeads(compact.doc)).toEqual(A.getHeads(full.doc));
+  expect(compact.statements).toEqual(full.statements);
+  expect(toHex(A.save(compact.doc))).toBe(toHex(A.save(full.doc)));
+  return { update, vault: compact };
+}
+
+describe('compact update: a real shop', () => {
+  it('carries price and stock changes, one after another, to exactly the state full sync reaches', () => {
+    const { shop, ids, receiver } = realShop();
+    let held = receiver;
+    const sizes: number[] = [];
+    const steps: ((draft: Parameters<Parameters<OwnShop['edit']>[0]>[0]) => string[])[] = [
+      (d) => (d.put({ ...d.products.get(ids[0]!)!, offer: { quantity: 1250.75, price: 999_999_999_999 } }), [ids[0]!]),
+      (d) => (d.move(ids[0]!, -0.125), [ids[0]!]),
+      (d) => (d.move(ids[1]!, -3), [ids[1]!]),
+      (d) => (d.put({ ...d.products.get(ids[1]!)!, offer: { quantity: 37, price: 375 } }), [ids[1]!]),
+      (d) => (d.recount(ids[0]!, 1198.333), [ids[0]!]),
+    ];
+    steps.forEach((step, i) => {
+      const sent = editShop(shop, NOW + 60_000 * (i + 2), step);
+      const { update, vault } = both(held, sent);
+      sizes.push(update.length);
+      held = vault;
+    });
+    expect(held.content.offers.find((o) => o.productId === ids[0])).toMatchObject({ quantity: 1198.333, price: 999_999_999_999 });
+    expect(held.content.offers.find((o) => o.productId === ids[1])).toMatchObject({ quantity: 37, price: 375 });
+    expect(A.getHeads(held.doc)).toEqual(A.getHeads(shop.doc));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_COMPACT_UPDATE_BYTES);
+  });
+
+  it("carries a second device's change (another actor named in it) and elides that device's own actor", () => {
+    const { shop, ids } = realShop();
+    const secondKey = generateKeyPair();
+    const keys: ShopKeys = { ...shop.keys, device: secondKey, certificate: certifyDevice(shop.keys.root!, secondKey.publicKey, NOW) };
+    delete (keys as { root?: unknown }).root;
+    editShop(shop, NOW + 2000, () => [], (d) => {
+      d.devices[toHex(secondKey.publicKey)] = { name: new A.ImmutableString('Second till'), certificate: encodeDeviceCertificate(keys.certificate) };
+    });
+    const actor = deviceActor(secondKey.publicKey);
+    const { shop: second } = OwnShop.fromDocuments(keys, A.clone(shop.doc, { actor }), A.clone(shop.privateDoc, { actor }), shop.statements, NOW + 3000);
+    const receiver = accepted(acceptBundle(undefined, { statements: second.statements, snapshot: true, changes: [A.save(second.doc)] }, options));
+    const sent = editShop(second, NOW + 120_000, (d) => (d.put({ ...d.products.get(ids[0]!)!, offer: { quantity: 1000.5, price: 123_456_789_012 } }), [ids[0]!]));
+    expect(A.decodeChange(sent.changes[0]!).ops[0]!.obj).toContain(deviceActor(shop.keys.device.publicKey));
+    const { update, vault } = both(receiver, sent);
+    expect(update[14]).toBe(0x03);
+    expect(vault.content.offers.find((o) => o.productId === ids[0])).toMatchObject({ quantity: 1000.5, price: 123_456_789_012 });
+  });
+
+  it('carries the deps when the receivers cannot rebuild them (no previous statement given)', () => {
+    const { shop, ids, receiver } = realShop();
+    const sent = editShop(shop, NOW + 60_000, (d) => (d.move(ids[1]!, -1), [ids[1]!]));
+    const elided = encodeCompactUpdate(sent.changes[0]!, sent.statement, sent.previous);
+    const update = encodeCompactUpdate(sent.changes[0]!, sent.statement, undefined);
+    expect(update[14]).toBe(0x02);
+    expect(update.length).toBe(elided.length + 33);
+    const decoded = decodeCompactUpdate(update, lookupOf(receiver));
+    if ('error' in decoded) throw new Error(decoded.error);
+    expect(decoded.statement).toEqual(sent.statement);
+    expect(toHex(decoded.change)).toBe(toHex(sent.changes[0]!));
+  });
+});
+
+describe('compact update: refusals', () => {
+  function sample() {
+    const v = vector();
+    return { ...v, update: encodeCompactUpdate(v.change, v.statement, v.previous), receiver: receiverOf(v.first, v.previous) };
+  }
+
+  it('refuses every single-byte change (signature, hash, prefix or parse), never throwing', () => {
+    const { update, receiver } = sample();
+    const lookup = lookupOf(receiver);
+    for (let i = 0; i < update.length; i++) {
+      for (const mask of [0x01, 0x80, 0xff]) {
+        const tampered = update.slice();
+        tampered[i] = tampered[i]! ^ mask;
+        let result: ReturnType<typeof decodeCompactUpdate> | undefined;
+        expect(() => (result = decodeCompactUpdate(tampered, lookup)), `byte ${i} ^ ${mask}`).not.toThrow();
+        expect(result, `byte ${i} ^ ${mask}`).toHaveProperty('error');
+      }
+    }
+  });
+
+  it('refuses truncated updates and inserted bytes', () => {
+    const { update, receiver } = sample();
+    const lookup = lookupOf(receiver);
+    for (let n = 0; n < update.length; n++) expect(decodeCompactUpdate(update.subarray(0, n), lookup)).toHaveProperty('error');
+    for (let at = 0; at <= update.length; at++) {
+      const longer = concatBytes(update.subarray(0, at), Uint8Array.of(0), update.subarray(at));
+      expect(decodeCompactUpdate(longer, lookup), `0 inserted at ${at}`).toHaveProperty('error');
+    }
+    const padded = concatBytes(update.subarray(0, update.length - 64), Uint8Array.of(0), update.subarray(update.length - 64));
+    expect(decodeCompactUpdate(padded, lookup)).toEqual({ error: "compact update refused: 1 bytes after the change's columns" });
+  });
+
+  it('refuses unknown versions and flags', () => {
+    const { update, receiver } = sample();
+    const lookup = lookupOf(receiver);
+    const version = update.slice();
+    version[0] = 2;
+    expect(decodeCompactUpdate(version, lookup)).toEqual({ error: 'compact update refused: unknown version 2' });
+    const flags = update.slice();
+    flags[14] = 0x07;
+    expect(decodeCompactUpdate(flags, lookup)).toEqual({ error: 'compact update refused: unknown flags 0x07' });
+  });
+
+  it('refuses a stale counter: the same update again, once applied', () => {
+    const { update, receiver } = sample();
+    const decoded = decodeCompactUpdate(update, lookupOf(receiver));
+    if ('error' in decoded) throw new Error(decoded.error);
+    const after = accepted(acceptBundle(receiver, { statements: [decoded.statement], snapshot: false, changes: [decoded.change] }, options));
+    expect(decodeCompactUpdate(update, lookupOf(after))).toEqual({ error: 'compact update refused: stale: counter 2, already holding 2' });
+  });
+
+  it('refuses an unknown vault or device prefix', () => {
+    const { update, receiver } = sample();
+    expect(decodeCompactUpdate(update, lookupOf())).toEqual({ error: 'compact update refused: unknown vault' });
+    const noDevice: CompactUpdateLookup = { vault: () => ({ vaultId: receiver.statements[0]!.vaultId, statements: [] }) };
+    expect(decodeCompactUpdate(update, noDevice)).toEqual({ error: 'compact update refused: unknown device (no statement held from it)' });
+  });
+
+  it('refuses an update whose elided deps the receiver cannot rebuild (it missed the statement before)', () => {
+    const v = vector();
+    const receiver = receiverOf(v.first, v.previous);
+    const third = A.change(A.clone(v.second, { actor: deviceActor(v.device.publicKey) }), { time: T0 + 120 }, (d) => void (d.offerFields[`${PRODUCT}/q`] = 249.5));
+    const statement = signHeads(v.device, v.certificate, 3, A.getHeads(third));
+    const update = encodeCompactUpdate(A.getChanges(v.second, third)[0]!, statement, v.statement);
+    expect(decodeCompactUpdate(update, lookupOf(receiver))).toEqual({
+      error: 'compact update refused: signature does not verify the rebuilt change (it may not follow the statement held from the device)',
+    });
+  });
+
+  it('refuses anything over 200 bytes before parsing it', () => {
+    const { update, receiver } = sample();
+    const lookup = lookupOf(receiver);
+    const big = new Uint8Array(MAX_COMPACT_UPDATE_BYTES + 1);
+    big.set(update);
+    expect(decodeCompactUpdate(big, lookup)).toEqual({ error: 'compact update refused: 201 bytes, over 200' });
+    expect(lookup.calls).toBe(0);
+  });
+
+  it('will not encode a change that does not fit: a long value, deps it cannot elide, a statement that is not its hash', () => {
+    const v = vector();
+    const actor = deviceActor(v.device.publicKey);
+    const named = A.change(A.clone(v.second, { actor }), { time: T0 + 120 }, (d) => void (d.offerFields[`${PRODUCT}/n`] = new A.ImmutableString('Saffron threads, '.repeat(5))));
+    const namedChange = A.getChanges(v.second, named)[0]!;
+    expect(() => encodeCompactUpdate(namedChange, signHeads(v.device, v.certificate, 3, A.getHeads(named)), v.statement)).toThrow(/over 200/);
+
+    // Two heads (a merge with another actor's concurrent change): two deps that are not the previous statement's heads.
+    const other = A.change(A.clone(v.second, { actor: 'ff'.repeat(16) }), { time: T0 + 90 }, (d) => void (d.offerFields[`${PRODUCT}/u`] = new A.ImmutableString('kg')));
+    const merged = A.merge(A.clone(v.second, { actor }), other);
+    const after = A.change(merged, { time: T0 + 120 }, (d) => void (d.offerFields[`${PRODUCT}/p`] = 1400));
+    const [, change] = A.getChanges(v.second, after);
+    expect(A.decodeChange(change!).deps).toHaveLength(2);
+    expect(() => encodeCompactUpdate(change!, signHeads(v.device, v.certificate, 3, A.getHeads(after)), v.statement)).toThrow(CompactUpdateError);
+    expect(() => encodeCompactUpdate(change!, signHeads(v.device, v.certificate, 3, A.getHeads(after)), v.statement)).toThrow(/2 dependencies not the previous statement's heads/);
+
+    expect(() => encodeCompactUpdate(v.change, v.previous, undefined)).toThrow(/not exactly this change's hash/);
+    expect(() => encodeCompactUpdate(A.save(v.first), v.previous, undefined)).toThrow(/not an uncompressed change/);
   });
 });
