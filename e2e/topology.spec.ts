@@ -51,7 +51,7 @@ test('(e) a peer that tampers with changes is refused and the true offer shows',
     const send = RTCDataChannel.prototype.send;
     RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {
       const view = data as unknown as Uint8Array;
-      if (ArrayBuffer.isView(view) && view[0] === 0x53 && view[1] === 0x4b && view[2] === 2 && view[3] === 4) {
+      if (ArrayBuffer.isView(view) && view[0] === 0x53 && view[1] === 0x4b && view[2] === 3 && view[3] === 4) {
         const copy = new Uint8Array(view);
         copy[copy.length - 1] = copy[copy.length - 1]! ^ 0xff;
         return send.call(this, copy as never);
