@@ -1,0 +1,103 @@
+import * as A from '@automerge/automerge';
+import { describe, expect, it } from 'vitest';
+import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
+import { moveStock, packProducts, readProducts, recountStock, stockMovesByProduct, writeProductFields } from './productRecords';
+import { offerFor, packOffers, rawOffers, writeOffer } from './sharedOffers';
+import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
+
+const product = (id: string, extra: Partial<Product> = {}): Product => ({
+  id,
+  name: `Product ${id}`,
+  sku: `SKU-${id}`,
+  unit: 'each',
+  price: 100,
+  stock: 10,
+  costPrice: null,
+  supplierNotes: '',
+  shelf: '',
+  batches: [],
+  offer: null,
+  createdAt: 1,
+  updatedAt: 1,
+  ...extra,
+});
+
+function emptyCatalog(actor: string): A.Doc<PrivateVaultDoc> {
+  return A.from<PrivateVaultDoc>({ schema: 2, exactLocation: new A.ImmutableString(''), productSets: {}, productFields: {}, stockMoves: {} }, { actor });
+}
+
+describe('the private catalog: packed sets, field edits, counted stock', () => {
+  it('an import of 10,000 products is one operation on top of the document', () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => product(i.toString(16).padStart(16, '0')));
+    const before = emptyCatalog('aa'.repeat(16));
+    const after = A.change(before, (d) => void (d.productSets.s1 = packProducts(rows)));
+    const [change] = A.getChanges(before, after);
+    expect(measureAutomerge(change!, VAULT_LIMITS).ops).toBe(1);
+    expect(readProducts(after).size).toBe(10_000);
+  });
+
+  it('two devices editing different fields of one product merge field by field', () => {
+    const base = A.change(emptyCatalog('aa'.repeat(16)), (d) => void (d.productSets.s1 = packProducts([product('p1')])));
+    const phone = A.change(A.clone(base, { actor: 'bb'.repeat(16) }), (d) => writeProductFields(d, product('p1'), product('p1', { price: 150 })));
+    const laptop = A.change(A.clone(base, { actor: 'cc'.repeat(16) }), (d) => writeProductFields(d, product('p1'), product('p1', { shelf: 'B2', supplierNotes: 'Ana' })));
+    const merged = readProducts(A.merge(A.clone(phone), laptop)).get('p1')!;
+    expect(merged).toMatchObject({ price: 150, shelf: 'B2', supplierNotes: 'Ana', stock: 10 });
+  });
+
+  it('stock moves on two devices add up; a recount keeps a concurrent sale', () => {
+    const base = A.change(emptyCatalog('aa'.repeat(16)), (d) => void (d.productSets.s1 = packProducts([product('p1', { stock: 10 })])));
+    const phone = A.change(A.clone(base, { actor: 'bb'.repeat(16) }), (d) => {
+      moveStock(d, 'p1', 'phone', -1);
+      moveStock(d, 'p1', 'phone', -2);
+    });
+    const laptop = A.change(A.clone(base, { actor: 'cc'.repeat(16) }), (d) => moveStock(d, 'p1', 'laptop', -4));
+    const merged = A.merge(A.clone(phone), laptop);
+    expect(readProducts(merged).get('p1')!.stock).toBe(3);
+    // The laptop counts 20 on the shelf (knowing its own -4) while the phone sells one more.
+    const recounted = A.change(A.clone(laptop), (d) => recountStock(d, 'p1', 20, stockMovesByProduct(laptop).get('p1') ?? 0));
+    const sold = A.change(A.clone(phone), (d) => moveStock(d, 'p1', 'phone', -1));
+    expect(readProducts(A.merge(A.clone(recounted), sold)).get('p1')!.stock).toBe(16);
+  });
+
+  it('a deleted product stays deleted; an edit of another field does not bring it back', () => {
+    const base = A.change(emptyCatalog('aa'.repeat(16)), (d) => void (d.productSets.s1 = packProducts([product('p1'), product('p2')])));
+    const gone = A.change(base, (d) => void (d.productFields['p1/deleted'] = true));
+    expect([...readProducts(gone).keys()]).toEqual(['p2']);
+  });
+});
+
+describe('shared offers: packed sets and one key per field', () => {
+  function shared(): A.Doc<SharedVaultDoc> {
+    return A.from<SharedVaultDoc>({
+      schema: 2,
+      profile: { name: new A.ImmutableString('S'), area: new A.ImmutableString('A'), currency: new A.ImmutableString('USD') },
+      devices: {},
+      revocations: {},
+      offerSets: {},
+      offerFields: {},
+    });
+  }
+
+  it('a price change of a packed offer is one field key with one value', () => {
+    const p = product('p1', { offer: { quantity: 5, price: 100 } });
+    const base = A.change(shared(), (d) => void (d.offerSets.s1 = packOffers([offerFor(p)!])));
+    const next = A.change(base, (d) => writeOffer(d, 'p1', rawOffers(base).get('p1'), offerFor({ ...p, offer: { quantity: 5, price: 120 } })));
+    expect(Object.keys(next.offerFields)).toEqual(['p1/p']);
+    expect(rawOffers(next).get('p1')).toMatchObject({ price: 120, quantity: 5, name: 'Product p1' });
+  });
+
+  it('withdrawing flags the offer; offering again clears the flag and writes only what changed', () => {
+    const p = product('p1', { offer: { quantity: 5, price: 100 } });
+    const base = A.change(shared(), (d) => writeOffer(d, 'p1', undefined, offerFor(p)));
+    const withdrawn = A.change(base, (d) => writeOffer(d, 'p1', rawOffers(base).get('p1'), null));
+    expect(rawOffers(withdrawn).get('p1')!.x).toBe(1);
+    const again = A.change(withdrawn, (d) => writeOffer(d, 'p1', rawOffers(withdrawn).get('p1'), offerFor(p)));
+    expect(rawOffers(again).get('p1')!.x).toBe(0);
+    expect(A.getChanges(withdrawn, again).length).toBe(1);
+  });
+
+  it('shares only the coarsened fields: no cost price, notes or shelf, expiry to the day, at most the stock', () => {
+    const p = product('p1', { stock: 3, costPrice: 55, supplierNotes: 'secret', shelf: 'B2', offer: { quantity: 5, price: 100 }, batches: [{ id: 'b', quantity: 3, expiresOn: '2027-01-05' }] });
+    expect(offerFor(p)).toEqual({ productId: 'p1', name: 'Product p1', sku: 'SKU-p1', unit: 'each', quantity: 3, price: 100, expiresOn: '2027-01-05' });
+  });
+});
