@@ -5,7 +5,9 @@ import { chromium, type Browser } from '@playwright/test';
 import { SignalingServer } from '../signaling/signalingServer';
 import { staticFiles } from '../signaling/staticFiles';
 import { catchup } from './catchup';
+import { catchupNode } from './catchupNode';
 import { flood } from './flood';
+import { importBench } from './importBench';
 import { open } from './open';
 import { updateSize } from './updateSize';
 import { verify } from './verify';
@@ -17,7 +19,7 @@ import { verify } from './verify';
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
 const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
-const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, 'update-size': updateSize };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -38,7 +40,7 @@ execSync('npx vite build --logLevel warn', { stdio: 'inherit' });
 const serve = staticFiles('dist');
 const server = createServer((req, res) => void serve(req, res));
 const signaling = new SignalingServer(server);
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', resolve));
 const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
