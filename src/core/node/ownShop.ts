@@ -389,7 +389,7 @@ export class OwnShop {
    * device's document. Returns the writes that save it; `commitShared` once they landed.
    */
   adoptShared(doc: A.Doc<SharedVaultDoc>, statements: SignedHeads[], content: VaultContent): { doc: A.Doc<SharedVaultDoc>; statements: SignedHeads[]; content: VaultContent; writes: StorageWrite[] } {
-    const merged = A.merge(A.clone(this.doc), doc);
+    const merged = A.merge(A.clone(this.doc, { actor: deviceActor(this.keys.device.publicKey) }), doc);
     return { doc: merged, statements, content, writes: this.log.writesFor(merged) };
   }
 

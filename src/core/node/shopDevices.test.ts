@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { closeAll, link, openNode, priceAt, shopNode, vaultOf } from '../attacks/attackKit';
+import * as A from '@automerge/automerge';
+import { closeAll, link, openNode, priceAt, servedSnapshot, shopNode, vaultOf } from '../attacks/attackKit';
 import { eventually } from '../test/rawPeer';
 import { MemoryStorage } from '../storage/memoryStorage';
 import { SoukNode } from './soukNode';
@@ -60,6 +61,10 @@ describe('a shop on several devices', () => {
     await eventually(() => offeredAt(buyer, 'Honey')?.price === 720 && offeredAt(buyer, 'Honey')?.quantity === 5, 10_000, 'the buyer to see the merged offer');
     // The buyer holds one statement per device of the shop.
     await eventually(() => (buyer.statementsOf(vaultOf(first)) ?? []).length === 2, 10_000, 'both devices’ statements');
+    // Every change names the device that made it: its actor is the device key's first 16 bytes.
+    const shared = A.load(await servedSnapshot(first, vaultOf(first)));
+    const actors = new Set(A.getAllChanges(shared).map((change) => A.decodeChange(change).actor));
+    expect([...actors].sort()).toEqual([toHex(first.nodeId).slice(0, 32), toHex(second.nodeId).slice(0, 32)].sort());
   });
 
   it('a recount on one device and a sale on another while apart: the sale still counts after the recount', async () => {

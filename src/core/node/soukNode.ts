@@ -28,7 +28,7 @@ import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signa
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
-import { OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
+import { deviceActor, OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
 import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
 import { encodeDeviceRevocation, revokeDevice } from '../vault/deviceRevocation';
@@ -627,7 +627,7 @@ export class SoukNode implements SyncHost {
       let doc: A.Doc<PrivateVaultDoc>;
       let state: A.SyncState;
       try {
-        [doc, state] = A.receiveSyncMessage(A.clone(shop.privateDoc), this.privateSync.get(session) ?? A.initSyncState(), plain);
+        [doc, state] = A.receiveSyncMessage(A.clone(shop.privateDoc, { actor: deviceActor(shop.keys.device.publicKey) }), this.privateSync.get(session) ?? A.initSyncState(), plain);
         readProducts(doc);
       } catch (error) {
         this.refuse(session.label, `private catalog sync refused: ${describe(error)}`);
