@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { Catalog } from './Catalog';
 import { CreateShop } from './CreateShop';
+import { BackupReminder } from './devices/BackupReminder';
+import { OtherWaysIn, ShopPanel } from './devices/ShopPanel';
 import { Marketplace } from './Marketplace';
 import { Network } from './Network';
 import { useNode } from './nodeContext';
@@ -8,12 +10,13 @@ import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Network'] as const;
+const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
   const { view } = useNode();
   const [current, setCurrent] = useState<ViewName>('Marketplace');
+  const [reminderLater, setReminderLater] = useState(false);
   return (
     <>
       <header>
@@ -28,9 +31,17 @@ export function App() {
         <SyncStatus />
       </header>
       <UpdatePrompt />
+      {view.shop && !reminderLater && (
+        <BackupReminder shop={view.shop} onBackUp={() => setCurrent('Shop')} onLater={() => setReminderLater(true)} />
+      )}
       <main>
-        {!view.shop && <CreateShop />}
-        <nav aria-label="Views">
+        {!view.shop && (
+          <>
+            <CreateShop />
+            <OtherWaysIn />
+          </>
+        )}
+        <nav aria-label="Views" style={{ flexWrap: 'wrap' }}>
           {VIEWS.map((name) => (
             <button key={name} type="button" aria-current={current === name ? 'page' : undefined} onClick={() => setCurrent(name)}>
               {name}
@@ -40,6 +51,7 @@ export function App() {
         {current === 'Catalog' &&
           (view.shop ? <Catalog currency={view.shop.currency} /> : <p>Create your shop to keep a catalog.</p>)}
         {current === 'Marketplace' && <Marketplace />}
+        {current === 'Shop' && <ShopPanel />}
         {current === 'Network' && <Network />}
       </main>
     </>
