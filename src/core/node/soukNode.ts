@@ -28,6 +28,7 @@ import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signa
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
+import type { VaultContent } from '../vault/vaultShape';
 import { deviceActor, OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
 import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
@@ -41,7 +42,7 @@ import { concatBytes, fromHex, toHex } from '../wire/hex';
 import { PriorityWork } from './priorityWork';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
-import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultStanding } from './vaultStore';
+import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -134,6 +135,8 @@ function readSettings(bytes: Uint8Array | undefined): NodeSettings {
 function unionHeads(statements: readonly SignedHeads[]): string[] {
   return [...new Set(statements.flatMap((s) => s.heads))].sort();
 }
+
+const collator = new Intl.Collator();
 
 /** Attempts with a wrong code before a pairing code is dead. */
 const PAIRING_ATTEMPTS = 5;
@@ -353,11 +356,27 @@ export class SoukNode implements SyncHost {
         this.rememberVersion(shop.id, A.getHeads(proposed.doc));
         const own = shop.ownStatement;
         if (own) this.broadcast([own]);
+        this.warmOwnEncoding();
       }
       if (proposed.privateChanged) for (const session of this.sessions) if (this.isOwnDevice(session)) this.sendPrivate(session);
       this.changed();
       return proposed.result;
     }
+  }
+
+  private cancelWarm: (() => void) | undefined;
+
+  /**
+   * Encodes the shop's vault ahead of the first peer asking for it, a moment after the last
+   * edit (not after every edit of a burst): the first answer goes out without waiting for it.
+   */
+  private warmOwnEncoding(): void {
+    this.cancelWarm?.();
+    this.cancelWarm = this.clock.setTimer(() => {
+      this.cancelWarm = undefined;
+      const shop = this.shop;
+      if (shop && !this.closed) void this.store.encoding(shop.id).catch(() => {});
+    }, 300);
   }
 
   private async reloadShop(): Promise<void> {
@@ -971,7 +990,7 @@ export class SoukNode implements SyncHost {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     const records = [...this.store.all()];
     const clashes = lookAlikes(records, (id) => this.standingOf(id) !== 'other');
-    const matches: MarketOffer[] = [];
+    const found: { offer: VaultContent['offers'][number]; record: VaultRecord; seller: string; currency: string }[] = [];
     let loading = 0;
     for (const record of records) {
       const content = this.store.cachedContent(record.id);
@@ -981,27 +1000,38 @@ export class SoukNode implements SyncHost {
       }
       const { profile } = content;
       for (const offer of content.offers) {
-        const haystack = `${offer.name} ${offer.sku} ${profile.name} ${offer.area}`.toLowerCase();
-        if (!words.every((w) => haystack.includes(w))) continue;
-        matches.push({
-          ...offer,
-          vaultId: record.id,
-          asOf: record.asOf,
-          seller: profile.name,
-          currency: profile.currency,
-          own: record.id === this.shop?.id,
-          fingerprint: shopFingerprint(record.id),
-          trusted: this.trusted(record.id),
-          lookAlikeOf: clashes.get(record.id) ?? null,
-        });
+        if (words.length) {
+          const haystack = `${offer.name} ${offer.sku} ${profile.name} ${offer.area}`.toLowerCase();
+          if (!words.every((w) => haystack.includes(w))) continue;
+        }
+        found.push({ offer, record, seller: profile.name, currency: profile.currency });
       }
     }
-    matches.sort((a, b) => a.name.localeCompare(b.name) || a.seller.localeCompare(b.seller) || a.vaultId.localeCompare(b.vaultId));
-    const shown = matches.slice(0, limit);
+    // Sorted and cut before the answer is built: only what is shown is copied.
+    found.sort((a, b) => collator.compare(a.offer.name, b.offer.name) || collator.compare(a.seller, b.seller) || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+    const matches: MarketOffer[] = found.slice(0, limit).map(({ offer, record, seller, currency }) => ({
+      productId: offer.productId,
+      name: offer.name,
+      sku: offer.sku,
+      unit: offer.unit,
+      quantity: offer.quantity,
+      price: offer.price,
+      expiresOn: offer.expiresOn,
+      area: offer.area,
+      vaultId: record.id,
+      asOf: record.asOf,
+      seller,
+      currency,
+      own: record.id === this.shop?.id,
+      fingerprint: shopFingerprint(record.id),
+      trusted: this.trusted(record.id),
+      lookAlikeOf: clashes.get(record.id) ?? null,
+    }));
+    const shown = matches;
     // What the merchant looks at is in use: eviction takes the least recently used first.
     const now = this.clock.now();
     for (const offer of shown) this.store.touch(offer.vaultId, now);
-    return { offers: shown, total: matches.length, loadingVaults: loading };
+    return { offers: shown, total: found.length, loadingVaults: loading };
   }
 
   /** The statements this node holds for a vault (its version), as sent on the wire. */
@@ -1051,6 +1081,7 @@ export class SoukNode implements SyncHost {
   close(): void {
     this.closed = true;
     this.cancelRetry?.();
+    this.cancelWarm?.();
     for (const session of [...this.sessions]) session.close('node closed');
   }
 
@@ -1378,6 +1409,7 @@ export class SoukNode implements SyncHost {
     }
     shop.commitShared(adopted);
     this.store.commitOwn(own.record, adopted.content, adopted.doc);
+    this.warmOwnEncoding();
     this.requests.taken(id);
     this.rememberVersion(id, A.getHeads(adopted.doc));
     this.broadcast(adopted.statements, session);

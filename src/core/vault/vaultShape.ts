@@ -60,8 +60,9 @@ function text(value: unknown, where: string, maxBytes: number, minBytes = 0): st
   else if (A.isImmutableString(value)) plain = (value as A.ImmutableString).val;
   else fail(`${where} is not text`);
   if (typeof plain !== 'string') fail(`${where} is not text`);
-  // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+  // Cheap bounds first: a UTF-16 unit is at least 1 and at most 3 UTF-8 bytes.
   if (plain.length > maxBytes) fail(`${where} is longer than ${maxBytes} bytes`);
+  if (plain.length * 3 <= maxBytes && (minBytes === 0 || (minBytes === 1 && plain.length > 0))) return plain;
   const bytes = utf8Length(plain);
   if (bytes > maxBytes) fail(`${where} is ${bytes} bytes, limit ${maxBytes}`);
   if (bytes < minBytes) fail(`${where} is empty`);
