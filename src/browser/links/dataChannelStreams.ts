@@ -2,6 +2,14 @@ import type SimplePeer from '@thaunknown/simple-peer/lite.js';
 
 /** Data channel messages stay well under Chromium's 256 KiB limit. */
 export const DATA_CHANNEL_CHUNK = 64 * 1024;
+/**
+ * The channel's own send buffer is kept between these marks: sending directly on the data
+ * channel while under SEND_HIGH_WATER, else waiting for 'bufferedamountlow' at SEND_LOW_WATER.
+ * (simple-peer's own write waits for its 64 KiB buffer to drain after every message, which
+ * caps a loopback link near 1 MB/s; Chromium kills a channel past 16 MiB buffered.)
+ */
+export const SEND_HIGH_WATER = 4 * 1024 * 1024;
+export const SEND_LOW_WATER = 1024 * 1024;
 /** A connection 'disconnected' this long is treated as gone (ICE may recover from a shorter blip). */
 export const DISCONNECTED_GRACE_MS = 5_000;
 /** How often the channel and the connection are looked at, besides their events. */
@@ -103,7 +111,11 @@ export function dataChannelStreams(peer: SimplePeer, onEnd: (reason: string) => 
         for (let offset = 0; offset < chunk.length; offset += DATA_CHANNEL_CHUNK) {
           if (ended !== undefined) throw new Error(ended);
           const piece = chunk.subarray(offset, offset + DATA_CHANNEL_CHUNK);
-          if (!peer.write(piece)) await drained();
+          if (channel) {
+            while (channel.bufferedAmount > SEND_HIGH_WATER && ended === undefined) await lowWater(channel);
+            if (ended !== undefined) throw new Error(ended);
+            channel.send(piece as Uint8Array<ArrayBuffer>);
+          } else if (!peer.write(piece)) await drained();
         }
       },
       close() {
@@ -115,6 +127,19 @@ export function dataChannelStreams(peer: SimplePeer, onEnd: (reason: string) => 
     },
     { highWaterMark: 8 },
   );
+
+  function lowWater(on: RTCDataChannel): Promise<void> {
+    on.bufferedAmountLowThreshold = SEND_LOW_WATER;
+    return new Promise((resolve) => {
+      const done = () => {
+        on.removeEventListener('bufferedamountlow', done);
+        wakeWriter = undefined;
+        resolve();
+      };
+      wakeWriter = done;
+      on.addEventListener('bufferedamountlow', done);
+    });
+  }
 
   function drained(): Promise<void> {
     return new Promise((resolve) => {
