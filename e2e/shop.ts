@@ -70,3 +70,45 @@ export async function ownShopKey(page: Page): Promise<string> {
 export function offerCardByKey(page: Page, product: string, seller: string, fingerprint: string) {
   return page.getByRole('list', { name: 'Offers' }).getByRole('listitem', { name: `${product} from ${seller}, shop key ${fingerprint}`, exact: true });
 }
+
+// ---- A shop on several devices, backups (e2e/devices, backup, upgrade specs).
+
+/** Opens the "Shop" view: the shop's devices and backup. */
+export async function shopView(page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Shop', exact: true }).click();
+}
+
+/** On the root device: "Add a device", and the pairing code it shows. */
+export async function startAddingDevice(page: Page): Promise<string> {
+  await shopView(page);
+  await page.getByRole('button', { name: 'Add a device', exact: true }).click();
+  const code = page.getByRole('region', { name: 'Add a device' }).locator('code.pairing-code');
+  await expect(code).toHaveText(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/);
+  return (await code.textContent())!.trim();
+}
+
+/** On a device with no shop: "Join a shop" with a name for this device, ready for a code. */
+export async function openJoinShop(page: Page, deviceName: string): Promise<void> {
+  await page.getByRole('button', { name: 'Join a shop' }).click();
+  await page.getByLabel('Name for this device').fill(deviceName);
+}
+
+/** On a device with no shop: joins by typing the pairing code. */
+export async function joinByCode(page: Page, code: string, deviceName: string): Promise<void> {
+  await openJoinShop(page, deviceName);
+  await page.getByRole('textbox', { name: 'Pairing code' }).fill(code);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+}
+
+/** Sells (or receives) stock through the catalog's stock change form. */
+export async function adjustStock(page: Page, product: string, delta: number): Promise<void> {
+  await view(page, 'Catalog');
+  await page.getByLabel(`Stock change for ${product}`).fill(String(delta));
+  await page.getByRole('button', { name: `Adjust stock of ${product}` }).click();
+}
+
+/** Waits until the page is controlled by the service worker (so it loads again with no network). */
+export async function whenOfflineReady(page: Page): Promise<void> {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+}

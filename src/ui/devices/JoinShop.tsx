@@ -64,7 +64,7 @@ export function JoinShop() {
         />
         <small className="hint">So you can tell your devices apart in the shop’s device list.</small>
       </div>
-      {!joining && <CodeScanner onCode={(code) => void join(code)} />}
+      <CodeScanner onCode={(code) => void (joining || join(code))} />
       <PairingCodeInput onCode={(code) => void join(code)} busy={joining} />
       <p role="status" aria-label="Joining progress">
         {joining ? `Joining… ${progress}` : ''}
