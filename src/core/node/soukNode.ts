@@ -32,7 +32,7 @@ import type { VaultContent } from '../vault/vaultShape';
 import { deviceActor, OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
 import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
-import { encodeDeviceRevocation, revokeDevice } from '../vault/deviceRevocation';
+import { decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands, revokeDevice } from '../vault/deviceRevocation';
 import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
 import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
 import { open as openSealed, seal } from '../crypto/sealedBox';
@@ -822,6 +822,12 @@ export class SoukNode implements SyncHost {
     this.changed();
   }
 
+  /** The revocations of this shop: those in its document and any this node holds from elsewhere. */
+  private ownRevocations(): string[] {
+    const shop = this.shop!;
+    return [...new Set([...shop.content.revocations.map((r) => r.encoded), ...(this.store.get(shop.id)?.revocations ?? [])])];
+  }
+
   /** Withdraws a lost or sold device (root device only): what it signs from now on is refused everywhere. */
   revokeDevice(deviceKey: string): Promise<void> {
     const shop = this.shop;
@@ -830,8 +836,7 @@ export class SoukNode implements SyncHost {
     if (deviceKey === shop.deviceKey) return Promise.reject(new InputError('device', 'This device cannot revoke itself'));
     if (!shop.content.devices.some((d) => d.publicKey === deviceKey)) return Promise.reject(new InputError('device', 'That device is not one of this shop’s'));
     return this.serial(async () => {
-      const lastCounter = statementOf(this.shop!.statements, deviceKey)?.counter ?? 0;
-      const revocation = revokeDevice(shop.keys.root!, fromHex(deviceKey), this.clock.now(), lastCounter);
+      const revocation = revokeDevice(shop.keys.root!, fromHex(deviceKey), this.clock.now(), statementOf(this.shop!.statements, deviceKey));
       await this.editShopNow(
         () => ({ result: undefined, touched: [] }),
         (draft) => {
@@ -1247,8 +1252,8 @@ export class SoukNode implements SyncHost {
         else if (!sameHeads(statement.heads, held.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
-      const revoked = local && this.store.cachedContent(id)?.revocations.find((r) => r.publicKey === device);
-      if (revoked && statement.counter > revoked.lastCounter) continue; // A revoked device's later word: not fetched.
+      const revoked = local?.revocations.map((hex) => decodeDeviceRevocation(fromHex(hex))).find((r) => toHex(r.devicePublicKey) === device);
+      if (revoked && !revokedStatementStands(revoked, statement.counter, statement.heads)) continue; // A revoked device's later word: not fetched.
       const version = versionWith(local?.statements ?? [], statement);
       if (this.requests.announcedCounter(session, id) >= version) continue;
       if (!this.requests.canRemember(session, id)) continue;
@@ -1340,7 +1345,7 @@ export class SoukNode implements SyncHost {
         const changes = A.getChangesSince(doc, have);
         const bytes = changes.reduce((sum, c) => sum + c.length, 0);
         if (changes.length > 0 && changes.length <= MAX_CHANGES_PER_FRAME && bytes <= MAX_INCREMENTAL_BYTES) {
-          bundle = { type: 'changes', statements: record.statements, snapshot: false, changes };
+          bundle = { type: 'changes', statements: record.statements, revocations: record.revocations.map(fromHex), snapshot: false, changes };
         }
       }
     }
@@ -1350,7 +1355,7 @@ export class SoukNode implements SyncHost {
         session.send({ type: 'refusal', code: RefusalCode.busy, vaultId, reason: 'vault changed while answering; ask again' });
         return;
       }
-      bundle = { type: 'changes', statements: encoding.statements, snapshot: true, changes: [encoding.bytes] };
+      bundle = { type: 'changes', statements: encoding.statements, revocations: record.revocations.map(fromHex), snapshot: true, changes: [encoding.bytes] };
     }
     const size = bundle.changes.reduce((sum, c) => sum + c.length, 0);
     if (!this.policy.take(peer, 'servedBytes', size)) {
@@ -1389,7 +1394,7 @@ export class SoukNode implements SyncHost {
     const shop = this.shop;
     if (!shop) return;
     const id = shop.id;
-    const current: VerifiedVault = { doc: shop.doc, statements: shop.statements, content: shop.content, ops: shop.cost.ops };
+    const current: VerifiedVault = { doc: shop.doc, statements: shop.statements, content: shop.content, ops: shop.cost.ops, revocations: this.ownRevocations() };
     const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
       this.requests.notTaken(session, id);
@@ -1431,7 +1436,7 @@ export class SoukNode implements SyncHost {
         this.requests.notTaken(session, id);
         return;
       }
-      current = { doc, content, statements: record.statements, ops: record.ops };
+      current = { doc, content, statements: record.statements, ops: record.ops, revocations: record.revocations };
     }
     // Work and storage are charged once known; a peer already over its budget waits.
     if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
@@ -1442,14 +1447,16 @@ export class SoukNode implements SyncHost {
     await this.preverify(message.statements);
     const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
-      this.requests.notTaken(session, id);
       if (outcome.dropHeld) {
         // A revocation this node had not seen: what it held is no longer valid. Dropped, fetched anew.
         this.refuse(session.label, `vault ${short}: ${outcome.reason}; the copy held is dropped and fetched anew`);
         await this.store.drop(id).catch((error) => this.refuse('storage', `could not drop vault ${short}: ${describe(error)}`));
         this.recent.delete(id);
-        this.requests.request(id);
-      } else if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
+        this.requests.askAgain(id);
+        return;
+      }
+      this.requests.notTaken(session, id);
+      if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
       else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
       return;
     }

@@ -131,6 +131,16 @@ export class VaultRequests {
     queueMicrotask(() => this.request(vault));
   }
 
+  /**
+   * What this node held of `vault` was dropped (proved invalid by what a peer sent): asked for
+   * again, from the peers that announced it, that one included.
+   */
+  askAgain(vault: string): void {
+    this.failed.delete(vault);
+    this.evicted.delete(vault);
+    queueMicrotask(() => this.request(vault));
+  }
+
   /** A version of `vault` was taken: failures of older versions no longer matter. */
   taken(vault: string): void {
     this.failed.delete(vault);

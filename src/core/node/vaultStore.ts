@@ -4,6 +4,8 @@ import { StorageError } from '../storage/storage';
 import type { VerifiedVault } from '../vault/acceptBundle';
 import { decodeSignedHeads, encodeSignedHeads, type SignedHeads } from '../vault/signedHeads';
 import { MAX_STATEMENTS, versionNumber } from '../vault/vaultVersion';
+import { DEVICE_REVOCATION_BYTES } from '../vault/deviceRevocation';
+import { fromHex, toHex } from '../wire/hex';
 import type { SharedVaultDoc } from '../vault/vaultDocuments';
 import type { VaultContent } from '../vault/vaultShape';
 import { BinaryReader, BinaryWriter } from '../wire/binary';
@@ -27,6 +29,8 @@ export interface VaultRecord {
   id: string;
   /** The latest statement of each of the vault's devices: its version. */
   statements: SignedHeads[];
+  /** Every root-signed device revocation known for the vault (encoded, hex). */
+  revocations: string[];
   /** Stored by version 0.1 (one statement, schema-1 document): dropped at open, or migrated if it is the node's own. */
   legacy?: boolean;
   /** When this node took the current version. */
@@ -70,6 +74,8 @@ export function encodeIndexRecord(record: VaultRecord): Uint8Array {
     .text(record.area)
     .u16(record.statements.length);
   for (const statement of record.statements) writer.bytes(encodeSignedHeads(statement));
+  writer.u16(record.revocations.length);
+  for (const revocation of record.revocations) writer.bytes(fromHex(revocation));
   return writer.finish();
 }
 
@@ -88,8 +94,11 @@ export function decodeIndexRecord(id: string, bytes: Uint8Array): VaultRecord {
   const statements: SignedHeads[] = [];
   const count = version === 1 ? 1 : r.count(MAX_STATEMENTS, 'statements');
   for (let i = 0; i < count; i++) statements.push(decodeSignedHeads(r.bytes(64 * 1024, 'signed heads')));
+  const revocations: string[] = [];
+  const revoked = version === 1 ? 0 : r.count(MAX_STATEMENTS, 'revocations');
+  for (let i = 0; i < revoked; i++) revocations.push(toHex(r.bytes(DEVICE_REVOCATION_BYTES, 'revocation')));
   r.end('vault index record');
-  return { id, statements, asOf, firstSeenAt, lastUsedAt, bytes: size, ops, name, area, offerCount, ...(version === 1 ? { legacy: true } : {}) };
+  return { id, statements, revocations, asOf, firstSeenAt, lastUsedAt, bytes: size, ops, name, area, offerCount, ...(version === 1 ? { legacy: true } : {}) };
 }
 
 /** A key naming one version: its statements' devices and counters. */
@@ -268,10 +277,11 @@ export class VaultStore {
   }
 
   /** The index record of a vault at a new version taken now. */
-  private recordFor(id: string, vault: Pick<VerifiedVault, 'statements' | 'content'>, now: number, bytes: number, ops: number): VaultRecord {
+  private recordFor(id: string, vault: Pick<VerifiedVault, 'statements' | 'content' | 'revocations'>, now: number, bytes: number, ops: number): VaultRecord {
     return {
       id,
       statements: vault.statements,
+      revocations: vault.revocations,
       asOf: now,
       firstSeenAt: this.records.get(id)?.firstSeenAt ?? now,
       lastUsedAt: now,
@@ -293,7 +303,9 @@ export class VaultStore {
     cost: { ops: number; bytes: number },
     now: number,
   ): { writes: StorageWrite[]; record: VaultRecord } {
-    const record = this.recordFor(id, vault, now, cost.bytes, cost.ops);
+    // The shop's own revocations are in its document; any held from elsewhere are kept too.
+    const revocations = [...new Set([...vault.content.revocations.map((r) => r.encoded), ...(this.records.get(id)?.revocations ?? [])])];
+    const record = this.recordFor(id, { ...vault, revocations }, now, cost.bytes, cost.ops);
     return { record, writes: [{ op: 'put', key: indexKey(id), data: encodeIndexRecord(record) }] };
   }
 

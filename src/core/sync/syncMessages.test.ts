@@ -38,18 +38,18 @@ describe('sync messages (protocol version 3)', () => {
     );
   });
 
-  it('changes carry a count of device statements, the statements, a kind byte and length-prefixed changes', () => {
-    const bytes = bytesOf({ type: 'changes', statements: [signed], snapshot: true, changes: [new Uint8Array([7, 8])] });
-    expect(toHex(bytes.slice(8))).toBe('01' + toHex(encodeSignedHeads(signed)) + '01' + '0001' + '00000002' + '0708');
+  it('changes carry a count of device statements, the statements, a count of revocations and them, a kind byte and length-prefixed changes', () => {
+    const bytes = bytesOf({ type: 'changes', statements: [signed], revocations: [], snapshot: true, changes: [new Uint8Array([7, 8])] });
+    expect(toHex(bytes.slice(8))).toBe('01' + toHex(encodeSignedHeads(signed)) + '00' + '01' + '0001' + '00000002' + '0708');
   });
 
   it('a large bundle is cut into 64 KiB frames and reassembled', () => {
     const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
-    const frames = messageFrames({ type: 'changes', statements: [signed], snapshot: true, changes: [big] });
+    const frames = messageFrames({ type: 'changes', statements: [signed], revocations: [], snapshot: true, changes: [big] });
     expect(frames.length).toBe(4);
     for (const frame of frames) expect(frame.length).toBeLessThanOrEqual(8 + 65536);
     const [message] = new FrameDecoder(SYNC_FRAME_LIMITS).push(join(frames)).map(decodeMessage);
-    expect(message).toEqual({ type: 'changes', statements: [signed], snapshot: true, changes: [big] });
+    expect(message).toEqual({ type: 'changes', statements: [signed], revocations: [], snapshot: true, changes: [big] });
   });
 
   it('round-trips every message type', () => {
@@ -59,7 +59,7 @@ describe('sync messages (protocol version 3)', () => {
       { type: 'proof', signature: new Uint8Array(64).fill(6) },
       { type: 'heads', statements: [signed, signed] },
       { type: 'want', vaultId: rootKeys.publicKey, have: [] },
-      { type: 'changes', statements: [signed], snapshot: false, changes: [new Uint8Array([1]), new Uint8Array(300)] },
+      { type: 'changes', statements: [signed], revocations: [], snapshot: false, changes: [new Uint8Array([1]), new Uint8Array(300)] },
       { type: 'ping', nonce: 0xffffffff },
       { type: 'pong', nonce: 1 },
       { type: 'refusal', code: 2, reason: 'no vault here' },
@@ -83,8 +83,8 @@ describe('sync messages (protocol version 3)', () => {
     const badUtf8 = bytesOf({ type: 'refusal', code: 0, reason: 'ab' });
     badUtf8[badUtf8.length - 1] = 0xff;
     expect(() => decodeOne(badUtf8)).toThrow(/not valid UTF-8/);
-    const snapshotOfTwo = bytesOf({ type: 'changes', statements: [signed], snapshot: false, changes: [new Uint8Array(1), new Uint8Array(1)] });
-    const offset = 8 + 1 + encodeSignedHeads(signed).length;
+    const snapshotOfTwo = bytesOf({ type: 'changes', statements: [signed], revocations: [], snapshot: false, changes: [new Uint8Array(1), new Uint8Array(1)] });
+    const offset = 8 + 1 + encodeSignedHeads(signed).length + 1;
     snapshotOfTwo[offset] = 1;
     expect(() => decodeOne(snapshotOfTwo)).toThrow(/exactly one document/);
     const oldVersion = bytesOf({ type: 'ping', nonce: 1 });

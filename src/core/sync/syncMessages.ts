@@ -7,6 +7,7 @@ import { readDeviceCertificate, writeDeviceCertificate, type DeviceCertificate }
 import { HEAD_BYTES, MAX_HEADS, readSignedHeads, writeSignedHeads, type SignedHeads } from '../vault/signedHeads';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 import { MAX_STATEMENTS } from '../vault/vaultVersion';
+import { DEVICE_REVOCATION_BYTES } from '../vault/deviceRevocation';
 import { MAX_DEVICE_NAME_BYTES, PAIR_PROOF_BYTES } from '../pairing/devicePairing';
 
 /**
@@ -62,7 +63,7 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.proof, limit(SIGNATURE_BYTES + 1 + 200, 'control')],
   [MessageType.heads, limit(2 + MAX_HEADS_PER_FRAME * SIGNED_HEADS_MAX, 'control')],
   [MessageType.want, limit(32 + 2 + MAX_HEADS * HEAD_BYTES, 'sync')],
-  [MessageType.changes, limit(1 + MAX_STATEMENTS * SIGNED_HEADS_MAX + 3 + MAX_CHANGES_PAYLOAD + 4 * MAX_CHANGES_PER_FRAME, 'sync')],
+  [MessageType.changes, limit(1 + MAX_STATEMENTS * SIGNED_HEADS_MAX + 1 + MAX_STATEMENTS * DEVICE_REVOCATION_BYTES + 3 + MAX_CHANGES_PAYLOAD + 4 * MAX_CHANGES_PER_FRAME, 'sync')],
   [MessageType.ping, limit(4, 'control')],
   [MessageType.pong, limit(4, 'control')],
   [MessageType.refusal, limit(1 + 33 + 2 + MAX_REASON_BYTES, 'control')],
@@ -80,7 +81,7 @@ export type SyncMessage =
   | { type: 'heads'; statements: SignedHeads[] }
   | { type: 'want'; vaultId: Uint8Array; have: string[] }
   /** A vault version: every device's latest statement, and a whole document or the changes since what the asker has. */
-  | { type: 'changes'; statements: SignedHeads[]; snapshot: boolean; changes: Uint8Array[] }
+  | { type: 'changes'; statements: SignedHeads[]; revocations?: Uint8Array[]; snapshot: boolean; changes: Uint8Array[] }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
   | { type: 'refusal'; code: RefusalCodeValue; vaultId?: Uint8Array; reason: string }
@@ -135,6 +136,10 @@ export function encodeMessage(message: SyncMessage): EncodedMessage {
       if (message.statements.length < 1 || message.statements.length > MAX_STATEMENTS) throw new RangeError('a vault version has 1 to 64 statements');
       w.u8(message.statements.length);
       for (const statement of message.statements) writeSignedHeads(w, statement);
+      const revocations = message.revocations ?? [];
+      if (revocations.length > MAX_STATEMENTS) throw new RangeError('at most 64 revocations');
+      w.u8(revocations.length);
+      for (const revocation of revocations) w.fixed(revocation, DEVICE_REVOCATION_BYTES);
       w.u8(message.snapshot ? 1 : 0).u16(message.changes.length);
       for (const change of message.changes) w.bytes(change);
       break;
@@ -209,13 +214,17 @@ export function decodeMessage(frame: Frame): SyncMessage {
       if (count < 1 || count > MAX_STATEMENTS) throw new WireError('malformed', `a vault version has 1 to ${MAX_STATEMENTS} statements, not ${count}`);
       const statements: SignedHeads[] = [];
       for (let i = 0; i < count; i++) statements.push(readSignedHeads(r));
+      const revoked = r.u8('revocations');
+      if (revoked > MAX_STATEMENTS) throw new WireError('malformed', `at most ${MAX_STATEMENTS} revocations, not ${revoked}`);
+      const revocations: Uint8Array[] = [];
+      for (let i = 0; i < revoked; i++) revocations.push(r.fixed(DEVICE_REVOCATION_BYTES, 'revocation'));
       const kind = r.u8('bundle kind');
       if (kind > 1) throw new WireError('malformed', `unknown bundle kind ${kind}`);
       const n = r.count(MAX_CHANGES_PER_FRAME, 'changes');
       const changes: Uint8Array[] = [];
       for (let i = 0; i < n; i++) changes.push(r.bytes(MAX_CHANGES_PAYLOAD, 'change'));
       if (kind === 1 && n !== 1) throw new WireError('malformed', 'a snapshot bundle carries exactly one document');
-      message = { type: 'changes', statements, snapshot: kind === 1, changes };
+      message = { type: 'changes', statements, revocations, snapshot: kind === 1, changes };
       break;
     }
     case MessageType.ping:

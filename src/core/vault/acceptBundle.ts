@@ -1,9 +1,10 @@
 import * as A from '@automerge/automerge';
 import { measureAutomerge, type AutomergeLimits } from './automergeCost';
 import { checkSignedHeads, sameHeads, type SignedHeads } from './signedHeads';
-import { checkStatementList, coveredHeads, deviceOf, mergeStatements } from './vaultVersion';
+import { checkStatementList, coveredHeads, deviceOf, mergeStatements, statementOf } from './vaultVersion';
 import { checkDeviceCertificate, readDeviceCertificate } from './deviceCertificate';
-import { checkDeviceRevocation, decodeDeviceRevocation } from './deviceRevocation';
+import { checkDeviceRevocation, decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands, type DeviceRevocation } from './deviceRevocation';
+import { MAX_DEVICES_PER_VAULT } from './vaultLimits';
 import { BinaryReader } from '../wire/binary';
 import type { SharedVaultDoc } from './vaultDocuments';
 import { MAX_VAULT_BYTES } from './vaultLimits';
@@ -18,11 +19,15 @@ export interface VerifiedVault {
   content: VaultContent;
   /** Operations in the document, as measured on its canonical encoding. */
   ops: number;
+  /** Every root-signed device revocation known for the vault (encoded, hex): they only ever grow. */
+  revocations: string[];
 }
 
 /** A vault version as a peer sends it: its devices' statements and a whole document, or the changes since versions the receiver has. */
 export interface VaultBundle {
   statements: SignedHeads[];
+  /** The root-signed revocations the sender knows for the vault (encoded). */
+  revocations?: Uint8Array[];
   snapshot: boolean;
   changes: Uint8Array[];
 }
@@ -70,19 +75,65 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     if (problem) return refuse(problem);
   }
   if (current && toHex(current.statements[0]!.vaultId) !== toHex(vaultId)) return refuse('bundle is for another vault');
+  // Revocations known: those held, those sent along, and (below) those in the document. Each is root-signed.
+  const rootSigned = options.checkRootSigned ?? ((_kind, _encoded, check) => check());
+  const known = new Map<string, DeviceRevocation>();
+  const learn = (encoded: Uint8Array): string | undefined => {
+    let revocation: DeviceRevocation;
+    try {
+      revocation = decodeDeviceRevocation(encoded);
+    } catch (error) {
+      return `revocation does not decode: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const problem = rootSigned('revocation', toHex(encoded), () => checkDeviceRevocation(revocation, vaultId));
+    if (problem) return `revocation: ${problem}`;
+    const device = toHex(revocation.devicePublicKey);
+    const other = known.get(device);
+    // Revoked twice: the stricter stands.
+    if (!other || revocation.lastCounter < other.lastCounter) known.set(device, revocation);
+    return undefined;
+  };
+  for (const held of current?.revocations ?? []) learn(fromHex(held));
+  if ((bundle.revocations?.length ?? 0) > MAX_DEVICES_PER_VAULT) return refuse(`over ${MAX_DEVICES_PER_VAULT} revocations`);
+  for (const sent of bundle.revocations ?? []) {
+    const problem = learn(sent);
+    if (problem) return refuse(problem);
+  }
   const merged = mergeStatements(current?.statements ?? [], bundle.statements);
   if (merged.conflict) {
-    return refuse(`device ${deviceOf(merged.conflict).slice(0, 8)} signed two different versions numbered ${merged.conflict.counter}; keeping the first`, false);
+    const device = deviceOf(merged.conflict);
+    const held = current && statementOf(current.statements, device);
+    // A revoked device that signed twice under its pinned last counter: the pinned one stands, and a node holding the other drops it.
+    let pin = known.get(device);
+    if (!pin && bundle.snapshot) {
+      const alone = acceptBundle(undefined, { ...bundle, revocations: [...known.values()].map(encodeDeviceRevocation) }, options);
+      if (alone.accepted) {
+        const found = alone.vault.revocations.map((hex) => decodeDeviceRevocation(fromHex(hex))).find((r) => toHex(r.devicePublicKey) === device);
+        if (found) pin = found;
+      }
+    }
+    if (pin && held && revokedStatementStands(pin, merged.conflict.counter, merged.conflict.heads) && !revokedStatementStands(pin, held.counter, held.heads)) {
+      return { accepted: false, reason: `device ${device.slice(0, 8)} was revoked and signed again under its last counter; the copy held is not the one its shop pinned`, offence: false, dropHeld: true };
+    }
+    return refuse(`device ${device.slice(0, 8)} signed two different versions numbered ${merged.conflict.counter}; keeping the first`, false);
   }
   if (!merged.newer) return refuse('not newer than the version held', false);
-  const revokedPast = (content: VaultContent) =>
-    merged.statements.find((s) => {
-      const revocation = content.revocations.find((r) => r.publicKey === deviceOf(s));
-      return revocation !== undefined && s.counter > revocation.lastCounter;
-    });
-  if (current) {
-    const late = revokedPast(current.content);
-    if (late) return refuse(`device ${deviceOf(late).slice(0, 8)} was revoked; its statement ${late.counter} is refused`, false);
+  /** The first statement a revocation known now refuses, and whether this node held it. */
+  const revokedStatement = () => {
+    for (const s of merged.statements) {
+      const revocation = known.get(deviceOf(s));
+      if (revocation && !revokedStatementStands(revocation, s.counter, s.heads)) return { statement: s, held: current?.statements.includes(s) ?? false };
+    }
+    return undefined;
+  };
+  const early = revokedStatement();
+  if (early) {
+    return {
+      accepted: false,
+      reason: `device ${deviceOf(early.statement).slice(0, 8)} was revoked; its statement ${early.statement.counter} is refused`,
+      offence: false,
+      ...(early.held ? { dropHeld: true } : {}),
+    };
   }
   const maxVaultBytes = options.maxVaultBytes ?? MAX_VAULT_BYTES;
   const incoming = bundle.changes.reduce((sum, c) => sum + c.length, 0);
@@ -116,7 +167,12 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
   if (missing.length > 0) return refuse(`bundle holds changes whose dependencies are missing (${missing[0]!.slice(0, 8)}…)`);
   const covered = coveredHeads(merged.statements);
   const unsigned = A.getHeads(doc).find((head) => !covered.has(head));
-  if (unsigned) return refuse(`bundle holds changes no device signed (${unsigned.slice(0, 8)}…)`);
+  if (unsigned) {
+    // A head a device signed before and then signed away from (its newer statement does not descend
+    // from it) is that device's doing, not the sender's: refused without blame.
+    const signedBefore = current ? coveredHeads(current.statements).has(unsigned) : false;
+    return refuse(`bundle holds changes no device signed (${unsigned.slice(0, 8)}…)`, !signedBefore);
+  }
   if (!A.hasHeads(doc, [...covered])) return refuse('bundle lacks changes its statements sign');
   let content: VaultContent;
   try {
@@ -124,7 +180,6 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
   } catch (error) {
     return refuse(`vault content is invalid: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const rootSigned = options.checkRootSigned ?? ((_kind, _encoded, check) => check());
   for (const device of content.devices) {
     const problem = rootSigned('certificate', device.certificate, () =>
       checkDeviceCertificate(readDeviceCertificate(new BinaryReader(fromHex(device.certificate))), vaultId),
@@ -132,19 +187,16 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     if (problem) return refuse(`device list: ${problem}`);
   }
   for (const revocation of content.revocations) {
-    const problem = rootSigned('revocation', revocation.encoded, () => checkDeviceRevocation(decodeDeviceRevocation(fromHex(revocation.encoded)), vaultId));
-    if (problem) return refuse(`revocation: ${problem}`);
+    const problem = learn(fromHex(revocation.encoded));
+    if (problem) return refuse(problem);
   }
-  const late = revokedPast(content);
+  const late = revokedStatement();
   if (late) {
-    const heldBefore = current?.statements.some((s) => s === late) ?? false;
     return {
       accepted: false,
-      reason: `device ${deviceOf(late).slice(0, 8)} was revoked at its statement ${
-        content.revocations.find((r) => r.publicKey === deviceOf(late))!.lastCounter
-      }; its statement ${late.counter} is refused`,
+      reason: `device ${deviceOf(late.statement).slice(0, 8)} was revoked at its statement ${known.get(deviceOf(late.statement))!.lastCounter}; its statement ${late.statement.counter} is refused`,
       offence: false,
-      ...(heldBefore ? { dropHeld: true } : {}),
+      ...(late.held ? { dropHeld: true } : {}),
     };
   }
   const canonical = A.save(doc);
@@ -168,5 +220,6 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
       return refuse(`vault does not reload: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return { accepted: true, vault: { doc, statements: merged.statements, content, ops }, canonical };
+  const revocations = [...known.values()].map((r) => toHex(encodeDeviceRevocation(r)));
+  return { accepted: true, vault: { doc, statements: merged.statements, content, ops, revocations }, canonical };
 }

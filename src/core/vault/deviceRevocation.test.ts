@@ -1,4 +1,4 @@
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deviceKeys, rootKeys } from '../test/vectors';
 import { toHex } from '../wire/hex';
@@ -9,6 +9,8 @@ import {
   DEVICE_REVOCATION_BYTES,
   deviceRevocationStatement,
   encodeDeviceRevocation,
+  headsDigest,
+  revokedStatementStands,
   revokeDevice,
 } from './deviceRevocation';
 import { signHeads } from './signedHeads';
@@ -21,27 +23,40 @@ function opensslVerifies(signature: Uint8Array, message: Uint8Array, publicKey: 
 }
 
 describe('device revocation', () => {
-  it('signs exactly the documented statement bytes and encodes to 144 bytes', () => {
-    const statement = deviceRevocationStatement(rootKeys.publicKey, deviceKeys.publicKey, 1_700_000_000_000, 41);
+  it('signs exactly the documented statement bytes (the last statement pinned) and encodes to 176 bytes', () => {
+    // The heads pinned: SHA-256 of the two heads, ascending, 32 bytes each.
+    const pin = headsDigest(['aa'.repeat(32), '0b'.repeat(32)]);
+    expect(toHex(pin)).toBe(createHash('sha256').update(Buffer.from('0b'.repeat(32) + 'aa'.repeat(32), 'hex')).digest('hex'));
+    const statement = deviceRevocationStatement(rootKeys.publicKey, deviceKeys.publicKey, 1_700_000_000_000, 41, pin);
     expect(toHex(statement)).toBe(
-      Buffer.from('souk/device-revocation/v1\0').toString('hex') + toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000018bcfe56800' + '0000000000000029',
+      Buffer.from('souk/device-revocation/v2\0').toString('hex') + toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000018bcfe56800' + '0000000000000029' + toHex(pin),
     );
-    const revocation = revokeDevice(rootKeys, deviceKeys.publicKey, 1_700_000_000_000, 41);
+    const revocation = revokeDevice(rootKeys, deviceKeys.publicKey, 1_700_000_000_000, { counter: 41, heads: ['aa'.repeat(32), '0b'.repeat(32)] });
     expect(opensslVerifies(revocation.signature, statement, rootKeys.publicKey)).toBe(true);
     const encoded = encodeDeviceRevocation(revocation);
     expect(encoded.length).toBe(DEVICE_REVOCATION_BYTES);
-    expect(toHex(encoded)).toBe(toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000018bcfe56800' + '0000000000000029' + toHex(revocation.signature));
+    expect(DEVICE_REVOCATION_BYTES).toBe(176);
+    expect(toHex(encoded)).toBe(toHex(rootKeys.publicKey) + toHex(deviceKeys.publicKey) + '0000018bcfe56800' + '0000000000000029' + toHex(pin) + toHex(revocation.signature));
     expect(decodeDeviceRevocation(encoded)).toEqual(revocation);
     expect(checkDeviceRevocation(revocation, rootKeys.publicKey)).toBeUndefined();
   });
 
   it('refuses a revocation signed by a device key, for another vault, altered, or cut short', () => {
-    const byDevice = revokeDevice(deviceKeys, deviceKeys.publicKey, 1, 1);
+    const byDevice = revokeDevice(deviceKeys, deviceKeys.publicKey, 1, { counter: 1, heads: [] });
     expect(checkDeviceRevocation({ ...byDevice, vaultId: rootKeys.publicKey }, rootKeys.publicKey)).toMatch(/not signed by the vault root/);
-    const genuine = revokeDevice(rootKeys, deviceKeys.publicKey, 1, 5);
+    const genuine = revokeDevice(rootKeys, deviceKeys.publicKey, 1, { counter: 5, heads: ['aa'.repeat(32)] });
     expect(checkDeviceRevocation(genuine, deviceKeys.publicKey)).toMatch(/another vault/);
     expect(checkDeviceRevocation({ ...genuine, lastCounter: 6 }, rootKeys.publicKey)).toMatch(/not signed/);
-    expect(() => decodeDeviceRevocation(encodeDeviceRevocation(genuine).slice(0, 143))).toThrow();
+    expect(checkDeviceRevocation({ ...genuine, lastHeadsDigest: new Uint8Array(32) }, rootKeys.publicKey)).toMatch(/not signed/);
+    expect(() => decodeDeviceRevocation(encodeDeviceRevocation(genuine).slice(0, 175))).toThrow();
+  });
+
+  it('what a revoked device signed up to its last counter stands, exactly: no other heads under that counter, nothing above', () => {
+    const revocation = revokeDevice(rootKeys, deviceKeys.publicKey, 1, { counter: 5, heads: ['aa'.repeat(32)] });
+    expect(revokedStatementStands(revocation, 4, ['bb'.repeat(32)])).toBe(true);
+    expect(revokedStatementStands(revocation, 5, ['aa'.repeat(32)])).toBe(true);
+    expect(revokedStatementStands(revocation, 5, ['cc'.repeat(32)])).toBe(false);
+    expect(revokedStatementStands(revocation, 6, ['aa'.repeat(32)])).toBe(false);
   });
 });
 
