@@ -10,13 +10,26 @@ test('a catalog CSV is checked whole, then imported with progress; its offers re
   const input = page.getByLabel('Import catalog (CSV)');
 
   await input.setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: csv(['Tea,T1,box,3.00,10,5,2.90,A1', 'Coffee,C1,bag,4.00,2,9,3.80,A2']) });
-  await expect(page.getByRole('alert')).toHaveText('Nothing was imported: Line 3: Offered quantity (9) is more than stock (2)');
+  const bad = page.getByRole('region', { name: 'Import preview: bad.csv' });
+  await expect(bad.getByRole('list', { name: 'Problems' }).getByRole('listitem')).toHaveText(['Line 3: Offered quantity (9) is more than stock (2)']);
+  await expect(bad.getByRole('button', { name: 'Save import' })).toBeDisabled();
   await expect(page.getByText('No products yet.')).toBeVisible();
 
   const rows = Array.from({ length: 1200 }, (_, i) => `Item ${String(i).padStart(4, '0')},SKU${i},each,1.${String(i % 100).padStart(2, '0')},10,${i % 2 ? 4 : ''},,B${i % 9}`);
   await input.setInputFiles({ name: 'catalog.csv', mimeType: 'text/csv', buffer: csv(rows) });
-  await expect(page.getByRole('progressbar', { name: 'Import progress' })).toBeVisible();
-  await expect(page.getByRole('status').filter({ hasText: 'Imported' })).toHaveText('Imported 1200 products.', { timeout: 60_000 });
+  const preview = page.getByRole('region', { name: 'Import preview: catalog.csv' });
+  await expect(preview).toHaveAccessibleDescription('1,200 new, 0 changed, 0 unchanged');
+  // Saving may be quicker than a look: record whether an indeterminate progress bar was shown.
+  await page.evaluate(() => {
+    const seen = document.createElement('meta');
+    new MutationObserver(() => {
+      if (document.querySelector('progress[aria-label="Import progress"]:not([value])')) seen.name = 'saw-import-progress';
+    }).observe(document.body, { childList: true, subtree: true });
+    document.head.append(seen);
+  });
+  await preview.getByRole('button', { name: 'Save import' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Imported' })).toHaveText('Imported catalog.csv: 1,200 new, 0 changed, 0 unchanged.', { timeout: 60_000 });
+  await expect(page.locator('meta[name="saw-import-progress"]')).toHaveCount(1);
   await expect(page.getByRole('table').getByRole('caption')).toHaveText('Your products (first 100 of 1200)');
   await page.getByLabel('Search your products').fill('item 1199');
   await expect(page.getByRole('row', { name: /Item 1199/ })).toContainText('4 offered at');

@@ -1,18 +1,18 @@
 import { useDeferredValue, useState, type FormEvent } from 'react';
 import type { Product } from '../core/vault/vaultDocuments';
-import { CATALOG_CSV_COLUMNS, CATALOG_CSV_MAX_BYTES } from '../core/catalog/catalogCsv';
 import { parseAmount } from '../core/catalog/currency';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
-import { Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
+import { CatalogFile } from './catalog/CatalogFile';
+import { AmountField, Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
 import { useNode, useNodeQuery } from './nodeContext';
-import { errorText, money } from './format';
+import { errorText, money, userLocale } from './format';
 
 const SHOWN = 100;
 
 /** An amount typed in the merchant's locale (its decimal separator), in the currency's minor units; undefined when empty. */
 function amountField(form: FormData, name: string, label: string, currency: string): number | undefined {
   const text = String(form.get(name) ?? '').trim();
-  return text === '' ? undefined : parseAmount(text, currency, navigator.language, label);
+  return text === '' ? undefined : parseAmount(text, currency, userLocale(), label);
 }
 
 function productInput(form: FormData, currency: string) {
@@ -22,7 +22,7 @@ function productInput(form: FormData, currency: string) {
     name: String(form.get('name') ?? ''),
     sku: String(form.get('sku') ?? ''),
     unit: String(form.get('unit') ?? ''),
-    price: amountField(form, 'price', 'Price', currency) ?? parseAmount('', currency, navigator.language, 'Price'),
+    price: amountField(form, 'price', 'Price', currency) ?? parseAmount('', currency, userLocale(), 'Price'),
     stock,
     costPrice: amountField(form, 'costPrice', 'Cost price', currency) ?? null,
     shelf: String(form.get('shelf') ?? ''),
@@ -30,8 +30,6 @@ function productInput(form: FormData, currency: string) {
     ...(expiresOn ? { batches: [{ quantity: stock, expiresOn }] } : {}),
   };
 }
-
-const cents = (value: number | null | undefined) => (value == null ? '' : (value / 100).toFixed(2));
 
 /** The labels the node's messages start with, for the fields of a product and its offer. */
 const PRODUCT_FIELDS = [
@@ -48,7 +46,7 @@ const PRODUCT_FIELDS = [
   'Offer price',
 ] as const;
 
-function ProductFields({ product, problem }: { product?: Product; problem: FormProblem | null }) {
+function ProductFields({ product, currency, problem }: { product?: Product; currency: string; problem: FormProblem | null }) {
   const error = (label: string) => messageFor(problem, label);
   return (
     <>
@@ -69,13 +67,7 @@ function ProductFields({ product, problem }: { product?: Product; problem: FormP
         error={error('Unit')}
         control={(props) => <input {...props} name="unit" maxLength={TEXT_LIMITS.unit} defaultValue={product?.unit ?? 'each'} />}
       />
-      <Field
-        label="Price"
-        error={error('Price')}
-        control={(props) => (
-          <input {...props} name="price" required inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.price)} />
-        )}
-      />
+      <AmountField label="Price" name="price" currency={currency} value={product?.price} required error={error('Price')} />
       <Field
         label="Stock"
         error={error('Stock')}
@@ -90,13 +82,7 @@ function ProductFields({ product, problem }: { product?: Product; problem: FormP
       />
       <fieldset>
         <legend>Private — never leaves this device</legend>
-        <Field
-          label="Cost price"
-          error={error('Cost price')}
-          control={(props) => (
-            <input {...props} name="costPrice" inputMode="decimal" pattern="\d+(\.\d{1,2})?" defaultValue={cents(product?.costPrice)} />
-          )}
-        />
+        <AmountField label="Cost price" name="costPrice" currency={currency} value={product?.costPrice} error={error('Cost price')} />
         <Field
           label="Shelf"
           error={error('Shelf')}
@@ -132,61 +118,11 @@ function AddProduct({ currency }: { currency: string }) {
     <details className="card">
       <summary>Add a product</summary>
       <form aria-label="Add a product" onSubmit={submit}>
-        <ProductFields problem={problem} />
+        <ProductFields currency={currency} problem={problem} />
         <FormAlert problem={problem} />
         <button type="submit">Add product</button>
       </form>
     </details>
-  );
-}
-
-function ImportCatalog() {
-  const { node } = useNode();
-  const [progress, setProgress] = useState<{ value: number; max: number; label: string } | null>(null);
-  const [message, setMessage] = useState('');
-  const [error, setError] = useState('');
-  async function importFile(file: File) {
-    setError('');
-    setMessage('');
-    setProgress({ value: 0, max: 0, label: `Reading ${file.name}` });
-    try {
-      if (file.size > CATALOG_CSV_MAX_BYTES) throw new Error(`That file is ${(file.size / 1e6).toFixed(1)} MB; a catalog file may be at most ${CATALOG_CSV_MAX_BYTES / 1e6} MB`);
-      const text = await file.text();
-      const preview = await node.previewCatalogImport(text);
-      if (preview.problems.length) throw new Error(`Nothing was imported: ${preview.problems.slice(0, 5).join('; ')}${preview.problems.length > 5 ? '; …' : ''}`);
-      setProgress({ value: 0, max: 0, label: `Saving ${preview.added} new and ${preview.changed} changed products` });
-      const done = await node.importCatalog(text);
-      setMessage(`Imported: ${done.added} new, ${done.changed} changed, ${done.unchanged} unchanged.`);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setProgress(null);
-    }
-  }
-  return (
-    <div className="card">
-      <label>
-        Import catalog (CSV)
-        <input
-          type="file"
-          accept=".csv,text/csv"
-          onChange={(event) => {
-            const file = event.currentTarget.files?.[0];
-            event.currentTarget.value = '';
-            if (file) void importFile(file);
-          }}
-        />
-      </label>
-      <p className="hint">Columns: {CATALOG_CSV_COLUMNS.join(', ')}. Only name and price are required.</p>
-      {progress && (
-        <p>
-          {progress.label}…{' '}
-          <progress aria-label="Import progress" max={progress.max || undefined} value={progress.max ? progress.value : undefined} />
-        </p>
-      )}
-      {message && <p role="status">{message}</p>}
-      {error && <p role="alert">{error}</p>}
-    </div>
   );
 }
 
@@ -212,7 +148,7 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
   }
   return (
     <form className="editor" aria-label={`Edit ${product.name}`} onSubmit={submit}>
-      <ProductFields product={product} problem={problem} />
+      <ProductFields product={product} currency={currency} problem={problem} />
       <fieldset>
         <legend>Offer to the network</legend>
         <label className="inline">
@@ -228,19 +164,13 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
                 <input {...props} name="offerQuantity" type="number" min="0" step="any" required defaultValue={product.offer?.quantity ?? product.stock} />
               )}
             />
-            <Field
-              label={`Offer price (${currency})`}
+            <AmountField
+              label="Offer price"
+              name="offerPrice"
+              currency={currency}
+              value={product.offer?.price ?? product.price}
+              required
               error={messageFor(problem, 'Offer price')}
-              control={(props) => (
-                <input
-                  {...props}
-                  name="offerPrice"
-                  inputMode="decimal"
-                  pattern="\d+(\.\d{1,2})?"
-                  required
-                  defaultValue={cents(product.offer?.price ?? product.price)}
-                />
-              )}
             />
           </>
         )}
@@ -297,7 +227,7 @@ export function Catalog({ currency }: { currency: string }) {
   return (
     <section aria-label="Catalog">
       <AddProduct currency={currency} />
-      <ImportCatalog />
+      <CatalogFile currency={currency} />
       <label className="search">
         Search your products
         <input type="search" value={filter} onChange={(e) => setFilter(e.currentTarget.value)} />

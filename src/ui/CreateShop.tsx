@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
 import { useNode } from './nodeContext';
-import { Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
+import { CurrencyOptions, Field, FormAlert, messageFor, problemOf, SELECT_STYLE, type FormProblem } from './fields';
+import { amountHint } from './format';
 
 /** The labels the node's messages start with, for the fields of a shop's profile. */
 export const PROFILE_FIELDS = ['Shop name', 'Area', 'Currency', 'Exact location'] as const;
@@ -10,6 +11,7 @@ export function CreateShop() {
   const { node } = useNode();
   const [problem, setProblem] = useState<FormProblem | null>(null);
   const [busy, setBusy] = useState(false);
+  const [currency, setCurrency] = useState('USD');
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -46,7 +48,12 @@ export function CreateShop() {
       <Field
         label="Currency"
         error={messageFor(problem, 'Currency')}
-        control={(props) => <input {...props} name="currency" required defaultValue="USD" maxLength={3} pattern="[A-Za-z]{3}" />}
+        hint={`${amountHint(currency)}. Every price of your shop is in this currency; you can change it later.`}
+        control={(props) => (
+          <select {...props} name="currency" required value={currency} onChange={(e) => setCurrency(e.currentTarget.value)} style={SELECT_STYLE}>
+            <CurrencyOptions />
+          </select>
+        )}
       />
       <Field
         label="Exact location (private)"

@@ -1,6 +1,7 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactElement, type Ref } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactElement, type ReactNode, type Ref } from 'react';
+import { CURRENCIES } from '../core/catalog/currency';
 import { utf8Length } from '../core/vault/vaultLimits';
-import { errorText } from './format';
+import { amountHint, amountInput, errorText } from './format';
 
 /**
  * Form fields that say what is wrong next to the field: the node's messages name the field they
@@ -38,22 +39,28 @@ interface ControlProps {
   id: string;
   'aria-describedby'?: string;
   'aria-invalid'?: true;
-  onInput?: (event: FormEvent<HTMLInputElement | HTMLTextAreaElement>) => void;
-  ref?: Ref<HTMLInputElement & HTMLTextAreaElement>;
+  onInput?: (event: FormEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) => void;
+  ref?: Ref<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement>;
 }
 
+type FieldControl = HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement;
+
 /**
- * A labelled control with, below it, a live byte counter ("64 of 120 bytes") when it has a byte
- * limit, and the merchant-facing error for it. `control` draws the input with the given props.
+ * A labelled control with, below it, a hint (how to fill it in), a live byte counter ("64 of 120
+ * bytes") when it has a byte limit, and the merchant-facing error for it; all three describe the
+ * control. `control` draws the input with the given props.
  */
 export function Field({
   label,
   error,
   byteLimit,
   initial = '',
+  hint,
   control,
 }: {
   label: string;
+  /** How to fill the field in, shown under it and read as its description. */
+  hint?: ReactNode;
   /** The problem with this field from the last attempt; hidden once the merchant edits the field. */
   error?: FormProblem;
   byteLimit?: number;
@@ -64,7 +71,8 @@ export function Field({
   const id = useId();
   const counterId = `${id}-bytes`;
   const errorId = `${id}-error`;
-  const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const hintId = `${id}-hint`;
+  const ref = useRef<FieldControl>(null);
   const [value, setValue] = useState(initial);
   const [edited, setEdited] = useState<FormProblem | undefined>();
   const message = error && error !== edited ? error.message : undefined;
@@ -78,7 +86,7 @@ export function Field({
   }, [byteLimit]);
   const used = byteLimit ? utf8Length(value.trim()) : 0;
   const over = byteLimit !== undefined && used > byteLimit;
-  const describedBy = [byteLimit ? counterId : '', message ? errorId : ''].filter(Boolean).join(' ');
+  const describedBy = [hint ? hintId : '', byteLimit ? counterId : '', message ? errorId : ''].filter(Boolean).join(' ');
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -92,6 +100,11 @@ export function Field({
         },
         ref,
       })}
+      {hint && (
+        <small id={hintId} className="hint" style={{ display: 'block', marginTop: '0.15rem' }}>
+          {hint}
+        </small>
+      )}
       {byteLimit !== undefined && (
         <small id={counterId} className={over ? 'byte-count over' : 'byte-count'}>
           {used} of {byteLimit} bytes{over ? ' — too long' : ''}
@@ -105,3 +118,54 @@ export function Field({
     </div>
   );
 }
+
+/**
+ * An amount in the shop's currency, typed in the merchant's language ("12,50" in de-DE): a
+ * decimal keypad on phones, no browser pattern (the node's parseAmount says what is wrong), and
+ * the currency with its decimals under the field.
+ */
+export function AmountField({
+  label,
+  name,
+  currency,
+  value,
+  required = false,
+  error,
+}: {
+  label: string;
+  name: string;
+  currency: string;
+  /** The amount the field starts with, in minor units. */
+  value?: number | null;
+  required?: boolean;
+  error?: FormProblem;
+}) {
+  return (
+    <Field
+      label={label}
+      error={error}
+      hint={amountHint(currency)}
+      control={(props) => (
+        <input {...props} name={name} inputMode="decimal" autoComplete="off" required={required} defaultValue={amountInput(value, currency)} />
+      )}
+    />
+  );
+}
+
+const CURRENCY_CODES = Object.keys(CURRENCIES).sort();
+
+/** The options of a currency picker: every ISO 4217 code with its name ("KWD — Kuwaiti Dinar"); typing the code finds it. */
+export function CurrencyOptions() {
+  return (
+    <>
+      {CURRENCY_CODES.map((code) => (
+        <option key={code} value={code}>
+          {code} — {CURRENCIES[code]!.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** A currency picker's look: selects have no rule of their own in styles.css. */
+export const SELECT_STYLE = { font: 'inherit', width: '100%', minHeight: '2.5rem', padding: '0.35rem', borderRadius: '0.3rem' } as const;
