@@ -144,3 +144,62 @@ export function recountStock(draft: PrivateVaultDoc, id: string, counted: number
 }
 
 export type { Batch };
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const MAX_BATCHES = 500;
+
+function bad(id: string, what: string): never {
+  throw new Error(`product ${id.slice(0, 16)}: ${what}`);
+}
+
+function textWithin(id: string, field: string, value: unknown, maxBytes: number, required = false): void {
+  if (typeof value !== 'string') bad(id, `${field} is not text`);
+  if (required && value.trim() === '') bad(id, `${field} is empty`);
+  if (value.length > maxBytes || new TextEncoder().encode(value).length > maxBytes) bad(id, `${field} is over ${maxBytes} bytes`);
+}
+
+function amount(id: string, field: string, value: unknown, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) bad(id, `${field} is not a whole amount from 0 to ${max}`);
+}
+
+function finite(id: string, field: string, value: unknown, max: number, min = 0): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) bad(id, `${field} is not a number from ${min} to ${max}`);
+}
+
+/**
+ * The private catalog, checked field by field: what this device keeps when another device of the
+ * shop (a pairing grant, a backup, private sync) brings it. Throws saying which product and field
+ * is wrong; the caller then keeps what it had.
+ */
+export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: Record<'productName' | 'sku' | 'unit' | 'supplierNotes' | 'shelf' | 'exactLocation', number>; maxMinorUnits: number; maxQuantity: number; maxProducts: number }): Map<string, Product> {
+  const location = A.isImmutableString(doc.exactLocation) ? (doc.exactLocation as A.ImmutableString).val : doc.exactLocation;
+  textWithin('shop', 'exact location', location, limits.textBytes.exactLocation);
+  const products = readProducts(doc);
+  if (products.size > limits.maxProducts) throw new Error(`the catalog has ${products.size} products, limit ${limits.maxProducts}`);
+  for (const [id, p] of products) {
+    if (!/^[0-9a-z_-]{1,64}$/i.test(id) || p.id !== id) bad(id, 'id is malformed');
+    textWithin(id, 'name', p.name, limits.textBytes.productName, true);
+    textWithin(id, 'SKU', p.sku, limits.textBytes.sku);
+    textWithin(id, 'unit', p.unit, limits.textBytes.unit, true);
+    textWithin(id, 'supplier notes', p.supplierNotes, limits.textBytes.supplierNotes);
+    textWithin(id, 'shelf', p.shelf, limits.textBytes.shelf);
+    amount(id, 'price', p.price, limits.maxMinorUnits);
+    if (p.costPrice !== null) amount(id, 'cost price', p.costPrice, limits.maxMinorUnits);
+    // Sales on two devices while apart may take stock below zero: counted, not refused.
+    finite(id, 'stock', p.stock, limits.maxQuantity, -limits.maxQuantity);
+    finite(id, 'created', p.createdAt, Number.MAX_SAFE_INTEGER);
+    finite(id, 'updated', p.updatedAt, Number.MAX_SAFE_INTEGER);
+    if (!Array.isArray(p.batches) || p.batches.length > MAX_BATCHES) bad(id, `batches are not a list of at most ${MAX_BATCHES}`);
+    for (const b of p.batches) {
+      if (typeof b !== 'object' || b === null || typeof b.id !== 'string' || b.id.length > 64) bad(id, 'a batch is malformed');
+      finite(id, 'batch quantity', b.quantity, limits.maxQuantity);
+      if (typeof b.expiresOn !== 'string' || (b.expiresOn !== '' && !DATE.test(b.expiresOn))) bad(id, 'a batch expiry is not a date');
+    }
+    if (p.offer !== null) {
+      if (typeof p.offer !== 'object' || Array.isArray(p.offer)) bad(id, 'offer is malformed');
+      finite(id, 'offered quantity', p.offer.quantity, limits.maxQuantity);
+      amount(id, 'offer price', p.offer.price, limits.maxMinorUnits);
+    }
+  }
+  return products;
+}

@@ -97,6 +97,8 @@ export interface RefusalView {
 export interface NodeView {
   nodeId: string;
   shop: ShopView | null;
+  /** Why the shop stored on this device could not be opened (nothing was changed), if it could not. */
+  shopProblem: string | null;
   pairing: PairingView | null;
   settings: NodeSettings;
   peers: PeerView[];

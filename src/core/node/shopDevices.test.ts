@@ -108,24 +108,23 @@ describe('a shop on several devices', () => {
     for (const secret of ['uncle Karim', 'second crop']) expect(own.includes(Buffer.from(secret))).toBe(false);
   });
 
-  it('five wrong codes kill the pairing code', async () => {
+  it('a peer guessing codes is refused and counted after five; the right device still joins with the code', async () => {
     const first = await shopNode('Guarded');
     const { code } = first.startPairing();
-    for (let i = 0; i < 5; i++) {
-      const guesser = await openNode();
-      link(first, guesser);
+    const guesser = await openNode();
+    link(first, guesser);
+    for (let i = 0; i < 6; i++) {
       const forged = (await import('../pairing/pairingCode')).newPairingCode(() => new Uint8Array(8).fill(i + 1));
       void guesser.joinShop(forged.text, 'guess').catch(() => {});
-      await eventually(() => first.view().refusals.filter((r) => /wrong pairing code/.test(r.reason)).length === i + 1, 5000, `guess ${i + 1}`);
+      await eventually(() => first.view().refusals.filter((r) => /wrong pairing code/.test(r.reason)).length >= Math.min(i + 1, 5), 5000, `guess ${i + 1}`);
     }
-    expect(first.view().pairing).toMatchObject({ state: 'failed' });
-    const late = await openNode();
-    link(first, late);
-    const joining = late.joinShop(code, 'too late').catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 300));
-    late.cancelPairing();
-    expect(await joining).toBeInstanceOf(Error);
-    expect(late.view().shop).toBeNull();
+    await eventually(() => first.policy.offences(toHex(guesser.nodeId)) >= 1, 5000, 'the guesser to be counted');
+    guesser.cancelPairing();
+    expect(guesser.view().shop).toBeNull();
+    expect(first.view().pairing).toMatchObject({ state: 'waiting' });
+    const laptop = await openNode();
+    link(first, laptop);
+    await expect(laptop.joinShop(code, 'laptop')).resolves.toBe(vaultOf(first));
   });
 
   it('a revoked device’s later edits are refused by another shop; what it wrote before stays', async () => {
@@ -195,5 +194,41 @@ describe('upgrade from version 0.1', () => {
     const peer = await shopNode('Fresh peer');
     link(again, peer);
     await eventually(() => priceAt(peer, 'Honey') === 750, 10_000, 'a peer to take the migrated shop');
+  });
+});
+
+describe('upgrade from version 0.1, with damaged rows', () => {
+  it('odd rows are made valid, not refused; a shop that cannot be opened leaves the node open and nothing overwritten', async () => {
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/shop-v0.1.json', import.meta.url), 'utf8')) as { entries: { key: string[]; hex: string }[] };
+    const storage = new MemoryStorage();
+    await storage.write(fixture.entries.map((e) => ({ op: 'put' as const, key: e.key, data: fromHex(e.hex) })));
+    // Damage the stored catalog the way a buggy 0.1 could have: a fractional price, a text stock, a huge name.
+    const privateKey = fixture.entries.find((e) => e.key[0] === 'private' && e.key.at(-1) === 'snapshot')!.key;
+    const A = await import('@automerge/automerge');
+    let catalog = A.load<{ products: Record<string, Record<string, unknown>> }>((await storage.load(privateKey))!);
+    for (const key of (await storage.loadRange(privateKey.slice(0, -1))).filter((e) => e.key.at(-2) === 'inc')) catalog = A.loadIncremental(catalog, key.data);
+    catalog = A.change(catalog, (d) => {
+      const [first, second] = Object.keys(d.products);
+      d.products[first!]!.price = 12.5;
+      d.products[first!]!.name = 'x'.repeat(1000);
+      d.products[second!]!.stock = 'lots';
+    });
+    await storage.write([{ op: 'deleteRange', prefix: privateKey.slice(0, -1) }, { op: 'put', key: privateKey, data: A.save(catalog) }]);
+    const node = await SoukNode.open({ storage });
+    expect(node.view().shopProblem).toBeNull();
+    const products = node.products().products;
+    expect(products).toHaveLength(3);
+    for (const p of products) expect(Number.isInteger(p.price) && p.name.length <= 240 && typeof p.stock === 'number').toBe(true);
+    node.close();
+
+    // Keys that do not decode: the node opens without the shop and refuses to create one over it.
+    const broken = new MemoryStorage();
+    await broken.write(fixture.entries.map((e) => ({ op: 'put' as const, key: e.key, data: fromHex(e.hex) })));
+    await broken.write([{ op: 'put', key: ['keys', 'shop'], data: new Uint8Array([9, 9, 9]) }]);
+    const opened = await SoukNode.open({ storage: broken });
+    expect(opened.view().shopProblem).toMatch(/could not be opened/);
+    await expect(opened.createShop({ name: 'Over it', area: 'x' })).rejects.toThrow(/could not be opened/);
+    expect(await broken.load(['keys', 'shop'])).toEqual(new Uint8Array([9, 9, 9]));
+    expect((await broken.loadRange(['vaultIndex'])).length).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import * as A from '@automerge/automerge';
 import { keyPairFromSecret, type KeyPair } from '../crypto/ed25519';
-import { readProducts } from '../catalog/productRecords';
+import { readCheckedProducts } from '../catalog/productRecords';
+import { PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
 import { acceptBundle } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
 import { certifyDevice, checkDeviceCertificate, encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
@@ -48,7 +49,8 @@ function checkedDocuments(
   try {
     privateDoc = A.load<PrivateVaultDoc>(privateBytes, { actor });
     if ((privateDoc as { schema?: number }).schema !== 2) throw new Error('not a schema-2 catalog');
-    readProducts(privateDoc);
+    readCheckedProducts(privateDoc, PRIVATE_CATALOG_LIMITS);
+    if (privateBytes.length > PRIVATE_CATALOG_LIMITS.maxSavedBytes) throw new Error(`it is ${privateBytes.length} bytes, limit ${PRIVATE_CATALOG_LIMITS.maxSavedBytes}`);
   } catch (error) {
     throw new ShopTransferError(`the shop’s catalog does not read: ${error instanceof Error ? error.message : String(error)}`);
   }

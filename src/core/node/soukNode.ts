@@ -36,7 +36,8 @@ import { decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands,
 import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
 import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
 import { open as openSealed, seal } from '../crypto/sealedBox';
-import { readProducts } from '../catalog/productRecords';
+import { readCheckedProducts } from '../catalog/productRecords';
+import { PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
 import { openBackup, sealBackup } from '../backup/backupFile';
 import { concatBytes, fromHex, toHex } from '../wire/hex';
 import { PriorityWork } from './priorityWork';
@@ -139,7 +140,9 @@ function unionHeads(statements: readonly SignedHeads[]): string[] {
 const collator = new Intl.Collator();
 
 /** Attempts with a wrong code before a pairing code is dead. */
-const PAIRING_ATTEMPTS = 5;
+const PAIRING_ATTEMPTS = 64;
+/** Wrong codes one peer may try while a device is being added. */
+const PAIRING_ATTEMPTS_PER_PEER = 5;
 export const PAIRING_VALID_MS = 5 * 60_000;
 const PRIVATE_TAG = new TextEncoder().encode('souk/private/v1\0');
 const backupKey = ['shop', 'lastBackupAt'];
@@ -235,7 +238,14 @@ export class SoukNode implements SyncHost {
     node.store = await VaultStore.open(storage, (id) => node.standingOf(id), { ...DEFAULT_VAULT_BUDGET, ...options.vaultBudget }, (problem) =>
       node.refuse('storage', problem),
     );
-    const loaded = await OwnShop.load(storage, (id) => node.store.get(id)?.statements, node.clock.now());
+    let loaded: Awaited<ReturnType<typeof OwnShop.load>>;
+    try {
+      loaded = await OwnShop.load(storage, (id) => node.store.get(id)?.statements, node.clock.now());
+    } catch (error) {
+      // The node still opens (others' vaults, the network); the stored shop is left untouched.
+      node.shopProblem = `Your shop could not be opened: ${describe(error)}. Nothing was changed; restore it from a backup, or ask for help before creating a new shop.`;
+      node.refuse('storage', node.shopProblem);
+    }
     node.shop = loaded?.shop;
     if (loaded?.migrated) {
       // A shop stored by version 0.1: saved in the current form, with its index record, in one write.
@@ -247,7 +257,7 @@ export class SoukNode implements SyncHost {
       const ownRecord = node.shop && node.store.get(node.shop.id);
       if (node.shop && ownRecord) node.store.commitOwn(ownRecord, node.shop.content, node.shop.doc);
     }
-    await node.store.dropLegacy(node.shop?.id);
+    if (!node.shopProblem) await node.store.dropLegacy(node.shop?.id);
     const backedUp = Number(new TextDecoder().decode((await storage.load(backupKey)) ?? new Uint8Array()));
     node.lastBackupAt = backedUp > 0 ? backedUp : null;
     node.contentLoading = node.loadContentInBackground();
@@ -298,6 +308,7 @@ export class SoukNode implements SyncHost {
   createShop(input: ShopInput): Promise<string> {
     return this.serial(async () => {
       if (this.shop) throw new InputError('shop', 'This node already has a shop');
+      if (this.shopProblem) throw new InputError('shop', this.shopProblem);
       const profile = validateShopProfile(input);
       const exactLocation = validateExactLocation(input.exactLocation ?? '');
       const now = this.clock.now();
@@ -629,12 +640,14 @@ export class SoukNode implements SyncHost {
     }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
   }
 
-  receivePrivate(session: SyncSession, sealed: Uint8Array): void {
+  receivePrivate(session: SyncSession, sealed: Uint8Array): Promise<void> {
     if (!this.isOwnDevice(session)) {
-      this.offence(session, 'private catalog sync from a node that is not a device of this shop');
-      return;
+      // A device this node knows as revoked may not have heard yet: refused, not counted.
+      if (session.remote?.shopVaultId === this.shop?.id) this.refuse(session.label, 'private catalog sync from a revoked device refused');
+      else this.offence(session, 'private catalog sync from a node that is not a device of this shop');
+      return Promise.resolve();
     }
-    void this.serial(async () => {
+    return this.serial(async () => {
       const shop = this.shop;
       if (!shop || !this.isOwnDevice(session)) return;
       const plain = await openSealed(shop.keys.catalogKey, sealed, this.privateContext(session.remote!.nodeId, toHex(this.nodeId)));
@@ -647,7 +660,12 @@ export class SoukNode implements SyncHost {
       let state: A.SyncState;
       try {
         [doc, state] = A.receiveSyncMessage(A.clone(shop.privateDoc, { actor: deviceActor(shop.keys.device.publicKey) }), this.privateSync.get(session) ?? A.initSyncState(), plain);
-        readProducts(doc);
+        readCheckedProducts(doc, PRIVATE_CATALOG_LIMITS);
+        // A large message may grow the catalog past what a pairing grant or a backup can carry.
+        if (plain.length > 256 * 1024) {
+          const saved = A.save(doc).length;
+          if (saved > PRIVATE_CATALOG_LIMITS.maxSavedBytes) throw new Error(`the catalog would be ${saved} bytes, limit ${PRIVATE_CATALOG_LIMITS.maxSavedBytes}`);
+        }
       } catch (error) {
         this.refuse(session.label, `private catalog sync refused: ${describe(error)}`);
         return;
@@ -674,6 +692,9 @@ export class SoukNode implements SyncHost {
     }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
   }
 
+  /** Wrong codes per peer while adding a device (bounded), and in all. */
+  private readonly pairingMisses = new Map<string, number>();
+
   /**
    * "Add a device" (on the shop's root device): a pairing code, valid for a few minutes and one
    * device, to type or scan on the new device.
@@ -683,6 +704,7 @@ export class SoukNode implements SyncHost {
     if (!shop) throw new InputError('shop', 'Create your shop first');
     if (!shop.isRootDevice) throw new InputError('shop', 'Devices are added from the device that created the shop (or restored it from a backup)');
     const code = newPairingCode((n) => this.random(n));
+    this.pairingMisses.clear();
     const expiresAt = this.clock.now() + PAIRING_VALID_MS;
     this.pairing = { role: 'adding', code, expiresAt, attemptsLeft: PAIRING_ATTEMPTS, state: 'waiting', message: 'Waiting for the new device' };
     this.changed();
@@ -703,6 +725,7 @@ export class SoukNode implements SyncHost {
    */
   joinShop(codeText: string, deviceName: string): Promise<string> {
     if (this.shop) return Promise.reject(new InputError('shop', 'This device already has a shop'));
+    if (this.shopProblem) return Promise.reject(new InputError('shop', this.shopProblem));
     const code = parsePairingCode(codeText);
     if (!isPairingCode(code)) return Promise.reject(new InputError('code', code.error));
     const name = deviceName.trim() || 'New device';
@@ -755,13 +778,17 @@ export class SoukNode implements SyncHost {
       return void refuse('the pairing code has expired');
     }
     const remote = session.remote!;
+    if ((this.pairingMisses.get(remote.nodeId) ?? 0) >= PAIRING_ATTEMPTS_PER_PEER) return void refuse('too many wrong pairing codes from this device');
     if (!sameProof(proof, pairRequestProof(pairing.code.secret, this.nodeId, fromHex(remote.nodeId)))) {
+      // Counted per peer (another shop's joiner may ask here with its own code) and in all, as a bound.
+      if (this.pairingMisses.size < 1024) this.pairingMisses.set(remote.nodeId, (this.pairingMisses.get(remote.nodeId) ?? 0) + 1);
       pairing.attemptsLeft -= 1;
       if (pairing.attemptsLeft <= 0) {
         pairing.state = 'failed';
         pairing.message = 'Too many wrong codes were tried; this code no longer works. Start again.';
       }
       this.refuse(session.label, 'a device tried to join with a wrong pairing code');
+      if ((this.pairingMisses.get(remote.nodeId) ?? 0) >= PAIRING_ATTEMPTS_PER_PEER) this.offence(session, 'repeated wrong pairing codes');
       return void refuse('wrong pairing code');
     }
     pairing.state = 'done';
@@ -776,7 +803,7 @@ export class SoukNode implements SyncHost {
         },
       );
       const sealed = await sealPairGrant(pairing.code.secret, this.nodeId, fromHex(remote.nodeId), grantFor(this.shop!, certificate), (n) => this.random(n));
-      session.send({ type: 'pairGrant', sealed });
+      if (!session.send({ type: 'pairGrant', sealed })) throw new Error('the link to the new device closed or is full; start again');
       pairing.message = `Added ${deviceName || 'the new device'}`;
       this.changed();
     }).catch((error) => {
@@ -786,13 +813,15 @@ export class SoukNode implements SyncHost {
     });
   }
 
-  receivePairGrant(session: SyncSession, sealed: Uint8Array): void {
+  receivePairGrant(session: SyncSession, sealed: Uint8Array): Promise<void> {
     const pairing = this.pairing;
     if (pairing?.role !== 'joining' || pairing.state !== 'waiting' || this.shop) {
-      this.offence(session, 'a pairing grant nobody asked for');
-      return;
+      // A late or second grant after joining is no offence; one nobody asked for is.
+      if (pairing?.role === 'joining') this.refuse(session.label, 'a pairing grant after joining was ignored');
+      else this.offence(session, 'a pairing grant nobody asked for');
+      return Promise.resolve();
     }
-    void this.serial(async () => {
+    return this.serial(async () => {
       const grant = await openPairGrant(pairing.code.secret, fromHex(session.remote!.nodeId), this.nodeId, sealed).catch(() => undefined);
       if (!grant) {
         this.offence(session, 'a pairing grant that does not open with the code');
@@ -816,6 +845,7 @@ export class SoukNode implements SyncHost {
     // A copy of this shop's vault carried as someone else's is replaced by the shop itself.
     await this.write([{ op: 'deleteRange', prefix: ['vault', shop.id] }, ...writes, ...indexWrites]);
     this.shop = shop;
+    this.shopProblem = null;
     this.store.commitOwn(record, shop.content, shop.doc);
     for (const session of this.sessions) session.sayHello();
     this.broadcast(shop.statements);
@@ -896,6 +926,8 @@ export class SoukNode implements SyncHost {
   }
 
   private lastBackupAt: number | null = null;
+  /** Why the stored shop could not be opened, if it could not: no new shop replaces it then. */
+  private shopProblem: string | null = null;
 
   // ---------------------------------------------------------------- reads
 
@@ -956,6 +988,7 @@ export class SoukNode implements SyncHost {
             fingerprint: shopFingerprint(this.shop.id),
           }
         : null,
+      shopProblem: this.shopProblem,
       settings: { ...this.settings, trustedShops: [...this.settings.trustedShops] },
       pairing: this.pairing
         ? {

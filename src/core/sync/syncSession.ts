@@ -41,9 +41,10 @@ export interface SyncHost {
   receiveChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void>;
   receiveRefusal(session: SyncSession, message: Extract<SyncMessage, { type: 'refusal' }>): void;
   /** Private-catalog sync and device pairing: between a shop's own devices (the host checks who may). */
-  receivePrivate(session: SyncSession, sealed: Uint8Array): void;
+  /** Awaited: a link's inbound bound covers the work they start. */
+  receivePrivate(session: SyncSession, sealed: Uint8Array): Promise<void>;
   receivePairRequest(session: SyncSession, proof: Uint8Array, deviceName: string): void;
-  receivePairGrant(session: SyncSession, sealed: Uint8Array): void;
+  receivePairGrant(session: SyncSession, sealed: Uint8Array): Promise<void>;
   /** The proven peer broke the protocol; the host counts it against the peer. */
   offence(session: SyncSession, reason: string): void;
   sessionClosed(session: SyncSession, reason: string): void;
@@ -297,13 +298,13 @@ export class SyncSession {
         this.close(`peer left: ${message.reason}`);
         return;
       case 'private':
-        this.host.receivePrivate(this, message.sealed);
+        await this.host.receivePrivate(this, message.sealed);
         return;
       case 'pairRequest':
         this.host.receivePairRequest(this, message.proof, message.deviceName);
         return;
       case 'pairGrant':
-        this.host.receivePairGrant(this, message.sealed);
+        await this.host.receivePairGrant(this, message.sealed);
         return;
     }
   }

@@ -31,3 +31,16 @@ export function utf8Length(text: string): number {
   // Fast path: most text is short; encodeInto would need a buffer anyway.
   return encoder.encode(text).length;
 }
+
+/**
+ * The private catalog's limits, checked when another device of the shop brings it (private sync,
+ * a pairing grant, a backup): the same text limits a merchant types within, and a size past which
+ * a device's catalog would no longer fit in a pairing grant or a backup file.
+ */
+export const PRIVATE_CATALOG_LIMITS = {
+  textBytes: TEXT_LIMITS,
+  maxMinorUnits: MAX_MINOR_UNITS,
+  maxQuantity: MAX_QUANTITY,
+  maxProducts: 100_000,
+  maxSavedBytes: 24 * 1024 * 1024,
+} as const;

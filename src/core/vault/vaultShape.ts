@@ -39,7 +39,7 @@ const HEX_KEY = /^[0-9a-f]{64}$/;
 const PRODUCT_ID = /^[0-9a-z_-]{1,64}$/i;
 const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields']);
 const SET_ID = /^[0-9a-z_-]{1,32}$/i;
-const OFFER_KEY = /^([0-9a-z_-]{1,64})\/([nsuqpex])$/i;
+const OFFER_KEY = /^([0-9a-zA-Z_-]{1,64})\/([nsuqpex])$/;
 /** The packed offer sets of one vault, in bytes, before any is decoded. */
 const MAX_OFFER_SET_BYTES = 8 * 1024 * 1024;
 export const MAX_OFFER_SETS = 256;
@@ -174,10 +174,11 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
   }
   const raw = rawOffers(doc as never, decodeOfferSet);
   const offers: SharedOffer[] = [];
+  if (raw.size > MAX_OFFERS_PER_VAULT) fail(`vault has over ${MAX_OFFERS_PER_VAULT} offers`);
   for (const [id, offer] of raw) {
-    if (offer.x === 1) continue;
-    if (offers.length >= MAX_OFFERS_PER_VAULT) fail(`vault has over ${MAX_OFFERS_PER_VAULT} offers`);
-    offers.push(readOffer(id, offer, checkedProfile.area));
+    // Withdrawn offers are checked too: nothing unchecked is kept or served.
+    const checked = readOffer(id, offer, checkedProfile.area);
+    if (offer.x !== 1) offers.push(checked);
   }
   return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers };
 }
