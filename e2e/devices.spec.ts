@@ -84,6 +84,15 @@ test('two devices of one shop: joined by the typed code, sell apart, converge; a
   await offer(bAgain, 'Figs', 20, '2.90');
   await expect(offerCard(c.page, 'Figs', 'Two Tills')).toContainText('2.90', { timeout: 30_000 });
 
+  // B is lost: it goes away again, and whoever holds it re-prices Honey with no network.
+  await bAgain.close();
+  await b.context.setOffline(true);
+  const lost = await b.context.newPage();
+  await lost.goto('/');
+  await expect(lost.getByRole('heading', { level: 1 })).toContainText('Two Tills');
+  await offer(lost, 'Honey', 7, '6.50');
+  await expect(lost.getByRole('row', { name: /Honey/ })).toContainText('offered at $6.50');
+
   // The root device revokes B, after a confirmation that says what stays and what is refused.
   await shopView(a.page);
   await a.page.getByRole('button', { name: 'Revoke Back office laptop' }).click();
@@ -95,20 +104,23 @@ test('two devices of one shop: joined by the typed code, sell apart, converge; a
   const revoked = a.page.getByRole('list', { name: 'Devices of this shop' }).getByRole('listitem', { name: 'Back office laptop' });
   await expect(revoked).toContainText('Revoked');
   await expect(a.page.getByRole('button', { name: 'Revoke Back office laptop' })).toHaveCount(0);
-  // C has taken the revocation once it has A's latest version: A re-prices Figs and C shows it.
+  // C has the revocation once it has A's latest version: A re-prices Figs and C shows it.
   await offer(a.page, 'Figs', 20, '2.80');
   await expect(offerCard(c.page, 'Figs', 'Two Tills')).toContainText('2.80', { timeout: 30_000 });
 
-  // B's later edit is refused by the other shop: the offer price stays.
-  await offer(bAgain, 'Honey', 7, '6.50').catch(() => {}); // B may refuse it itself once it knows
-  await bAgain.waitForTimeout(5_000);
-  // A later edit of A's still arrives (C is still listening), and the Honey price never moved.
+  // B comes back online with its later edit and links again; the other shop refuses the edit —
+  // the offer price stays.
+  await b.context.setOffline(false);
+  await expect(lost.getByRole('status', { name: 'Sync status' })).toContainText(/[1-9] peers?/, { timeout: 45_000 });
+  await lost.waitForTimeout(8_000);
+  // A later edit of A's still arrives (C is listening), and the Honey price never moved.
   await offer(a.page, 'Figs', 20, '2.70');
   await expect(offerCard(c.page, 'Figs', 'Two Tills')).toContainText('2.70', { timeout: 30_000 });
   await expect(offerCard(c.page, 'Honey', 'Two Tills')).toContainText('7.00');
-  await expect(offerCard(c.page, 'Honey', 'Two Tills')).not.toContainText('6.50');
   await view(a.page, 'Marketplace');
   await expect(offerCard(a.page, 'Honey', 'Two Tills')).toContainText('7.00');
+  await view(a.page, 'Catalog');
+  await expect(a.page.getByRole('row', { name: /Honey/ })).toContainText('offered at $7.00');
 
   await a.context.close();
   await b.context.close();

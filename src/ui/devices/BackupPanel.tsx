@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { ShopView } from '../../core/node/nodeView';
 import { errorText } from '../format';
 import { useNode } from '../nodeContext';
@@ -32,6 +32,8 @@ export function BackupPanel({ shop }: { shop: ShopView }) {
   const repeatId = useId();
   const errorId = useId();
   const [progress, setProgress] = useState<number | null>(null);
+  const attempts = useRef(0);
+  const running = useRef(false);
   const [problem, setProblem] = useState('');
   const [saved, setSaved] = useState<{ url: string; name: string } | null>(null);
   useEffect(() => () => void (saved && URL.revokeObjectURL(saved.url)), [saved]);
@@ -46,7 +48,10 @@ export function BackupPanel({ shop }: { shop: ShopView }) {
     if ([...passphrase].length < MIN_PASSPHRASE) return setProblem(`Choose a longer passphrase: at least ${MIN_PASSPHRASE} characters. A few unrelated words work well.`);
     if (passphrase !== repeat) return setProblem('The two passphrases differ: type the same passphrase twice.');
     setProgress(0);
-    const onProgress = Comlink.proxy((share: number) => setProgress(Math.max(0, Math.min(1, share))));
+    // Progress comes over its own channel and may arrive after the answer: only while this attempt runs.
+    const attempt = ++attempts.current;
+    running.current = true;
+    const onProgress = Comlink.proxy((share: number) => attempt === attempts.current && running.current && setProgress(Math.max(0, Math.min(1, share))));
     try {
       const bytes = await node.exportBackup(passphrase, onProgress);
       const name = backupFileName(text(shop.name), new Date());
@@ -62,6 +67,7 @@ export function BackupPanel({ shop }: { shop: ShopView }) {
     } catch (error) {
       setProblem(errorText(error));
     } finally {
+      running.current = false;
       setProgress(null);
     }
   }

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useRef, useState, type FormEvent } from 'react';
 import { errorText } from '../format';
 import { useNode } from '../nodeContext';
 
@@ -14,6 +14,8 @@ export function RestoreShop() {
   const passId = useId();
   const nameId = useId();
   const [progress, setProgress] = useState<number | null>(null);
+  const attempts = useRef(0);
+  const running = useRef(false);
   const [problem, setProblem] = useState('');
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -26,17 +28,22 @@ export function RestoreShop() {
     if (!(file instanceof File) || file.size === 0) return setProblem('Choose the backup file (it ends in .soukbackup).');
     if (!passphrase) return setProblem('Type the passphrase the backup was made with.');
     setProgress(0);
+    // Progress comes over its own channel and may arrive after the answer: only while this attempt runs.
+    const attempt = ++attempts.current;
+    const onProgress = (share: number) => attempt === attempts.current && running.current && setProgress(Math.max(0, Math.min(1, share)));
+    running.current = true;
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       await node.restoreBackup(
         Comlink.transfer(bytes, [bytes.buffer]),
         passphrase,
         deviceName,
-        Comlink.proxy((share: number) => setProgress(Math.max(0, Math.min(1, share)))),
+        Comlink.proxy(onProgress),
       );
     } catch (error) {
       setProblem(errorText(error));
     } finally {
+      running.current = false;
       setProgress(null);
     }
   }
