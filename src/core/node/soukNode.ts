@@ -1504,8 +1504,10 @@ export class SoukNode implements SyncHost {
       this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
       return;
     }
-    // A whole document costs all the operations it loads; changes, only those they add.
-    this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)));
+    // A whole document costs all the operations it loads; changes, only those they add, plus the
+    // packed offer sets every version is read from again (a kilobyte counted as an operation).
+    const packedWork = Math.ceil(outcome.vault.content.packedBytes / 1024);
+    this.policy.charge(peer, 'ops', message.snapshot ? outcome.vault.ops : Math.max(1, outcome.vault.ops - (current?.ops ?? 0)) + packedWork);
     if (!current) {
       this.policy.charge(peer, 'vaultBytes', outcome.canonical.length);
       this.introducedBy.set(id, peer);

@@ -1,3 +1,4 @@
+import { MAX_HEADS } from '../vault/signedHeads';
 import type { Clock } from '../clock';
 import type { PeerPolicy } from '../mesh/peerPolicy';
 import type { SyncSession } from '../sync/syncSession';
@@ -185,7 +186,9 @@ export class VaultRequests {
       this.pending.set(vault, { session, at: now, bytesAt: session.syncBytesIn });
       if (link.asked.size >= MAX_ANNOUNCED_PER_LINK) link.asked.clear();
       link.asked.add(vault);
-      session.send({ type: 'want', vaultId: fromHex(vault), have: held?.heads ?? [] });
+      // More heads than a want may carry (many devices merged): ask for the whole document instead.
+      const have = held && held.heads.length <= MAX_HEADS ? held.heads : [];
+      session.send({ type: 'want', vaultId: fromHex(vault), have });
       return;
     }
   }

@@ -25,6 +25,8 @@ export interface VaultContent {
   devices: { publicKey: string; name: string; issuedAt: number; certificate: string }[];
   revocations: { publicKey: string; revokedAt: number; lastCounter: number; encoded: string }[];
   offers: SharedOffer[];
+  /** Bytes of packed offer sets decoded to read this content: the work a version costs to check. */
+  packedBytes: number;
 }
 
 export class VaultShapeError extends Error {
@@ -180,6 +182,6 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
     const checked = readOffer(id, offer, checkedProfile.area);
     if (offer.x !== 1) offers.push(checked);
   }
-  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers };
+  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, packedBytes: setBytes };
 }
 
