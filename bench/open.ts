@@ -21,6 +21,7 @@ function storageWith(count: number): MemoryStorage {
     const record = {
       id,
       statements: [{ ...statement, vaultId: Buffer.from(id, 'hex') }],
+      revocations: [],
       asOf: 1,
       firstSeenAt: 1,
       lastUsedAt: 1,
