@@ -546,7 +546,6 @@ export class SoukNode implements SyncHost {
     });
   }
 
-  /** Renames the shop or moves its area (offers follow); the currency stays. */
   /**
    * Edits the shop's profile: name, area (offers follow), exact location, currency. A new
    * currency keeps every price's figure in the new currency's minor units (rescaleMinorUnits).
@@ -1168,6 +1167,7 @@ export class SoukNode implements SyncHost {
 
   shopClaimed(session: SyncSession): void {
     if (this.isOwnDevice(session)) this.sendPrivate(session);
+    if (this.pairing?.role === 'joining') this.askToJoin(session);
     this.changed();
   }
 

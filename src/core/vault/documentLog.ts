@@ -31,7 +31,7 @@ export class DocumentLog {
     return doc;
   }
 
-  /** The writes that record `doc` as it is now. Call after each change, then write them; `saved` once they landed. */
+  /** The writes that record `doc` as it is now (the saved heads move on at once: after a failed write, load anew). */
   writesFor<T>(doc: A.Doc<T>): StorageWrite[] {
     if (this.increments + 1 >= COMPACT_AFTER_INCREMENTS) return this.snapshotWrites(A.save(doc), A.getHeads(doc));
     const increment = A.saveSince(doc, this.savedHeads);

@@ -20,7 +20,7 @@ export type SharedVaultDoc = {
   devices: Record<string, { name: A.ImmutableString; certificate: Uint8Array }>;
   /** Device public key (hex) → the root key's signed revocation (bytes, deviceRevocation.ts). */
   revocations: Record<string, Uint8Array>;
-  /** Set id → packed offers (offerSets.ts). */
+  /** Set id → packed offers (sharedOffers.ts). */
   offerSets: Record<string, Uint8Array>;
   /** "productId/field" → value, on top of the sets (field letters in sharedOffers.ts). */
   offerFields: Record<string, OfferFieldValue>;
