@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Product } from '../vault/vaultDocuments';
+import { testProduct } from '../test/products';
 import { CATALOG_CSV_MAX_BYTES, CATALOG_CSV_MAX_ROWS, catalogToCsv, readCatalogCsv, type CatalogCsvRow } from './catalogCsv';
 
 function product(fields: Partial<Product> & { name: string }): Product {
-  return {
-    id: `p-${fields.name}`,
-    sku: '',
-    unit: 'each',
-    price: 100,
-    stock: 0,
-    costPrice: null,
-    supplierNotes: '',
-    shelf: '',
-    batches: [],
-    offer: null,
-    createdAt: 1,
-    updatedAt: 1,
-    ...fields,
-  };
+  return testProduct({ id: `p-${fields.name}`, ...fields });
 }
 
 const TRICKY: Product[] = [

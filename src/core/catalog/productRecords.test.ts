@@ -4,23 +4,9 @@ import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDoc
 import { moveStock, packProducts, readProducts, recountStock, stockMovesByProduct, writeProductFields } from './productRecords';
 import { offerFor, packOffers, rawOffers, writeOffer } from './sharedOffers';
 import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
+import { testProduct } from '../test/products';
 
-const product = (id: string, extra: Partial<Product> = {}): Product => ({
-  id,
-  name: `Product ${id}`,
-  sku: `SKU-${id}`,
-  unit: 'each',
-  price: 100,
-  stock: 10,
-  costPrice: null,
-  supplierNotes: '',
-  shelf: '',
-  batches: [],
-  offer: null,
-  createdAt: 1,
-  updatedAt: 1,
-  ...extra,
-});
+const product = (id: string, extra: Partial<Product> = {}): Product => testProduct({ id, name: `Product ${id}`, sku: `SKU-${id}`, stock: 10, ...extra });
 
 function emptyCatalog(actor: string): A.Doc<PrivateVaultDoc> {
   return A.from<PrivateVaultDoc>({ schema: 2, exactLocation: new A.ImmutableString(''), productSets: {}, productFields: {}, stockMoves: {} }, { actor });
