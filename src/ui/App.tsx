@@ -31,6 +31,17 @@ export function App() {
         <SyncStatus />
       </header>
       <UpdatePrompt />
+      {view.shopProblem && (
+        <p className="card" role="alert">
+          {view.shopProblem}
+        </p>
+      )}
+      {view.shop?.revokedAt != null && (
+        <p className="card" role="alert">
+          This device was removed from the shop on {new Date(view.shop.revokedAt).toLocaleDateString()}. Its changes are no longer accepted by anyone; use
+          another device of the shop.
+        </p>
+      )}
       {view.shop && !reminderLater && (
         <BackupReminder shop={view.shop} onBackUp={() => setCurrent('Shop')} onLater={() => setReminderLater(true)} />
       )}

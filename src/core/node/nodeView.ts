@@ -27,6 +27,8 @@ export interface ShopView {
   deviceKey: string;
   /** When this shop was last backed up to a file from this device, if ever. */
   lastBackupAt: number | null;
+  /** When the shop's first device removed this device, if it did: its edits are refused from then on. */
+  revokedAt: number | null;
 }
 
 /** One device of the merchant's shop. */

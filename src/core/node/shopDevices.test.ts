@@ -141,6 +141,9 @@ describe('a shop on several devices', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(offeredAt(third, 'Honey')?.price).toBe(705);
     expect(first.devices().find((d) => d.publicKey === toHex(second.nodeId))?.revokedAt).not.toBeNull();
+    // The revoked device learns it from any peer that carries the shop, says so, and signs nothing more.
+    await eventually(() => second.view().shop?.revokedAt !== null, 10_000, 'the revoked device to learn it');
+    await expect(second.setOffer(honey, { quantity: 2, price: 2 })).rejects.toThrow(/removed from the shop/);
   });
 
   it('only the root device adds or revokes devices and makes backups', async () => {

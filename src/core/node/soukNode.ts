@@ -32,7 +32,7 @@ import type { VaultContent } from '../vault/vaultShape';
 import { deviceActor, OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
 import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
-import { decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands, revokeDevice } from '../vault/deviceRevocation';
+import { checkDeviceRevocation, decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands, revokeDevice } from '../vault/deviceRevocation';
 import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type PairingCode } from '../pairing/pairingCode';
 import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
 import { open as openSealed, seal } from '../crypto/sealedBox';
@@ -345,6 +345,7 @@ export class SoukNode implements SyncHost {
     {
       const shop = this.shop;
       if (!shop) throw new InputError('shop', 'Create your shop first');
+      if (this.revokedAt !== null) throw new InputError('shop', 'This device was removed from the shop; its changes are no longer accepted. Use another device of the shop.');
       const now = this.clock.now();
       let proposed: ShopEdit<T>;
       let record: ReturnType<VaultStore['ownVaultWrites']>['record'] | undefined;
@@ -925,6 +926,8 @@ export class SoukNode implements SyncHost {
   }
 
   private lastBackupAt: number | null = null;
+  /** When the shop's root revoked this device, if it did (learned from a bundle of the shop). */
+  private revokedAt: number | null = null;
   /** Why the stored shop could not be opened, if it could not: no new shop replaces it then. */
   private shopProblem: string | null = null;
 
@@ -984,6 +987,7 @@ export class SoukNode implements SyncHost {
             rootDevice: this.shop.isRootDevice,
             deviceKey: this.shop.deviceKey,
             lastBackupAt: this.lastBackupAt,
+            revokedAt: this.revokedAt ?? this.shop.content.revocations.find((r) => r.publicKey === this.shop!.deviceKey)?.revokedAt ?? null,
             fingerprint: shopFingerprint(this.shop.id),
           }
         : null,
@@ -1427,6 +1431,19 @@ export class SoukNode implements SyncHost {
     const shop = this.shop;
     if (!shop) return;
     const id = shop.id;
+    // The shop's root revoked this device: say so, and sign nothing more.
+    for (const encoded of message.revocations ?? []) {
+      try {
+        const revocation = decodeDeviceRevocation(encoded);
+        if (toHex(revocation.devicePublicKey) !== shop.deviceKey || this.revokedAt !== null) continue;
+        if (checkDeviceRevocation(revocation, shop.keys.vaultId)) continue;
+        this.revokedAt = revocation.revokedAt;
+        this.refuse('shop', 'This device was removed from the shop by its first device: its changes from now on are not accepted by anyone.');
+        this.changed();
+      } catch {
+        // Acceptance below refuses what does not decode.
+      }
+    }
     const current: VerifiedVault = { doc: shop.doc, statements: shop.statements, content: shop.content, ops: shop.cost.ops, revocations: this.ownRevocations() };
     const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
