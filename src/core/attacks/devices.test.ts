@@ -94,3 +94,40 @@ describe('a stolen device after its revocation (review of the multi-device landi
     expect(offered(buyer, 'Honey')?.price).toBe(800);
   });
 });
+
+describe('a device revoked after another device took its later edit (second review)', () => {
+  it('the device that took it vouches for it: the shop does not split, and the revoked device’s catalog is not taken afterwards', async () => {
+    const root = await shopNode('Three Tills');
+    const honey = await root.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10 });
+    const figs = await root.addProduct({ name: 'Figs', sku: 'F', unit: 'kg', price: 300, stock: 10 });
+    await root.setOffer(honey, { quantity: 8, price: 700 });
+    const till = await openNode();
+    const ends = link(root, till);
+    await till.joinShop(root.startPairing().code, 'Till');
+    const laptop = await openNode();
+    const ends2 = link(root, laptop);
+    await laptop.joinShop(root.startPairing().code, 'Laptop');
+    const L = toHex(laptop.nodeId);
+    await eventually(() => root.devices().length === 3 && till.devices().length === 3 && laptop.devices().length === 3, 10_000, 'three devices');
+    for (const end of [...ends, ...ends2]) end.close('apart');
+    // The laptop and the till meet while the root is away: the laptop re-prices honey, the till takes it.
+    const lt = link(laptop, till);
+    await laptop.setOffer(honey, { quantity: 7, price: 650 });
+    await eventually(() => offered(till, 'Honey')?.price === 650 || till.products('Honey').products[0]?.offer?.price === 650, 10_000, 'the till to take the laptop’s edit');
+    for (const end of lt) end.close('apart');
+    // The laptop is lost; the root revokes it with what the root knew.
+    await root.revokeDevice(L);
+    await root.setOffer(figs, { quantity: 5, price: 310 });
+    await till.setOffer(figs, { quantity: 4, price: 299 });
+    link(root, till);
+    await eventually(() => root.view().shop?.name === 'Three Tills' && root.products('Honey').products[0]?.offer?.price === 650, 10_000, 'the root to take the till’s version, the laptop’s edit vouched');
+    await root.updateProfile({ name: 'Three Tills v2', area: 'x' });
+    await eventually(() => till.view().shop?.name === 'Three Tills v2', 10_000, 'the till to take the root’s next version');
+    await eventually(() => till.devices().find((d) => d.publicKey === L)?.revokedAt != null, 10_000, 'the till to know the revocation');
+    // The revoked laptop meets the till: its catalog edits are not taken, nor passed on.
+    link(laptop, till);
+    await laptop.adjustStock(figs, -7).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(till.products('Figs').products[0]?.stock).toBe(10);
+  });
+});

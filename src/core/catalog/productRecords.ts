@@ -131,8 +131,9 @@ export function deleteProduct(draft: PrivateVaultDoc, id: string): void {
 /** Adds `delta` to this device's running sum of moves for a product: moves on several devices add up. */
 export function moveStock(draft: PrivateVaultDoc, id: string, device: string, delta: number): void {
   const key = `${id}/${device}`;
-  const current = draft.stockMoves[key];
-  draft.stockMoves[key] = roundQuantity((typeof current === 'number' ? current : 0) + delta);
+  const current = draft.stockMoves[key] as unknown;
+  const held = typeof current === 'number' ? current : typeof current === 'bigint' ? Number(current) : 0;
+  draft.stockMoves[key] = roundQuantity(held + delta);
 }
 
 /**
@@ -147,6 +148,9 @@ export type { Batch };
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const MAX_BATCHES = 500;
+/** A device's running sum of moves of one product stays within this (far beyond any shelf). */
+export const MAX_MOVE_SUM = 1e12;
+const PRIVATE_TOP_LEVEL = new Set(['schema', 'exactLocation', 'productSets', 'productFields', 'stockMoves']);
 
 function bad(id: string, what: string): never {
   throw new Error(`product ${id.slice(0, 16)}: ${what}`);
@@ -174,6 +178,15 @@ function finite(id: string, field: string, value: unknown, max: number, min = 0)
 export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: Record<'productName' | 'sku' | 'unit' | 'supplierNotes' | 'shelf' | 'exactLocation', number>; maxMinorUnits: number; maxQuantity: number; maxProducts: number }): Map<string, Product> {
   const location = A.isImmutableString(doc.exactLocation) ? (doc.exactLocation as A.ImmutableString).val : doc.exactLocation;
   textWithin('shop', 'exact location', location, limits.textBytes.exactLocation);
+  for (const key of Object.keys(doc)) if (!PRIVATE_TOP_LEVEL.has(key)) throw new Error(`the catalog has an unknown field "${key.slice(0, 32)}"`);
+  for (const key of Object.keys(doc.productFields ?? {})) {
+    const slash = key.indexOf('/');
+    if (slash < 1 || !FIELD_SET.has(key.slice(slash + 1))) throw new Error(`the catalog has an unknown product field "${key.slice(0, 80)}"`);
+  }
+  for (const [key, value] of Object.entries(doc.stockMoves ?? {})) {
+    if (!/^[0-9a-z_-]{1,64}\/[0-9a-f]{16}$/i.test(key)) throw new Error(`a stock move is filed under "${key.slice(0, 80)}"`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_MOVE_SUM) throw new Error(`a stock move of ${key.slice(0, 80)} is not a number within ±${MAX_MOVE_SUM}`);
+  }
   const products = readProducts(doc);
   if (products.size > limits.maxProducts) throw new Error(`the catalog has ${products.size} products, limit ${limits.maxProducts}`);
   for (const [id, p] of products) {
@@ -185,8 +198,9 @@ export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: R
     textWithin(id, 'shelf', p.shelf, limits.textBytes.shelf);
     amount(id, 'price', p.price, limits.maxMinorUnits);
     if (p.costPrice !== null) amount(id, 'cost price', p.costPrice, limits.maxMinorUnits);
-    // Sales on two devices while apart may take stock below zero: counted, not refused.
-    finite(id, 'stock', p.stock, limits.maxQuantity, -limits.maxQuantity);
+    // Sales and deliveries on several devices while apart are counted, not refused: the merged
+    // stock may pass what one device may set (below zero too), within a wide bound.
+    finite(id, 'stock', p.stock, MAX_MOVE_SUM * 2, -MAX_MOVE_SUM * 2);
     finite(id, 'created', p.createdAt, Number.MAX_SAFE_INTEGER);
     finite(id, 'updated', p.updatedAt, Number.MAX_SAFE_INTEGER);
     if (!Array.isArray(p.batches) || p.batches.length > MAX_BATCHES) bad(id, `batches are not a list of at most ${MAX_BATCHES}`);

@@ -44,9 +44,10 @@ function someQuantity(value: unknown): number {
  * made whole and in range, malformed batches and offers left out. A row without an id is dropped.
  * The migration never refuses a whole shop for one odd row.
  */
-function sanitizeProduct(row: Record<string, unknown>): Product | null {
-  const id = typeof row.id === 'string' && /^[0-9a-z_-]{1,64}$/i.test(row.id) ? row.id : null;
-  if (!id) return null;
+function sanitizeProduct(row: Record<string, unknown>, key: string): Product | null {
+  const valid = (candidate: unknown) => typeof candidate === 'string' && /^[0-9a-z_-]{1,64}$/i.test(candidate);
+  // An id the current checks refuse becomes one they take, made from the old one: the row is kept.
+  const id = valid(row.id) ? (row.id as string) : valid(key) ? key : `m${[...String(row.id ?? key)].map((c) => c.charCodeAt(0).toString(36)).join('').slice(0, 60)}`;
   const batches = Array.isArray(row.batches)
     ? row.batches
         .filter((b): b is Record<string, unknown> => typeof b === 'object' && b !== null)
@@ -88,9 +89,14 @@ export function migrateShopDocuments(
   _now: number,
 ): { doc: A.Doc<SharedVaultDoc>; privateDoc: A.Doc<PrivateVaultDoc> } {
   const actor = toHex(keys.device.publicKey).slice(0, 32);
-  const products: Product[] = Object.values(priv.products ?? {})
-    .filter((p): p is Product => typeof p === 'object' && p !== null)
-    .map((p) => sanitizeProduct(JSON.parse(JSON.stringify(p, (_k, v) => (A.isImmutableString(v) ? (v as A.ImmutableString).val : v))) as Record<string, unknown>))
+  const products: Product[] = Object.entries(priv.products ?? {})
+    .filter((entry): entry is [string, Product] => typeof entry[1] === 'object' && entry[1] !== null)
+    .map(([key, p]) =>
+      sanitizeProduct(
+        JSON.parse(JSON.stringify(p, (_k, v) => (A.isImmutableString(v) ? (v as A.ImmutableString).val : typeof v === 'bigint' ? Number(v) : v))) as Record<string, unknown>,
+        key,
+      ),
+    )
     .filter((p): p is Product => p !== null);
   const offers = products.map(offerFor).filter((o) => o !== null);
   const doc = A.from<SharedVaultDoc>(

@@ -23,13 +23,14 @@ import { SyncSession, type SyncHost } from '../sync/syncSession';
 import { acceptBundle, type AcceptanceOptions, type VerifiedVault } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
-import { checkSignedHeads, encodeSignedHeads, sameHeads, signedHeadsStatement, type SignedHeads } from '../vault/signedHeads';
+import { checkSignedHeads, encodeSignedHeads, sameHeads, signedHeadsStatement, signHeads, type SignedHeads } from '../vault/signedHeads';
 import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signatureVerifier';
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
-import { deviceOf, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
+import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
 import type { VaultContent } from '../vault/vaultShape';
-import { deviceActor, OwnShop, type CatalogDraft, type ShopEdit } from './ownShop';
+import { deviceActor, OwnShop, shopKeysKey, type CatalogDraft, type ShopEdit } from './ownShop';
+import { decodeShopKeys } from '../vault/shopKeys';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
 import { certifyDevice, deviceCertificateStatement, encodeDeviceCertificate as encodeCertificate } from '../vault/deviceCertificate';
 import { checkDeviceRevocation, decodeDeviceRevocation, encodeDeviceRevocation, revokedStatementStands, revokeDevice } from '../vault/deviceRevocation';
@@ -37,7 +38,7 @@ import { isPairingCode, newPairingCode, pairingQrText, parsePairingCode, type Pa
 import { openPairGrant, pairingRoom, pairRequestProof, sameProof, sealPairGrant } from '../pairing/devicePairing';
 import { open as openSealed, seal } from '../crypto/sealedBox';
 import { readCheckedProducts } from '../catalog/productRecords';
-import { PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
+import { MAX_QUANTITY, PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
 import { openBackup, sealBackup } from '../backup/backupFile';
 import { concatBytes, fromHex, toHex } from '../wire/hex';
 import { PriorityWork } from './priorityWork';
@@ -141,6 +142,10 @@ const collator = new Intl.Collator();
 
 /** Attempts with a wrong code before a pairing code is dead. */
 const PAIRING_ATTEMPTS = 64;
+/** A private-catalog sync message larger than this is refused (it would hold the edit queue). */
+const MAX_PRIVATE_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** After PAIRING_ATTEMPTS wrong codes, pairing pauses this long instead of ending. */
+const PAIRING_PAUSE_MS = 60_000;
 /** Wrong codes one peer may try while a device is being added. */
 const PAIRING_ATTEMPTS_PER_PEER = 5;
 export const PAIRING_VALID_MS = 5 * 60_000;
@@ -148,7 +153,7 @@ const PRIVATE_TAG = new TextEncoder().encode('souk/private/v1\0');
 const backupKey = ['shop', 'lastBackupAt'];
 
 type PairingState =
-  | { role: 'adding'; code: PairingCode; expiresAt: number; attemptsLeft: number; state: 'waiting' | 'done' | 'failed'; message: string }
+  | { role: 'adding'; code: PairingCode; expiresAt: number; attemptsLeft: number; pausedUntil?: number; state: 'waiting' | 'done' | 'failed'; message: string }
   | {
       role: 'joining';
       code: PairingCode;
@@ -533,6 +538,7 @@ export class SoukNode implements SyncHost {
       if (!Number.isFinite(delta)) throw new InputError('Adjustment', 'Adjustment must be a number');
       const next = Math.round((product.stock + delta) * 1000) / 1000;
       if (next < 0) throw new InputError('Adjustment', `Only ${product.stock} ${product.unit} in stock; cannot take away ${-delta}`);
+      if (next > MAX_QUANTITY) throw new InputError('Adjustment', `Stock cannot go above ${MAX_QUANTITY}`);
       draft.move(id, delta);
       return { result: next, touched: [id] };
     });
@@ -641,6 +647,10 @@ export class SoukNode implements SyncHost {
   }
 
   receivePrivate(session: SyncSession, sealed: Uint8Array): Promise<void> {
+    if (sealed.length > MAX_PRIVATE_MESSAGE_BYTES) {
+      this.refuse(session.label, `a private catalog message of ${sealed.length} bytes refused (limit ${MAX_PRIVATE_MESSAGE_BYTES})`);
+      return Promise.resolve();
+    }
     if (!this.isOwnDevice(session)) {
       // A device this node knows as revoked may not have heard yet: refused, not counted.
       if (session.remote?.shopVaultId === this.shop?.id) this.refuse(session.label, 'private catalog sync from a revoked device refused');
@@ -661,10 +671,13 @@ export class SoukNode implements SyncHost {
       try {
         [doc, state] = A.receiveSyncMessage(A.clone(shop.privateDoc, { actor: deviceActor(shop.keys.device.publicKey) }), this.privateSync.get(session) ?? A.initSyncState(), plain);
         readCheckedProducts(doc, PRIVATE_CATALOG_LIMITS);
-        // A large message may grow the catalog past what a pairing grant or a backup can carry.
-        if (plain.length > 256 * 1024) {
+        // Messages may grow the catalog past what a pairing grant or a backup can carry: measured
+        // whole once every 256 KB received, however they are cut.
+        this.privateBytesSinceMeasure += plain.length;
+        if (this.privateBytesSinceMeasure > 256 * 1024) {
           const saved = A.save(doc).length;
           if (saved > PRIVATE_CATALOG_LIMITS.maxSavedBytes) throw new Error(`the catalog would be ${saved} bytes, limit ${PRIVATE_CATALOG_LIMITS.maxSavedBytes}`);
+          this.privateBytesSinceMeasure = 0;
         }
       } catch (error) {
         this.refuse(session.label, `private catalog sync refused: ${describe(error)}`);
@@ -691,6 +704,9 @@ export class SoukNode implements SyncHost {
       this.sendPrivate(session);
     }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
   }
+
+  /** Private-catalog bytes taken since the catalog was last measured whole. */
+  private privateBytesSinceMeasure = 0;
 
   /** Wrong codes per peer while adding a device (bounded), and in all. */
   private readonly pairingMisses = new Map<string, number>();
@@ -779,13 +795,16 @@ export class SoukNode implements SyncHost {
     }
     const remote = session.remote!;
     if ((this.pairingMisses.get(remote.nodeId) ?? 0) >= PAIRING_ATTEMPTS_PER_PEER) return void refuse('too many wrong pairing codes from this device');
+    if ((pairing.pausedUntil ?? 0) > this.clock.now()) return void refuse('pairing is paused after many wrong codes; try again in a minute');
     if (!sameProof(proof, pairRequestProof(pairing.code.secret, this.nodeId, fromHex(remote.nodeId)))) {
       // Counted per peer (another shop's joiner may ask here with its own code) and in all, as a bound.
       if (this.pairingMisses.size < 1024) this.pairingMisses.set(remote.nodeId, (this.pairingMisses.get(remote.nodeId) ?? 0) + 1);
       pairing.attemptsLeft -= 1;
       if (pairing.attemptsLeft <= 0) {
-        pairing.state = 'failed';
-        pairing.message = 'Too many wrong codes were tried; this code no longer works. Start again.';
+        // Many identities guessing: a pause, not the end of the merchant's code.
+        pairing.pausedUntil = this.clock.now() + PAIRING_PAUSE_MS;
+        pairing.attemptsLeft = PAIRING_ATTEMPTS;
+        pairing.message = 'Many wrong codes were tried by other devices; pairing pauses for a minute, then goes on with the same code.';
       }
       this.refuse(session.label, 'a device tried to join with a wrong pairing code');
       if ((this.pairingMisses.get(remote.nodeId) ?? 0) >= PAIRING_ATTEMPTS_PER_PEER) this.offence(session, 'repeated wrong pairing codes');
@@ -916,6 +935,19 @@ export class SoukNode implements SyncHost {
   async restoreBackup(file: Uint8Array, passphrase: string, deviceName = 'Restored device', onProgress?: (share: number) => void): Promise<string> {
     if (this.shop) throw new InputError('shop', 'This device already has a shop');
     const opened = await openBackup(file, passphrase, onProgress ? { onProgress } : {});
+    if (this.shopProblem) {
+      // A shop that could not be opened is replaced only by its own backup; its keys are kept aside either way.
+      const stored = await this.storage.load(shopKeysKey);
+      let storedVault: string | undefined;
+      try {
+        storedVault = stored ? toHex(decodeShopKeys(stored).vaultId) : undefined;
+      } catch {
+        storedVault = undefined;
+      }
+      const restoring = toHex(keyPairFromSecret(opened.payload.subarray(1, 33)).publicKey);
+      if (storedVault && storedVault !== restoring) throw new InputError('file', 'This device holds another shop that could not be opened; restoring a different shop here would replace it. Use another browser profile.');
+      if (stored) await this.write([{ op: 'put', key: ['keys', 'shop-unopened', String(this.clock.now())], data: stored }]);
+    }
     return this.serial(async () => {
       const now = this.clock.now();
       const { shop, writes } = shopFromBackup(this.nodeKey, opened.payload, now, deviceName);
@@ -1289,7 +1321,7 @@ export class SoukNode implements SyncHost {
         else if (!sameHeads(statement.heads, held.heads)) this.noteEquivocation(session, peer, statement);
         continue;
       }
-      const revoked = local?.revocations.map((hex) => decodeDeviceRevocation(fromHex(hex))).find((r) => toHex(r.devicePublicKey) === device);
+      const revoked = this.store.revocationsOf(id).map((hex) => decodeDeviceRevocation(fromHex(hex))).find((r) => toHex(r.devicePublicKey) === device);
       if (revoked && !revokedStatementStands(revoked, statement.counter, statement.heads)) continue; // A revoked device's later word: not fetched.
       const version = versionWith(local?.statements ?? [], statement);
       if (this.requests.announcedCounter(session, id) >= version) continue;
@@ -1454,6 +1486,13 @@ export class SoukNode implements SyncHost {
     }
     const now = this.clock.now();
     const adopted = shop.adoptShared(outcome.vault.doc, outcome.vault.statements, outcome.vault.content);
+    // This device vouches for what it took: its own statement covers the merged heads, so another
+    // device's words it took stand even if that device is revoked later at an earlier statement.
+    const ownHeads = shop.ownStatement?.heads ?? [];
+    if (this.revokedAt === null && !sameHeads(A.getHeads(adopted.doc), ownHeads)) {
+      const vouch = signHeads(shop.keys.device, shop.keys.certificate, (shop.ownStatement?.counter ?? 0) + 1, A.getHeads(adopted.doc));
+      adopted.statements = mergeStatements(adopted.statements, [vouch]).statements;
+    }
     const own = this.store.ownVaultWrites(id, adopted, { ops: outcome.vault.ops, bytes: outcome.canonical.length }, now);
     try {
       await this.write([...adopted.writes, ...own.writes]);
@@ -1495,11 +1534,26 @@ export class SoukNode implements SyncHost {
       return;
     }
     await this.preverify(message.statements);
-    const outcome = acceptBundle(current, message, this.acceptanceOptions());
+    // A vault dropped for a revocation keeps it: what it refuses is never taken again.
+    const kept = current ? [] : this.store.revocationsOf(id);
+    const outcome = acceptBundle(current, kept.length ? { ...message, revocations: [...(message.revocations ?? []), ...kept.map(fromHex)] } : message, this.acceptanceOptions());
     if (!outcome.accepted) {
       if (outcome.dropHeld) {
-        // A revocation this node had not seen: what it held is no longer valid. Dropped, fetched anew.
-        this.refuse(session.label, `vault ${short}: ${outcome.reason}; the copy held is dropped and fetched anew`);
+        // A revocation this node had not seen: what it held is no longer valid. The version that
+        // proved it replaces it if it stands alone; else the copy is dropped (its revocations kept) and fetched anew.
+        this.refuse(session.label, `vault ${short}: ${outcome.reason}; the copy held is replaced`);
+        const alone = message.snapshot
+          ? acceptBundle(undefined, { ...message, revocations: [...(message.revocations ?? []), ...record!.revocations.map(fromHex)] }, this.acceptanceOptions())
+          : undefined;
+        if (alone?.accepted) {
+          await this.store.drop(id).catch(() => {});
+          await this.store.saveAccepted(id, alone.vault, alone.canonical, this.clock.now()).catch((error) => this.refuse('storage', `could not save vault ${short}: ${describe(error)}`));
+          this.recent.delete(id);
+          this.requests.taken(id);
+          this.broadcast(alone.vault.statements, session);
+          this.changed();
+          return;
+        }
         await this.store.drop(id).catch((error) => this.refuse('storage', `could not drop vault ${short}: ${describe(error)}`));
         this.recent.delete(id);
         this.requests.askAgain(id);

@@ -60,6 +60,23 @@ export const indexKey = (id: string) => ['vaultIndex', id];
 export const docKey = (id: string) => ['vault', id, 'doc'];
 export const contentKey = (id: string) => ['vault', id, 'content'];
 export const ownLogPrefix = (id: string) => ['vault', id, 'shared'];
+export const tombstoneKey = (id: string) => ['vaultRevocations', id];
+const MAX_TOMBSTONES = 4096;
+
+function encodeRevocationList(list: readonly string[]): Uint8Array {
+  const writer = new BinaryWriter().u16(list.length);
+  for (const hex of list) writer.bytes(fromHex(hex));
+  return writer.finish();
+}
+
+function decodeRevocationList(bytes: Uint8Array): string[] {
+  const r = new BinaryReader(bytes);
+  const list: string[] = [];
+  const count = r.count(MAX_STATEMENTS, 'revocations');
+  for (let i = 0; i < count; i++) list.push(toHex(r.bytes(DEVICE_REVOCATION_BYTES, 'revocation')));
+  r.end('kept revocations');
+  return list;
+}
 
 export function encodeIndexRecord(record: VaultRecord): Uint8Array {
   const writer = new BinaryWriter()
@@ -108,6 +125,8 @@ export function versionKey(statements: readonly SignedHeads[]): string {
 
 export class VaultStore {
   private readonly records = new Map<string, VaultRecord>();
+  /** Revocations of vaults dropped for holding a revoked device's word (bounded, least recent first). */
+  private readonly tombstones = new Map<string, string[]>();
   /** Loaded documents, least recently used first. */
   private readonly docs = new Map<string, A.Doc<SharedVaultDoc>>();
   private readonly contents = new Map<string, VaultContent>();
@@ -130,6 +149,15 @@ export class VaultStore {
     report: (problem: string) => void = () => {},
   ): Promise<VaultStore> {
     const store = new VaultStore(storage, budget, standingOf);
+    for (const { key, data } of await storage.loadRange(['vaultRevocations'])) {
+      const id = key[1];
+      if (key.length !== 2 || !id) continue;
+      try {
+        store.keepTombstone(id, decodeRevocationList(data));
+      } catch {
+        report(`vault ${id.slice(0, 8)}: kept revocations unreadable; ignored`);
+      }
+    }
     for (const { key, data } of await storage.loadRange(['vaultIndex'])) {
       const id = key[1];
       if (key.length !== 2 || !id) continue;
@@ -369,11 +397,35 @@ export class VaultStore {
     return gone.length;
   }
 
-  /** Forgets a vault whose held version turned out invalid (a revocation seen late), so it is fetched anew. */
+  /**
+   * Forgets a vault whose held version turned out invalid (a revocation seen late), so it is
+   * fetched anew. Its revocations are kept: a node that has seen one never takes what it refuses.
+   */
   async drop(id: string): Promise<void> {
-    if (!this.records.has(id) || this.standingOf(id) === 'own') return;
-    await this.write([{ op: 'delete', key: indexKey(id) }, { op: 'deleteRange', prefix: ['vault', id] }]);
+    const record = this.records.get(id);
+    if (!record || this.standingOf(id) === 'own') return;
+    const kept = record.revocations;
+    await this.write([
+      { op: 'delete', key: indexKey(id) },
+      { op: 'deleteRange', prefix: ['vault', id] },
+      ...(kept.length ? [{ op: 'put' as const, key: tombstoneKey(id), data: encodeRevocationList(kept) }] : []),
+    ]);
     this.forget(id);
+    if (kept.length) this.keepTombstone(id, kept);
+  }
+
+  /** Revocations known for a vault: its record's, or those kept after it was dropped. */
+  revocationsOf(id: string): string[] {
+    return this.records.get(id)?.revocations ?? this.tombstones.get(id) ?? [];
+  }
+
+  private keepTombstone(id: string, revocations: string[]): void {
+    this.tombstones.delete(id);
+    this.tombstones.set(id, revocations);
+    for (const old of this.tombstones.keys()) {
+      if (this.tombstones.size <= MAX_TOMBSTONES) break;
+      this.tombstones.delete(old);
+    }
   }
 
   /** Removes cached others' vaults (the merchant freed space); never the own or partners'. */

@@ -118,22 +118,18 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     return refuse(`device ${device.slice(0, 8)} signed two different versions numbered ${merged.conflict.counter}; keeping the first`, false);
   }
   if (!merged.newer) return refuse('not newer than the version held', false);
-  /** The first statement a revocation known now refuses, and whether this node held it. */
-  const revokedStatement = () => {
-    for (const s of merged.statements) {
-      const revocation = known.get(deviceOf(s));
-      if (revocation && !revokedStatementStands(revocation, s.counter, s.heads)) return { statement: s, held: current?.statements.includes(s) ?? false };
-    }
-    return undefined;
+  /**
+   * A statement a known revocation does not let stand (past the device's pinned last statement)
+   * is left out of the version: what that device signed counts only where an unrevoked device's
+   * statement covers it (a device of the shop that took it before the revocation was known).
+   */
+  const stands = (s: SignedHeads) => {
+    const revocation = known.get(deviceOf(s));
+    return !revocation || revokedStatementStands(revocation, s.counter, s.heads);
   };
-  const early = revokedStatement();
-  if (early) {
-    return {
-      accepted: false,
-      reason: `device ${deviceOf(early.statement).slice(0, 8)} was revoked; its statement ${early.statement.counter} is refused`,
-      offence: false,
-      ...(early.held ? { dropHeld: true } : {}),
-    };
+  const heldCounter = (s: SignedHeads) => (current ? (statementOf(current.statements, deviceOf(s))?.counter ?? 0) : 0);
+  if (!bundle.statements.some((s) => s.counter > heldCounter(s) && stands(s))) {
+    return refuse('nothing newer but statements of revoked devices', false);
   }
   const maxVaultBytes = options.maxVaultBytes ?? MAX_VAULT_BYTES;
   const incoming = bundle.changes.reduce((sum, c) => sum + c.length, 0);
@@ -165,15 +161,6 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
   }
   const missing = A.getMissingDeps(doc, []);
   if (missing.length > 0) return refuse(`bundle holds changes whose dependencies are missing (${missing[0]!.slice(0, 8)}…)`);
-  const covered = coveredHeads(merged.statements);
-  const unsigned = A.getHeads(doc).find((head) => !covered.has(head));
-  if (unsigned) {
-    // A head a device signed before and then signed away from (its newer statement does not descend
-    // from it) is that device's doing, not the sender's: refused without blame.
-    const signedBefore = current ? coveredHeads(current.statements).has(unsigned) : false;
-    return refuse(`bundle holds changes no device signed (${unsigned.slice(0, 8)}…)`, !signedBefore);
-  }
-  if (!A.hasHeads(doc, [...covered])) return refuse('bundle lacks changes its statements sign');
   let content: VaultContent;
   try {
     content = readVaultContent(doc, vaultId);
@@ -190,15 +177,29 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     const problem = learn(fromHex(revocation.encoded));
     if (problem) return refuse(problem);
   }
-  const late = revokedStatement();
-  if (late) {
-    return {
-      accepted: false,
-      reason: `device ${deviceOf(late.statement).slice(0, 8)} was revoked at its statement ${known.get(deviceOf(late.statement))!.lastCounter}; its statement ${late.statement.counter} is refused`,
-      offence: false,
-      ...(late.held ? { dropHeld: true } : {}),
-    };
+  if (known.size > MAX_DEVICES_PER_VAULT) return refuse(`over ${MAX_DEVICES_PER_VAULT} revoked devices`);
+  const effective = merged.statements.filter(stands);
+  const dropped = merged.statements.filter((s) => !stands(s));
+  const covered = coveredHeads(effective);
+  const unsigned = A.getHeads(doc).find((head) => !covered.has(head));
+  if (unsigned) {
+    const byRevoked = dropped.find((s) => s.heads.includes(unsigned));
+    if (byRevoked) {
+      // Only a revoked device vouches for it. Held by this node: its copy is no longer valid.
+      const held = current?.statements.includes(byRevoked) ?? false;
+      return {
+        accepted: false,
+        reason: `device ${deviceOf(byRevoked).slice(0, 8)} was revoked at its statement ${known.get(deviceOf(byRevoked))!.lastCounter}; what it signed after (${byRevoked.counter}) is refused`,
+        offence: false,
+        ...(held ? { dropHeld: true } : {}),
+      };
+    }
+    // A head a device signed before and then signed away from (its newer statement does not descend
+    // from it) is that device's doing, not the sender's: refused without blame.
+    const signedBefore = current ? coveredHeads(current.statements).has(unsigned) : false;
+    return refuse(`bundle holds changes no device signed (${unsigned.slice(0, 8)}…)`, !signedBefore);
   }
+  if (!A.hasHeads(doc, [...covered])) return refuse('bundle lacks changes its statements sign');
   const canonical = A.save(doc);
   if (canonical.length > maxVaultBytes) return refuse(`vault is ${canonical.length} bytes, limit ${maxVaultBytes}`);
   // A fresh vault whose canonical encoding is byte for byte the snapshot received was measured
@@ -221,5 +222,5 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     }
   }
   const revocations = [...known.values()].map((r) => toHex(encodeDeviceRevocation(r)));
-  return { accepted: true, vault: { doc, statements: merged.statements, content, ops, revocations }, canonical };
+  return { accepted: true, vault: { doc, statements: effective, content, ops, revocations }, canonical };
 }
