@@ -60,7 +60,9 @@ export async function catchup(browser: Browser, baseURL: string): Promise<void> 
   const seller = await openShop(browser, baseURL, 'Bench Seller');
   await seller.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Catalog' }).click();
   await seller.getByLabel('Import catalog (CSV)').setInputFiles({ name: 'catalog.csv', mimeType: 'text/csv', buffer: Buffer.from(catalogCsvText(PRODUCTS)) });
-  await seller.getByText(`Imported: ${PRODUCTS} new`).waitFor({ timeout: 300_000 });
+  await seller.getByRole('button', { name: 'Save import' }).click({ timeout: 300_000 });
+  await seller.getByText(`${PRODUCTS.toLocaleString('en-US')} new`).first().waitFor({ timeout: 300_000 });
+  await seller.getByText(/^Imported /).waitFor({ timeout: 300_000 });
   const sellerView = await nodeView(seller);
   const vault = sellerView.shop!.vaultId;
   const counter = sellerView.vaults.find((v) => v.vaultId === vault)!.counter;
