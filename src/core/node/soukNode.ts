@@ -29,6 +29,7 @@ import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import * as Automerge from '@automerge/automerge';
 import type { VaultContent } from '../vault/vaultShape';
+import { warmUpAcceptance } from './acceptanceWarmUp';
 import { deviceActor, OwnShop, shopKeysKey, type CatalogDraft, type ShopEdit } from './ownShop';
 import { decodeShopKeys } from '../vault/shopKeys';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
@@ -274,6 +275,11 @@ export class SoukNode implements SyncHost {
   private async loadContentInBackground(): Promise<void> {
     // Not before the node is open: opening reads the index only.
     await new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      warmUpAcceptance();
+    } catch {
+      // Only a warm-up: a failure here changes nothing.
+    }
     const ids = [...this.store.all()].map((r) => r.id);
     for (let i = 0; i < ids.length; i += 50) {
       if (this.closed) return;
