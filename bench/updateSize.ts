@@ -115,8 +115,7 @@ function shop(history: number): { first: Till; second: Till; ids: string[] } {
       const price = i >= history - products.length ? product.price : product.price + 1 + (i % 997);
       doc = A.change(doc, { time: Math.floor((now + i * 1000) / 1000) }, (d) => void (d.offerFields[`${product.id}/p`] = price));
     }
-    const seeded = [{ ...first.shop.ownStatement!, counter: history }];
-    first.shop = OwnShop.fromDocuments(first.shop.keys, doc, first.shop.privateDoc, seeded, now).shop;
+    first.shop = OwnShop.fromDocuments(first.shop.keys, doc, first.shop.privateDoc, [], history).shop;
   }
   const secondKey = generateKeyPair();
   const keys: ShopKeys = { vaultId: first.shop.keys.vaultId, device: secondKey, certificate: certifyDevice(first.shop.keys.root!, secondKey.publicKey, now), catalogKey: first.shop.keys.catalogKey };
@@ -124,7 +123,7 @@ function shop(history: number): { first: Till; second: Till; ids: string[] } {
     d.devices[toHex(secondKey.publicKey)] = { name: new A.ImmutableString('Second till'), certificate: encodeDeviceCertificate(keys.certificate) };
   });
   const actor = deviceActor(secondKey.publicKey);
-  const { shop: other } = OwnShop.fromDocuments(keys, A.clone(first.shop.doc, { actor }), A.clone(first.shop.privateDoc, { actor }), first.shop.statements, now);
+  const { shop: other } = OwnShop.fromDocuments(keys, A.clone(first.shop.doc, { actor }), A.clone(first.shop.privateDoc, { actor }), first.shop.statements);
   first.shop.statements = other.statements;
   return { first, second: { shop: other, now: first.now }, ids };
 }

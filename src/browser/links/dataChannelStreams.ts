@@ -31,7 +31,7 @@ interface PeerInternals {
 
 /**
  * A connected simple-peer as a pair of byte streams, ready to transfer to the node's worker.
- * Writes wait for the channel to drain (backpressure).
+ * Writes go straight to the data channel and wait while its buffer is over SEND_HIGH_WATER (backpressure).
  *
  * The link ends, once, with `onEnd(reason)` and both streams closed, as soon as any of these is
  * seen: the data channel closes or errors (simple-peer then tears itself down WITHOUT emitting
@@ -111,11 +111,10 @@ export function dataChannelStreams(peer: SimplePeer, onEnd: (reason: string) => 
         for (let offset = 0; offset < chunk.length; offset += DATA_CHANNEL_CHUNK) {
           if (ended !== undefined) throw new Error(ended);
           const piece = chunk.subarray(offset, offset + DATA_CHANNEL_CHUNK);
-          if (channel) {
-            while (channel.bufferedAmount > SEND_HIGH_WATER && ended === undefined) await lowWater(channel);
-            if (ended !== undefined) throw new Error(ended);
-            channel.send(piece as Uint8Array<ArrayBuffer>);
-          } else if (!peer.write(piece)) await drained();
+          if (!channel) throw new Error('the link has no data channel');
+          while (channel.bufferedAmount > SEND_HIGH_WATER && ended === undefined) await lowWater(channel);
+          if (ended !== undefined) throw new Error(ended);
+          channel.send(piece as Uint8Array<ArrayBuffer>);
         }
       },
       close() {
@@ -138,18 +137,6 @@ export function dataChannelStreams(peer: SimplePeer, onEnd: (reason: string) => 
       };
       wakeWriter = done;
       on.addEventListener('bufferedamountlow', done);
-    });
-  }
-
-  function drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        peer.off('drain', done);
-        wakeWriter = undefined;
-        resolve();
-      };
-      wakeWriter = done;
-      peer.once('drain', done);
     });
   }
 

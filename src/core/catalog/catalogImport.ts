@@ -1,3 +1,4 @@
+import type { Product } from '../vault/vaultDocuments';
 import { CATALOG_CSV_COLUMNS, type CatalogColumn, type CatalogCsvRow } from './catalogCsv';
 
 /**
@@ -17,20 +18,10 @@ import { CATALOG_CSV_COLUMNS, type CatalogColumn, type CatalogCsvRow } from './c
 /** The catalog fields an import compares and may change (the SKU is what matches). */
 export type CatalogField = 'name' | 'unit' | 'price' | 'stock' | 'costPrice' | 'supplierNotes' | 'shelf' | 'batches' | 'offer';
 
-/** A product of the catalog as the plan needs it (a Product from the private vault fits). */
-export interface CatalogProduct {
-  id: string;
-  sku: string;
-  name: string;
-  unit: string;
-  price: number;
-  stock: number;
-  costPrice: number | null;
-  supplierNotes: string;
-  shelf: string;
+/** A product of the catalog as the plan needs it: a Product, batches without their ids. */
+export type CatalogProduct = Omit<Product, 'batches' | 'createdAt' | 'updatedAt'> & {
   batches: readonly { quantity: number; expiresOn: string }[];
-  offer: { quantity: number; price: number } | null;
-}
+};
 
 /** A product the file changes: which fields, and the row to save (the file's values over the product's). */
 export interface PlannedChange {

@@ -1,7 +1,8 @@
 import * as A from '@automerge/automerge';
 import { describe, expect, it } from 'vitest';
 import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
-import { moveStock, packProducts, readProducts, recountStock, stockMovesByProduct, writeProductFields } from './productRecords';
+import { moveStock, packProducts, readCheckedProducts, readProducts, recountStock, stockMovesByProduct, writeProductFields } from './productRecords';
+import { PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
 import { offerFor, packOffers, rawOffers, writeOffer } from './sharedOffers';
 import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
 import { testProduct } from '../test/products';
@@ -85,5 +86,29 @@ describe('shared offers: packed sets and one key per field', () => {
   it('shares only the coarsened fields: no cost price, notes or shelf, expiry to the day, at most the stock', () => {
     const p = product('p1', { stock: 3, costPrice: 55, supplierNotes: 'secret', shelf: 'B2', offer: { quantity: 5, price: 100 }, batches: [{ id: 'b', quantity: 3, expiresOn: '2027-01-05' }] });
     expect(offerFor(p)).toEqual({ productId: 'p1', name: 'Product p1', sku: 'SKU-p1', unit: 'each', quantity: 3, price: 100, expiresOn: '2027-01-05' });
+  });
+});
+
+describe('a private catalog another device brings is checked field by field', () => {
+  const base = () => A.change(emptyCatalog('aa'.repeat(16)), (d) => void (d.productSets.s1 = packProducts([product('p1')])));
+  const check = (doc: A.Doc<PrivateVaultDoc>) => () => readCheckedProducts(doc, PRIVATE_CATALOG_LIMITS);
+
+  it('takes what a merchant can make, stock below zero after two devices’ sales included', () => {
+    const sold = A.change(base(), (d) => {
+      moveStock(d, 'p1', '0123456789abcdef', -8);
+      moveStock(d, 'p1', 'fedcba9876543210', -5);
+    });
+    expect(readCheckedProducts(sold, PRIVATE_CATALOG_LIMITS).get('p1')!.stock).toBe(-3);
+  });
+
+  it('refuses wrong types, unknown fields, malformed stock moves and oversized text', () => {
+    expect(check(A.change(base(), (d) => void (d.productFields['p1/name'] = 42)))).toThrow(/name is not text/);
+    expect(check(A.change(base(), (d) => void (d.productFields['p1/batches'] = new A.ImmutableString('{"a":1}'))))).toThrow(/batches/);
+    expect(check(A.change(base(), (d) => void (d.productFields['p1/price'] = 1.5)))).toThrow(/price/);
+    expect(check(A.change(base(), (d) => void (d.productFields['p1/junk'] = 1)))).toThrow(/unknown product field/);
+    expect(check(A.change(base(), (d) => void (d.stockMoves['p1/nodevice'] = 1)))).toThrow(/stock move is filed/);
+    expect(check(A.change(base(), (d) => void (d.stockMoves['p1/0123456789abcdef'] = 1e17)))).toThrow(/stock move/);
+    expect(check(A.change(base(), (d) => void (d.exactLocation = new A.ImmutableString('x'.repeat(401)))))).toThrow(/exact location/);
+    expect(check(A.change(base(), (d) => void ((d as unknown as Record<string, unknown>).extra = 1)))).toThrow(/unknown field/);
   });
 });

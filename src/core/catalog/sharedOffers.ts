@@ -59,7 +59,7 @@ export function rawOffers(doc: SharedVaultDoc, decodeSet: (bytes: Uint8Array) =>
   return offers;
 }
 
-function stored(letter: string, value: unknown): OfferFieldValue {
+function stored(value: unknown): OfferFieldValue {
   if (typeof value === 'string') return new A.ImmutableString(value);
   return value as OfferFieldValue;
 }
@@ -78,7 +78,7 @@ export function writeOffer(draft: SharedVaultDoc, productId: string, current: Re
   for (const [letter, field] of Object.entries(OFFER_LETTERS)) {
     const value = next[field as keyof OfferValues];
     if (current && current[field] === value) continue;
-    draft.offerFields[`${productId}/${letter}`] = stored(letter, value);
+    draft.offerFields[`${productId}/${letter}`] = stored(value);
   }
   if (current && current.x === 1) draft.offerFields[`${productId}/x`] = 0;
 }

@@ -11,7 +11,7 @@ import { InputError } from '../inputError';
 import { measureAutomerge, VAULT_LIMITS } from '../vault/automergeCost';
 import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 import { encodeDeviceCertificate } from '../vault/deviceCertificate';
-import { deviceOf, mergeStatements, statementOf } from '../vault/vaultVersion';
+import { mergeStatements, statementOf } from '../vault/vaultVersion';
 import {
   deleteProduct,
   moveStock,
@@ -168,23 +168,24 @@ export class OwnShop {
       { schema: 2, exactLocation: new A.ImmutableString(exactLocation), productSets: {}, productFields: {}, stockMoves: {} },
       { actor },
     );
-    return OwnShop.fromDocuments(keys, doc, privateDoc, [], now);
+    return OwnShop.fromDocuments(keys, doc, privateDoc, []);
   }
 
   /**
    * A shop from its documents (a new shop, a migrated one, a device joining, a restored backup):
-   * signs this device's first statement over them and returns the writes that save everything.
+   * signs this device's first statement over them — numbered above any it signed before and
+   * above `counterAbove` — and returns the writes that save everything.
    */
   static fromDocuments(
     keys: ShopKeys,
     doc: A.Doc<SharedVaultDoc>,
     privateDoc: A.Doc<PrivateVaultDoc>,
     statements: SignedHeads[],
-    _now: number,
+    counterAbove = 0,
   ): { shop: OwnShop; writes: StorageWrite[] } {
     const id = toHex(keys.vaultId);
     const device = toHex(keys.device.publicKey);
-    const counter = (statementOf(statements, device)?.counter ?? 0) + 1;
+    const counter = Math.max(statementOf(statements, device)?.counter ?? 0, counterAbove) + 1;
     const own = signHeads(keys.device, keys.certificate, counter, A.getHeads(doc));
     const merged = mergeStatements(statements, [own]).statements;
     const log = new DocumentLog(ownSharedPrefix(id));
@@ -221,7 +222,6 @@ export class OwnShop {
   static async load(
     storage: StorageAdapter,
     statementsOf: (id: string) => SignedHeads[] | undefined,
-    now: number,
   ): Promise<{ shop: OwnShop; migrated?: StorageWrite[] } | undefined> {
     const keyBytes = await storage.load(shopKeysKey);
     if (!keyBytes) return undefined;
@@ -234,13 +234,10 @@ export class OwnShop {
     const doc = await log.load<SharedVaultDoc>(storage);
     if (!privateDoc || !doc) throw new Error('stored shop is incomplete: keys without its vault');
     if ((doc as { schema: number }).schema === 1 || (privateDoc as { schema: number }).schema === 1) {
-      const migrated = migrateShopDocuments(keys, doc as never, privateDoc as never, now);
-      const previous = statementsOf(id) ?? [];
+      const migrated = migrateShopDocuments(keys, doc as never, privateDoc as never);
       // The old history is left behind: the new documents start at a counter above the old one.
-      const floor = previous.reduce((max, s) => Math.max(max, s.counter), 0);
-      const seeded = floor > 0 ? [{ ...previous[0]!, certificate: keys.certificate, counter: floor }] : [];
-      const { shop, writes } = OwnShop.fromDocuments(keys, migrated.doc, migrated.privateDoc, seeded, now);
-      shop.statements = shop.statements.filter((s) => deviceOf(s) === shop.deviceKey);
+      const oldCounter = (statementsOf(id) ?? []).reduce((max, s) => Math.max(max, s.counter), 0);
+      const { shop, writes } = OwnShop.fromDocuments(keys, migrated.doc, migrated.privateDoc, [], oldCounter);
       return { shop, migrated: [{ op: 'deleteRange', prefix: ownSharedPrefix(id) }, { op: 'deleteRange', prefix: privatePrefix(id) }, ...writes] };
     }
     const statements = statementsOf(id);

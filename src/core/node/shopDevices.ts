@@ -69,14 +69,14 @@ export function grantFor(shop: OwnShop, certificate: DeviceCertificate): PairGra
 }
 
 /** This device's shop from a pairing grant: checked, then saved with this device's first statement. */
-export function shopFromGrant(device: KeyPair, grant: PairGrant, now: number): { shop: OwnShop; writes: StorageWrite[] } {
+export function shopFromGrant(device: KeyPair, grant: PairGrant): { shop: OwnShop; writes: StorageWrite[] } {
   if (!bytesEqual(grant.certificate.devicePublicKey, device.publicKey)) throw new ShopTransferError('the shop certified another device');
   const problem = checkDeviceCertificate(grant.certificate, grant.certificate.vaultId);
   if (problem) throw new ShopTransferError(`the shop’s certificate for this device does not check: ${problem}`);
   const { doc, privateDoc } = checkedDocuments(device, grant.certificate.vaultId, grant.sharedDoc, grant.privateDoc, grant.statements);
   if (!doc.devices[toHex(device.publicKey)]) throw new ShopTransferError('the shop does not list this device');
   const keys: ShopKeys = { vaultId: grant.certificate.vaultId, device, certificate: grant.certificate, catalogKey: grant.catalogKey };
-  return OwnShop.fromDocuments(keys, doc, privateDoc, grant.statements, now);
+  return OwnShop.fromDocuments(keys, doc, privateDoc, grant.statements);
 }
 
 /**
@@ -117,7 +117,7 @@ export function shopFromBackup(device: KeyPair, payload: Uint8Array, now: number
   const { doc, privateDoc } = checkedDocuments(device, root.publicKey, shared, priv, statements);
   const certificate = certifyDevice(root, device.publicKey, now);
   const keys: ShopKeys = { vaultId: root.publicKey, root, device, certificate, catalogKey };
-  return OwnShop.fromDocuments(keys, listDevice(doc, certificate, deviceName), privateDoc, statements, now);
+  return OwnShop.fromDocuments(keys, listDevice(doc, certificate, deviceName), privateDoc, statements);
 }
 
 export { listDevice };

@@ -86,7 +86,6 @@ export function migrateShopDocuments(
   keys: ShopKeys,
   shared: SchemaOneShared,
   priv: SchemaOnePrivate,
-  _now: number,
 ): { doc: A.Doc<SharedVaultDoc>; privateDoc: A.Doc<PrivateVaultDoc> } {
   const actor = toHex(keys.device.publicKey).slice(0, 32);
   const products: Product[] = Object.entries(priv.products ?? {})

@@ -27,7 +27,6 @@ import { checkSignedHeads, encodeSignedHeads, sameHeads, signedHeadsStatement, s
 import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signatureVerifier';
 import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
-import * as Automerge from '@automerge/automerge';
 import type { VaultContent } from '../vault/vaultShape';
 import { warmUpAcceptance } from './acceptanceWarmUp';
 import { deviceActor, OwnShop, shopKeysKey, type CatalogDraft, type ShopEdit } from './ownShop';
@@ -246,7 +245,7 @@ export class SoukNode implements SyncHost {
     );
     let loaded: Awaited<ReturnType<typeof OwnShop.load>>;
     try {
-      loaded = await OwnShop.load(storage, (id) => node.store.get(id)?.statements, node.clock.now());
+      loaded = await OwnShop.load(storage, (id) => node.store.get(id)?.statements);
     } catch (error) {
       // The node still opens (others' vaults, the network); the stored shop is left untouched.
       node.shopProblem = `Your shop could not be opened: ${describe(error)}. Nothing was changed; restore it from a backup, or ask for help before creating a new shop.`;
@@ -275,11 +274,6 @@ export class SoukNode implements SyncHost {
   private async loadContentInBackground(): Promise<void> {
     // Not before the node is open: opening reads the index only.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    try {
-      warmUpAcceptance();
-    } catch {
-      // Only a warm-up: a failure here changes nothing.
-    }
     const ids = [...this.store.all()].map((r) => r.id);
     for (let i = 0; i < ids.length; i += 50) {
       if (this.closed) return;
@@ -287,6 +281,12 @@ export class SoukNode implements SyncHost {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     this.changed();
+    // Views first; then, still idle, the code a first catch-up runs is compiled.
+    try {
+      warmUpAcceptance();
+    } catch {
+      // Only a warm-up: a failure here changes nothing.
+    }
   }
 
   /** Resolves once every carried vault's content is in memory (views list them all). */
@@ -353,38 +353,36 @@ export class SoukNode implements SyncHost {
     edit: (draft: CatalogDraft) => { result: T; touched: string[] },
     shareEdit?: (draft: Parameters<NonNullable<Parameters<OwnShop['edit']>[1]>>[0]) => void,
   ): Promise<T> {
-    {
-      const shop = this.shop;
-      if (!shop) throw new InputError('shop', 'Create your shop first');
-      if (this.revokedAt !== null) throw new InputError('shop', 'This device was removed from the shop; its changes are no longer accepted. Use another device of the shop.');
-      const now = this.clock.now();
-      let proposed: ShopEdit<T>;
-      let record: ReturnType<VaultStore['ownVaultWrites']>['record'] | undefined;
-      try {
-        proposed = shop.edit(edit, shareEdit, now);
-        if (proposed.sharedChanged) {
-          const own = this.store.ownVaultWrites(shop.id, proposed, proposed.cost, now);
-          proposed.writes.push(...own.writes);
-          record = own.record;
-        }
-        if (proposed.writes.length) await this.write(proposed.writes);
-      } catch (error) {
-        // Automerge marked the shop's documents outdated when the edit changed them: go back to what storage holds.
-        await this.reloadShop();
-        throw error;
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    if (this.revokedAt !== null) throw new InputError('shop', 'This device was removed from the shop; its changes are no longer accepted. Use another device of the shop.');
+    const now = this.clock.now();
+    let proposed: ShopEdit<T>;
+    let record: ReturnType<VaultStore['ownVaultWrites']>['record'] | undefined;
+    try {
+      proposed = shop.edit(edit, shareEdit, now);
+      if (proposed.sharedChanged) {
+        const own = this.store.ownVaultWrites(shop.id, proposed, proposed.cost, now);
+        proposed.writes.push(...own.writes);
+        record = own.record;
       }
-      shop.commit(proposed);
-      if (record) {
-        this.store.commitOwn(record, proposed.content, proposed.doc);
-        this.rememberVersion(shop.id, A.getHeads(proposed.doc));
-        const own = shop.ownStatement;
-        if (own) this.broadcast([own]);
-        this.warmOwnEncoding();
-      }
-      if (proposed.privateChanged) for (const session of this.sessions) if (this.isOwnDevice(session)) this.sendPrivate(session);
-      this.changed();
-      return proposed.result;
+      if (proposed.writes.length) await this.write(proposed.writes);
+    } catch (error) {
+      // Automerge marked the shop's documents outdated when the edit changed them: go back to what storage holds.
+      await this.reloadShop();
+      throw error;
     }
+    shop.commit(proposed);
+    if (record) {
+      this.store.commitOwn(record, proposed.content, proposed.doc);
+      this.rememberVersion(shop.id, A.getHeads(proposed.doc));
+      const own = shop.ownStatement;
+      if (own) this.broadcast([own]);
+      this.warmOwnEncoding();
+    }
+    if (proposed.privateChanged) for (const session of this.sessions) if (this.isOwnDevice(session)) this.sendPrivate(session);
+    this.changed();
+    return proposed.result;
   }
 
   private cancelWarm: (() => void) | undefined;
@@ -403,7 +401,7 @@ export class SoukNode implements SyncHost {
   }
 
   private async reloadShop(): Promise<void> {
-    const shop = (await OwnShop.load(this.storage, (id) => this.store.get(id)?.statements, this.clock.now()))?.shop;
+    const shop = (await OwnShop.load(this.storage, (id) => this.store.get(id)?.statements))?.shop;
     this.shop = shop;
     if (shop) this.store.holdDoc(shop.id, shop.doc);
   }
@@ -586,9 +584,9 @@ export class SoukNode implements SyncHost {
         return { result: undefined, touched };
       },
       (draft) => {
-        if (draft.profile.name.val !== name) draft.profile.name = new Automerge.ImmutableString(name);
-        if (draft.profile.area.val !== area) draft.profile.area = new Automerge.ImmutableString(area);
-        if (draft.profile.currency.val !== currency) draft.profile.currency = new Automerge.ImmutableString(currency);
+        if (draft.profile.name.val !== name) draft.profile.name = new A.ImmutableString(name);
+        if (draft.profile.area.val !== area) draft.profile.area = new A.ImmutableString(area);
+        if (draft.profile.currency.val !== currency) draft.profile.currency = new A.ImmutableString(currency);
       },
     );
   }
@@ -824,7 +822,7 @@ export class SoukNode implements SyncHost {
       await this.editShopNow(
         () => ({ result: undefined, touched: [] }),
         (draft) => {
-          draft.devices[remote.nodeId] = { name: new Automerge.ImmutableString(deviceName.trim() || 'New device'), certificate: encodeCertificate(certificate) };
+          draft.devices[remote.nodeId] = { name: new A.ImmutableString(deviceName.trim() || 'New device'), certificate: encodeCertificate(certificate) };
         },
       );
       const sealed = await sealPairGrant(pairing.code.secret, this.nodeId, fromHex(remote.nodeId), grantFor(this.shop!, certificate), (n) => this.random(n));
@@ -857,7 +855,7 @@ export class SoukNode implements SyncHost {
         return;
       }
       const now = this.clock.now();
-      const { shop, writes } = shopFromGrant(this.nodeKey, grant, now);
+      const { shop, writes } = shopFromGrant(this.nodeKey, grant);
       await this.adoptShop(shop, writes, now);
       pairing.settle();
     }).catch((error) => pairing.settle(error instanceof Error ? error : new Error(String(error))));

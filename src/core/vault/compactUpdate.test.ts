@@ -229,7 +229,7 @@ describe('compact update: a real shop', () => {
       d.devices[toHex(secondKey.publicKey)] = { name: new A.ImmutableString('Second till'), certificate: encodeDeviceCertificate(keys.certificate) };
     });
     const actor = deviceActor(secondKey.publicKey);
-    const { shop: second } = OwnShop.fromDocuments(keys, A.clone(shop.doc, { actor }), A.clone(shop.privateDoc, { actor }), shop.statements, NOW + 3000);
+    const { shop: second } = OwnShop.fromDocuments(keys, A.clone(shop.doc, { actor }), A.clone(shop.privateDoc, { actor }), shop.statements);
     const receiver = accepted(acceptBundle(undefined, { statements: second.statements, snapshot: true, changes: [A.save(second.doc)] }, options));
     const sent = editShop(second, NOW + 120_000, (d) => (d.put({ ...d.products.get(ids[0]!)!, offer: { quantity: 1000.5, price: 123_456_789_012 } }), [ids[0]!]));
     expect(A.decodeChange(sent.changes[0]!).ops[0]!.obj).toContain(deviceActor(shop.keys.device.publicKey));
