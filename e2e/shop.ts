@@ -13,7 +13,14 @@ export async function createShop(page: Page, name: string, area = 'Old Town'): P
   await page.getByLabel('Shop name').fill(name);
   await page.getByLabel('Area').fill(area);
   await page.getByRole('button', { name: 'Create shop' }).click();
-  await expect(page.getByRole('heading', { level: 1 })).toContainText(name);
+  try {
+    await expect(page.getByRole('heading', { level: 1 })).toContainText(name);
+  } catch (error) {
+    // Say what the page showed instead: an alert, or a form still waiting on the node.
+    const alerts = await page.getByRole('alert').allInnerTexts().catch(() => []);
+    const busy = await page.getByRole('button', { name: 'Create shop' }).isDisabled().catch(() => null);
+    throw new Error(`the shop "${name}" did not open; alerts: ${JSON.stringify(alerts)}; Create shop button disabled: ${busy}\n${String(error)}`);
+  }
 }
 
 export async function view(page: Page, name: 'Catalog' | 'Marketplace' | 'Network'): Promise<void> {

@@ -28,10 +28,11 @@ if (status === 0) {
 if (status === 0) status = run('npx', ['vite', 'build', '--logLevel', 'warn']);
 if (status === 0) {
   status = run('npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${reports}/playwright.json` });
-  browser = count(`${reports}/playwright.json`, (r) => ({ passed: r.stats.expected, failed: r.stats.unexpected + r.stats.flaky }));
+  browser = count(`${reports}/playwright.json`, (r) => ({ passed: r.stats.expected, failed: r.stats.unexpected, flaky: r.stats.flaky }));
 }
 const passed = unit.passed + browser.passed;
 const failed = unit.failed + browser.failed + (status !== 0 && unit.failed + browser.failed === 0 ? 1 : 0);
 console.log(`\nunit and simulation: ${unit.passed} passed, ${unit.failed} failed; browser: ${browser.passed} passed, ${browser.failed} failed`);
+if (browser.flaky) console.log(`FLAKY: ${browser.flaky} browser test(s) failed once and passed on the retry; see the list above`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(status);
