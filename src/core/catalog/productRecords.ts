@@ -1,3 +1,4 @@
+import { readAttachments } from '../packages/attachmentRecord';
 import * as A from '@automerge/automerge';
 import type { Batch, PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 
@@ -150,7 +151,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const MAX_BATCHES = 500;
 /** A device's running sum of moves of one product stays within this (far beyond any shelf). */
 export const MAX_MOVE_SUM = 1e12;
-const PRIVATE_TOP_LEVEL = new Set(['schema', 'exactLocation', 'productSets', 'productFields', 'stockMoves']);
+const PRIVATE_TOP_LEVEL = new Set(['schema', 'exactLocation', 'productSets', 'productFields', 'stockMoves', 'files']);
 
 function bad(id: string, what: string): never {
   throw new Error(`product ${id.slice(0, 16)}: ${what}`);
@@ -187,6 +188,7 @@ export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: R
     if (!/^[0-9a-z_-]{1,64}\/[0-9a-f]{16}$/i.test(key)) throw new Error(`a stock move is filed under "${key.slice(0, 80)}"`);
     if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_MOVE_SUM) throw new Error(`a stock move of ${key.slice(0, 80)} is not a number within ±${MAX_MOVE_SUM}`);
   }
+  readAttachments(doc.files, false);
   const products = readProducts(doc);
   if (products.size > limits.maxProducts) throw new Error(`the catalog has ${products.size} products, limit ${limits.maxProducts}`);
   for (const [id, p] of products) {

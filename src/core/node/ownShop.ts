@@ -80,6 +80,8 @@ export interface CatalogDraft {
   /** The stock is `counted` now. */
   recount(id: string, counted: number): void;
   setExactLocation(value: string): void;
+  /** Writes an attachment's record (attachmentRecord.ts) under its root, or removes it (null). */
+  setFile(root: string, record: Uint8Array | null): void;
 }
 
 /** A proposed new state of the shop: documents, statements and the writes that record them. */
@@ -310,6 +312,12 @@ export class OwnShop {
         },
         setExactLocation(value) {
           draft.exactLocation = new A.ImmutableString(value);
+        },
+        setFile(root, record) {
+          if (record) {
+            if (!draft.files) draft.files = {};
+            draft.files[root] = record;
+          } else if (draft.files && root in draft.files) delete draft.files[root];
         },
       };
       outcome = edit(catalog);

@@ -42,6 +42,12 @@ import { MAX_QUANTITY, PRIVATE_CATALOG_LIMITS } from '../vault/vaultLimits';
 import { openBackup, sealBackup } from '../backup/backupFile';
 import { concatBytes, fromHex, toHex } from '../wire/hex';
 import { PriorityWork } from './priorityWork';
+import { loadBlake3, type Blake3 } from '../packages/blake3';
+import type { ChunkStore } from '../packages/chunkStore';
+import { MemoryChunkStore } from '../packages/memoryChunkStore';
+import { PackageService } from '../packages/packageService';
+import { decodeAttachment, encodeAttachment, type AttachmentRecord } from '../packages/attachmentRecord';
+import type { PackageMessage } from '../sync/syncSession';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
@@ -77,6 +83,8 @@ export interface SoukNodeOptions {
   randomBytes?: (n: number) => Uint8Array;
   /** How many others' vaults this node keeps (defaults: DEFAULT_VAULT_BUDGET). */
   vaultBudget?: Partial<VaultBudget>;
+  /** Where package chunks live (default: in memory). */
+  chunkStore?: ChunkStore;
 }
 
 export interface CatalogImportPreview {
@@ -203,6 +211,10 @@ export class SoukNode implements SyncHost {
   private readonly deviceSeen = new Map<string, number>();
   /** A device being added (on the root device) or this device joining a shop. */
   private pairing: PairingState | undefined;
+  /** Files attached to products: attaching, serving, swarm downloads (packageService.ts). */
+  packages!: PackageService;
+  /** Attachment records decoded once, by their bytes (hex). */
+  private readonly attachmentCache = new Map<string, AttachmentRecord | null>();
 
   private constructor(options: SoukNodeOptions, nodeKey: KeyPair, settings: NodeSettings) {
     this.storage = options.storage;
@@ -265,6 +277,7 @@ export class SoukNode implements SyncHost {
     if (!node.shopProblem) await node.store.dropLegacy(node.shop?.id);
     const backedUp = Number(new TextDecoder().decode((await storage.load(backupKey)) ?? new Uint8Array()));
     node.lastBackupAt = backedUp > 0 ? backedUp : null;
+    node.packages = node.packageService(options.chunkStore ?? new MemoryChunkStore(), await loadBlake3());
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;
@@ -1121,6 +1134,74 @@ export class SoukNode implements SyncHost {
     return () => this.listeners.delete(listener);
   }
 
+  private packageService(chunkStore: ChunkStore, blake3: Blake3): PackageService {
+    return new PackageService({
+      clock: this.clock,
+      storage: this.storage,
+      chunkStore,
+      blake3,
+      sessions: () => [...this.sessions].filter((s) => s.remote !== undefined),
+      isOwnDevice: (session) => this.isOwnDevice(session),
+      offence: (session, reason) => this.offence(session, reason),
+      changed: () => this.changed(),
+      write: (writes) => this.write(writes),
+      attachments: () => this.knownAttachments(),
+      recordAttachment: (record, remove) =>
+        this.editShop(
+          (draft) => {
+            if (!remove && !draft.products.has(record.productId)) throw new InputError('file', 'That product no longer exists');
+            draft.setFile(toHex(record.manifest.root), remove ? null : encodeAttachment(record));
+            return { result: undefined, touched: [] };
+          },
+          (shared) => {
+            const root = toHex(record.manifest.root);
+            if (record.shared && !remove) {
+              if (!shared.files) shared.files = {};
+              shared.files[root] = encodeAttachment(record);
+            } else if (shared.files && root in shared.files) delete shared.files[root];
+          },
+        ),
+      hasProduct: (productId) => this.shop?.products.has(productId) ?? false,
+      vaultBytes: () => [...this.store.all()].reduce((sum, r) => sum + r.bytes, 0),
+    });
+  }
+
+  private attachmentOf(hex: string): AttachmentRecord | null {
+    let record = this.attachmentCache.get(hex);
+    if (record === undefined) {
+      try {
+        record = decodeAttachment(fromHex(hex));
+      } catch {
+        record = null;
+      }
+      if (this.attachmentCache.size > 20_000) this.attachmentCache.clear();
+      this.attachmentCache.set(hex, record);
+    }
+    return record;
+  }
+
+  /** Every attachment this node knows of: the shop's own (private document, shared or not) and the shared ones of the vaults it carries. */
+  private *knownAttachments(): Iterable<{ vaultId: string; own: boolean; record: AttachmentRecord }> {
+    const shop = this.shop;
+    if (shop) {
+      for (const bytes of Object.values(shop.privateDoc.files ?? {})) {
+        const record = this.attachmentOf(toHex(bytes));
+        if (record) yield { vaultId: shop.id, own: true, record };
+      }
+    }
+    for (const vault of this.store.all()) {
+      if (vault.id === shop?.id) continue;
+      for (const hex of this.store.cachedContent(vault.id)?.files ?? []) {
+        const record = this.attachmentOf(hex);
+        if (record) yield { vaultId: vault.id, own: false, record };
+      }
+    }
+  }
+
+  receivePackage(session: SyncSession, message: PackageMessage): void {
+    this.packages.receive(session, message);
+  }
+
   private changed(): void {
     this.changedAt = this.clock.now();
     for (const listener of this.listeners) {
@@ -1159,6 +1240,7 @@ export class SoukNode implements SyncHost {
     this.closed = true;
     this.cancelRetry?.();
     this.cancelWarm?.();
+    this.packages?.close();
     for (const session of [...this.sessions]) session.close('node closed');
   }
 
@@ -1201,6 +1283,7 @@ export class SoukNode implements SyncHost {
     session.announce(this.announcements());
     if (this.isOwnDevice(session)) this.sendPrivate(session);
     if (this.pairing?.role === 'joining') this.askToJoin(session);
+    this.packages.sessionReady(session);
     this.changed();
     return true;
   }
@@ -1218,6 +1301,7 @@ export class SoukNode implements SyncHost {
     this.closedTraffic.bytesOut += session.bytesOut;
     this.sessions.delete(session);
     this.requests.untrack(session);
+    this.packages.sessionClosed(session);
     this.changed();
   }
 

@@ -9,6 +9,7 @@ import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 import { MAX_STATEMENTS } from '../vault/vaultVersion';
 import { DEVICE_REVOCATION_BYTES } from '../vault/deviceRevocation';
 import { MAX_DEVICE_NAME_BYTES, PAIR_PROOF_BYTES } from '../pairing/devicePairing';
+import { MAX_CHUNKS, MAX_CHUNK_LOG2 } from '../packages/packageManifest';
 
 /**
  * The messages two Souk nodes exchange over a link (protocol version 3). Each message is sent
@@ -29,6 +30,11 @@ export const MessageType = {
   private: 10,
   pairRequest: 11,
   pairGrant: 12,
+  packageAsk: 13,
+  packageHave: 14,
+  chunkAsk: 15,
+  chunk: 16,
+  chunkRefusal: 17,
 } as const;
 
 export const PROTOCOL_VERSION = 3;
@@ -43,6 +49,12 @@ export const MAX_PRIVATE_PAYLOAD = 16 * 1024 * 1024;
 export const MAX_GRANT_PAYLOAD = 2 * MAX_PRIVATE_PAYLOAD;
 /** The largest vault snapshot or change bundle one message may carry. */
 export const MAX_CHANGES_PAYLOAD = MAX_VAULT_BYTES + 64 * 1024;
+
+/** The largest chunk a `chunk` message carries (1 MiB, the largest chunk size a manifest allows). */
+export const MAX_CHUNK_BYTES = 1 << MAX_CHUNK_LOG2;
+/** Why a chunk was not sent: ask later or elsewhere (busy), or this node does not serve that package (notHere). */
+export const ChunkRefusalCode = { busy: 1, notHere: 2 } as const;
+export type ChunkRefusalCodeValue = (typeof ChunkRefusalCode)[keyof typeof ChunkRefusalCode];
 
 /** Why a request was refused, so the asker knows whether to ask elsewhere or later. */
 export const RefusalCode = {
@@ -71,6 +83,11 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.private, limit(4 + MAX_PRIVATE_PAYLOAD, 'sync')],
   [MessageType.pairRequest, limit(PAIR_PROOF_BYTES + 2 + MAX_DEVICE_NAME_BYTES, 'control')],
   [MessageType.pairGrant, limit(4 + MAX_GRANT_PAYLOAD, 'sync')],
+  [MessageType.packageAsk, limit(32 + 1, 'sync')],
+  [MessageType.packageHave, limit(32 + 2 + MAX_CHUNKS / 8 + 1 + MAX_CHUNKS * 32, 'sync')],
+  [MessageType.chunkAsk, limit(32 + 2, 'sync')],
+  [MessageType.chunk, limit(32 + 2 + 4 + MAX_CHUNK_BYTES, 'bulk')],
+  [MessageType.chunkRefusal, limit(32 + 2 + 1, 'control')],
 ]);
 
 export type SyncMessage =
@@ -92,7 +109,18 @@ export type SyncMessage =
   /** A new device asks to join the shop with the pairing code (devicePairing.ts). */
   | { type: 'pairRequest'; proof: Uint8Array; deviceName: string }
   /** The shop's root device answers: the new device's certificate, the catalog key and the shop, sealed with the code. */
-  | { type: 'pairGrant'; sealed: Uint8Array };
+  | { type: 'pairGrant'; sealed: Uint8Array }
+  /** Which chunks of a package (by root) do you hold? With `hashList`, send the chunks' hashes too. */
+  | { type: 'packageAsk'; root: Uint8Array; hashList: boolean }
+  /**
+   * The chunks of a package the sender holds (bit i of the bitfield, most significant bit first,
+   * is chunk i) and, if asked and known, its hash list. `count` 0: the sender does not serve it.
+   */
+  | { type: 'packageHave'; root: Uint8Array; count: number; bitfield: Uint8Array; hashList?: Uint8Array }
+  | { type: 'chunkAsk'; root: Uint8Array; index: number }
+  /** One chunk of a package, on the bulk lane. */
+  | { type: 'chunk'; root: Uint8Array; index: number; bytes: Uint8Array }
+  | { type: 'chunkRefusal'; root: Uint8Array; index: number; code: ChunkRefusalCodeValue };
 
 export interface EncodedMessage {
   type: number;
@@ -163,6 +191,24 @@ export function encodeMessage(message: SyncMessage): EncodedMessage {
     case 'pairRequest':
       w.fixed(message.proof, PAIR_PROOF_BYTES).text(clipText(message.deviceName, MAX_DEVICE_NAME_BYTES));
       break;
+    case 'packageAsk':
+      w.fixed(message.root, 32).u8(message.hashList ? 1 : 0);
+      break;
+    case 'packageHave':
+      if (message.count > MAX_CHUNKS) throw new RangeError(`at most ${MAX_CHUNKS} chunks`);
+      w.fixed(message.root, 32).u16(message.count).fixed(message.bitfield, Math.ceil(message.count / 8));
+      if (message.hashList) w.u8(1).fixed(message.hashList, message.count * 32);
+      else w.u8(0);
+      break;
+    case 'chunkAsk':
+      w.fixed(message.root, 32).u16(message.index);
+      break;
+    case 'chunk':
+      w.fixed(message.root, 32).u16(message.index).bytes(message.bytes);
+      break;
+    case 'chunkRefusal':
+      w.fixed(message.root, 32).u16(message.index).u8(message.code);
+      break;
   }
   const type = MessageType[message.type];
   return { type, version: PROTOCOL_VERSION, lane: SYNC_FRAME_LIMITS.get(type)!.lane, payload: w.finish() };
@@ -178,6 +224,12 @@ function flag(r: BinaryReader, what: string): boolean {
   const value = r.u8(what);
   if (value > 1) throw new WireError('malformed', `${what} must be 0 or 1`);
   return value === 1;
+}
+
+function chunkIndex(r: BinaryReader): number {
+  const index = r.u16('chunk index');
+  if (index >= MAX_CHUNKS) throw new WireError('malformed', `chunk index ${index}, limit ${MAX_CHUNKS - 1}`);
+  return index;
 }
 
 /** Decodes one reassembled message. Throws WireError; the link is then out of step and closes. */
@@ -252,6 +304,33 @@ export function decodeMessage(frame: Frame): SyncMessage {
     case MessageType.pairGrant:
       message = { type: 'pairGrant', sealed: r.bytes(MAX_GRANT_PAYLOAD, 'sealed pairing grant') };
       break;
+    case MessageType.packageAsk:
+      message = { type: 'packageAsk', root: r.fixed(32, 'package root'), hashList: flag(r, 'hash list flag') };
+      break;
+    case MessageType.packageHave: {
+      const root = r.fixed(32, 'package root');
+      const count = r.u16('chunk count');
+      if (count > MAX_CHUNKS) throw new WireError('too-large', `${count} chunks, limit ${MAX_CHUNKS}`);
+      const bitfield = r.fixed(Math.ceil(count / 8), 'bitfield');
+      if (count % 8 !== 0 && (bitfield[bitfield.length - 1]! & (0xff >> count % 8)) !== 0) throw new WireError('malformed', 'bitfield has bits set past its last chunk');
+      const hashList = flag(r, 'hash list flag') ? r.fixed(count * 32, 'hash list') : undefined;
+      message = { type: 'packageHave', root, count, bitfield, ...(hashList ? { hashList } : {}) };
+      break;
+    }
+    case MessageType.chunkAsk:
+      message = { type: 'chunkAsk', root: r.fixed(32, 'package root'), index: chunkIndex(r) };
+      break;
+    case MessageType.chunk:
+      message = { type: 'chunk', root: r.fixed(32, 'package root'), index: chunkIndex(r), bytes: r.bytes(MAX_CHUNK_BYTES, 'chunk') };
+      break;
+    case MessageType.chunkRefusal: {
+      const root = r.fixed(32, 'package root');
+      const index = chunkIndex(r);
+      const code = r.u8('chunk refusal code');
+      if (code !== ChunkRefusalCode.busy && code !== ChunkRefusalCode.notHere) throw new WireError('malformed', `unknown chunk refusal code ${code}`);
+      message = { type: 'chunkRefusal', root, index, code };
+      break;
+    }
     default:
       throw new WireError('unknown-type', `unknown message type ${frame.type}`);
   }

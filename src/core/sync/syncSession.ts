@@ -45,10 +45,14 @@ export interface SyncHost {
   receivePrivate(session: SyncSession, sealed: Uint8Array): Promise<void>;
   receivePairRequest(session: SyncSession, proof: Uint8Array, deviceName: string): void;
   receivePairGrant(session: SyncSession, sealed: Uint8Array): Promise<void>;
+  /** Package messages (asks, haves, chunks): handled without holding up the link's other messages. */
+  receivePackage(session: SyncSession, message: PackageMessage): void;
   /** The proven peer broke the protocol; the host counts it against the peer. */
   offence(session: SyncSession, reason: string): void;
   sessionClosed(session: SyncSession, reason: string): void;
 }
+
+export type PackageMessage = Extract<SyncMessage, { type: 'packageAsk' | 'packageHave' | 'chunkAsk' | 'chunk' | 'chunkRefusal' }>;
 
 /** A peer whose node id is proven by a signature over this link's challenge. */
 export interface RemotePeer {
@@ -305,6 +309,13 @@ export class SyncSession {
         return;
       case 'pairGrant':
         await this.host.receivePairGrant(this, message.sealed);
+        return;
+      case 'packageAsk':
+      case 'packageHave':
+      case 'chunkAsk':
+      case 'chunk':
+      case 'chunkRefusal':
+        this.host.receivePackage(this, message);
         return;
     }
   }

@@ -24,6 +24,8 @@ export type SharedVaultDoc = {
   offerSets: Record<string, Uint8Array>;
   /** "productId/field" → value, on top of the sets (field letters in sharedOffers.ts). */
   offerFields: Record<string, OfferFieldValue>;
+  /** Package root (hex) → a shared file's record (attachmentRecord.ts); absent until the first file. */
+  files?: Record<string, Uint8Array>;
 };
 
 export type OfferFieldValue = number | A.ImmutableString | null;
@@ -38,6 +40,8 @@ export type PrivateVaultDoc = {
   productFields: Record<string, number | boolean | A.ImmutableString | null>;
   /** "productId/deviceKeyPrefix" → that device's running sum of stock moves for the product. */
   stockMoves: Record<string, number>;
+  /** Package root (hex) → the record of a file attached to a product, shared or not (attachmentRecord.ts). */
+  files?: Record<string, Uint8Array>;
 };
 
 export interface ShopProfile {

@@ -1,3 +1,4 @@
+import { readAttachments } from '../packages/attachmentRecord';
 import * as A from '@automerge/automerge';
 import type { SharedOffer, ShopProfile } from './vaultDocuments';
 import { rawOffers } from '../catalog/sharedOffers';
@@ -25,6 +26,8 @@ export interface VaultContent {
   devices: { publicKey: string; name: string; issuedAt: number; certificate: string }[];
   revocations: { publicKey: string; revokedAt: number; lastCounter: number; encoded: string }[];
   offers: SharedOffer[];
+  /** Files the shop shares, attached to its products: each record's bytes as hex (attachmentRecord.ts), JSON-safe. */
+  files?: string[];
   /** Bytes of packed offer sets decoded to read this content: the work a version costs to check. */
   packedBytes: number;
 }
@@ -39,7 +42,7 @@ export class VaultShapeError extends Error {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const PRODUCT_ID = /^[0-9a-z_-]{1,64}$/i;
-const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields']);
+const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields', 'files']);
 const SET_ID = /^[0-9a-z_-]{1,32}$/i;
 const OFFER_KEY = /^([0-9a-zA-Z_-]{1,64})\/([nsuqpex])$/;
 /** The packed offer sets of one vault, in bytes, before any is decoded. */
@@ -182,6 +185,13 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
     const checked = readOffer(id, offer, checkedProfile.area);
     if (offer.x !== 1) offers.push(checked);
   }
-  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, packedBytes: setBytes };
+  let files: string[];
+  try {
+    readAttachments(doc.files, true);
+    files = Object.values((doc.files ?? {}) as Record<string, Uint8Array>).map((bytes) => toHex(bytes));
+  } catch (error) {
+    fail(`vault ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, files, packedBytes: setBytes };
 }
 

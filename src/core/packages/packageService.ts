@@ -1,0 +1,912 @@
+import type { Clock } from '../clock';
+import { InputError } from '../inputError';
+import type { StorageAdapter, StorageWrite } from '../storage/storage';
+import { ChunkRefusalCode } from '../sync/syncMessages';
+import type { PackageMessage, SyncSession } from '../sync/syncSession';
+import { fromHex, toHex } from '../wire/hex';
+import type { AttachmentRecord } from './attachmentRecord';
+import { MAX_FILES_PER_PRODUCT, MAX_THUMBNAIL_BYTES } from './attachmentRecord';
+import type { Blake3 } from './blake3';
+import { ChunkStoreError, type ChunkStore } from './chunkStore';
+import { checkHashList, chunkCount, chunkPackage, chunkSpan, decodeManifest, encodeManifest, type PackageManifest, type PackageSource } from './packageManifest';
+import {
+  DEFAULT_PACKAGE_SETTINGS,
+  type AttachmentInput,
+  type AttachmentKind,
+  type AttachmentView,
+  type PackageApi,
+  type PackageProgress,
+  type PackageSettings,
+  type StorageUse,
+} from './packageView';
+
+/** Requests in flight to one peer: 8 × 256 KiB keeps a loopback data channel busy. */
+export const PIPELINE_PER_PEER = 8;
+/** Chunks this node serves one peer at once; past it the peer is told "busy". */
+export const MAX_SERVING_PER_PEER = 8;
+/** Bulk bytes queued on a link past which a chunk request is answered "busy". */
+export const MAX_QUEUED_BULK_BYTES = 4 * 1024 * 1024;
+/** A request unanswered this long goes to another peer; the slow peer rests. */
+export const CHUNK_TIMEOUT_MS = 10_000;
+/** How often peers are asked again which chunks they hold, during a download. */
+export const ASK_AGAIN_MS = 3_000;
+/** Downloads running at once; more wait their turn. */
+export const MAX_ACTIVE_DOWNLOADS = 4;
+/** Package records this node keeps (own and cached). */
+export const MAX_PACKAGES = 10_000;
+/** Peers one download asks at once. */
+export const MAX_PEERS_PER_DOWNLOAD = 16;
+/** A peer may ask this many packageAsk per second; more are ignored. */
+export const MAX_ASKS_PER_SECOND = 20;
+const SPEED_WINDOW_MS = 5_000;
+const TICK_MS = 1_000;
+
+const recordKey = (root: string) => ['packages', root];
+const settingsKey = ['node', 'packageSettings'];
+
+/** What the package service needs from the node it belongs to. */
+export interface PackageHost {
+  readonly clock: Clock;
+  readonly storage: StorageAdapter;
+  readonly chunkStore: ChunkStore;
+  readonly blake3: Blake3;
+  /** Proven sessions. */
+  sessions(): Iterable<SyncSession>;
+  isOwnDevice(session: SyncSession): boolean;
+  offence(session: SyncSession, reason: string): void;
+  changed(): void;
+  /** Writes in one atomic batch, as every node write (full-disk errors say so). */
+  write(writes: StorageWrite[]): Promise<void>;
+  /** Every attachment this node knows of: its own shop's (private document) and every carried vault's shared ones. */
+  attachments(): Iterable<{ vaultId: string; own: boolean; record: AttachmentRecord }>;
+  /** Writes an own attachment into the shop's vault (shared document too when shared), or removes it. */
+  recordAttachment(record: AttachmentRecord, remove: boolean): Promise<void>;
+  /** This shop's products (to refuse attaching to one that does not exist). */
+  hasProduct(productId: string): boolean;
+  /** Bytes the vault documents and records take. */
+  vaultBytes(): number;
+}
+
+/** A package this node holds some or all of. */
+interface Held {
+  root: string;
+  manifest: PackageManifest;
+  own: boolean;
+  private: boolean;
+  /** The chunks' hashes once a hash list was verified (own packages: from the start). */
+  hashes: string[] | null;
+  have: Uint8Array;
+  haveCount: number;
+  haveBytes: number;
+  lastUsedAt: number;
+  /** The merchant stopped it: not resumed on start. */
+  stopped: boolean;
+}
+
+interface PeerState {
+  bitfield: Uint8Array | null;
+  inflight: Map<number, number>;
+  everAsked: Set<number>;
+  restUntil: number;
+  lastAskedAt: number;
+  deliveredAt: number;
+  timeouts: number;
+}
+
+interface Download {
+  held: Held;
+  peers: Map<SyncSession, PeerState>;
+  requesters: Map<number, Set<SyncSession>>;
+  storing: Set<number>;
+  writing: Promise<void>;
+  arrivals: { at: number; bytes: number }[];
+  problem: string | null;
+  failed: boolean;
+}
+
+function bit(field: Uint8Array, index: number): boolean {
+  return (field[index >> 3]! & (0x80 >> (index & 7))) !== 0;
+}
+
+function setBit(field: Uint8Array, index: number): void {
+  field[index >> 3]! |= 0x80 >> (index & 7);
+}
+
+function encodeHeld(held: Held): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      m: toHex(encodeManifest(held.manifest)),
+      o: held.own ? 1 : 0,
+      p: held.private ? 1 : 0,
+      h: held.hashes ? held.hashes.join('') : null,
+      u: held.lastUsedAt,
+      s: held.stopped ? 1 : 0,
+    }),
+  );
+}
+
+function decodeHeld(root: string, bytes: Uint8Array): Held | null {
+  try {
+    const raw = JSON.parse(new TextDecoder().decode(bytes)) as { m: string; o: number; p: number; h: string | null; u: number; s?: number };
+    const manifest = decodeManifest(fromHex(raw.m));
+    if (toHex(manifest.root) !== root) return null;
+    const count = chunkCount(manifest.size, manifest.chunkSize);
+    const hashes = raw.h === null ? null : (raw.h.match(/.{64}/g) ?? []);
+    if (hashes && hashes.length !== count) return null;
+    return { root, manifest, own: raw.o === 1, private: raw.p === 1, hashes, have: new Uint8Array(Math.ceil(count / 8)), haveCount: 0, haveBytes: 0, lastUsedAt: raw.u, stopped: raw.s === 1 };
+  } catch {
+    return null;
+  }
+}
+
+function sourceOf(input: AttachmentInput): PackageSource {
+  return { name: input.name, mediaType: input.mediaType, size: input.size, read: (offset, length) => input.read(offset, length) };
+}
+
+/**
+ * Packages on one node: attaching files (chunked, hashed, stored), serving chunks to peers within
+ * the merchant's settings and an upload cap, and swarm downloads — every peer asked which chunks
+ * it holds, requests pipelined per peer, rarest chunk first, an endgame that asks a second peer
+ * for the last chunks, every chunk verified against the verified hash list before it is stored,
+ * a peer that serves a bad chunk charged and dropped. Held chunks are named by their hash in the
+ * chunk store; what is held is read back from there on start, so a download resumes from what
+ * was verified.
+ */
+export class PackageService implements PackageApi {
+  private readonly held = new Map<string, Held>();
+  private readonly downloadsByRoot = new Map<string, Download>();
+  /** How many held packages name each chunk: a chunk goes only when none does. */
+  private readonly chunkRefs = new Map<string, number>();
+  private readonly serving = new Map<SyncSession, number>();
+  private readonly asks = new Map<SyncSession, { second: number; count: number }>();
+  private current: PackageSettings = { ...DEFAULT_PACKAGE_SETTINGS };
+  private uploadTokens = 0;
+  private uploadRefilledAt = 0;
+  private readonly uploadWaiters: (() => void)[] = [];
+  private uploadTimer: (() => void) | undefined;
+  private tickTimer: (() => void) | undefined;
+  private closed = false;
+  /** Bytes served to peers, for the counters. */
+  bytesServed = 0;
+  chunksServed = 0;
+  readonly loaded: Promise<void>;
+
+  constructor(private readonly host: PackageHost) {
+    this.loaded = this.load();
+  }
+
+  private async load(): Promise<void> {
+    const stored = await this.host.storage.load(settingsKey);
+    if (stored) {
+      try {
+        const raw = JSON.parse(new TextDecoder().decode(stored)) as Partial<PackageSettings>;
+        this.current = checkSettings({ ...DEFAULT_PACKAGE_SETTINGS, ...raw });
+      } catch {
+        // Unreadable settings: the defaults.
+      }
+    }
+    for (const { key, data } of await this.host.storage.loadRange(['packages'])) {
+      const root = key[1]!;
+      const held = decodeHeld(root, data);
+      if (!held) continue;
+      this.held.set(root, held);
+      this.addRefs(held);
+    }
+    for (const held of this.held.values()) await this.readHave(held);
+    for (const held of this.held.values()) if (!held.stopped && held.haveCount < this.countOf(held)) this.startDownload(held);
+    this.host.changed();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.tickTimer?.();
+    this.uploadTimer?.();
+    for (const waiter of this.uploadWaiters.splice(0)) waiter();
+  }
+
+  private countOf(held: Held): number {
+    return chunkCount(held.manifest.size, held.manifest.chunkSize);
+  }
+
+  private addRefs(held: Held): void {
+    for (const hash of new Set(held.hashes ?? [])) this.chunkRefs.set(hash, (this.chunkRefs.get(hash) ?? 0) + 1);
+  }
+
+  /** Which chunks of a package the chunk store holds (each was verified before it was stored). */
+  private async readHave(held: Held): Promise<void> {
+    held.have = new Uint8Array(Math.ceil(this.countOf(held) / 8));
+    held.haveCount = 0;
+    held.haveBytes = 0;
+    if (!held.hashes) return;
+    const hashes = held.hashes;
+    for (let i = 0; i < hashes.length; i += 64) {
+      const present = await Promise.all(hashes.slice(i, i + 64).map((hash) => this.host.chunkStore.has(hash)));
+      present.forEach((yes, j) => yes && this.markHave(held, i + j));
+    }
+  }
+
+  private markHave(held: Held, index: number): void {
+    if (bit(held.have, index)) return;
+    setBit(held.have, index);
+    held.haveCount++;
+    held.haveBytes += chunkSpan(held.manifest, index).length;
+  }
+
+  private complete(held: Held): boolean {
+    return held.hashes !== null && held.haveCount === this.countOf(held);
+  }
+
+  // ------------------------------------------------------------------ attaching
+
+  async attach(productId: string, file: AttachmentInput, options: { kind: AttachmentKind; shared: boolean; thumbnail?: AttachmentInput }, onProgress?: (done: number, total: number) => void): Promise<AttachmentView> {
+    await this.loaded;
+    if (!this.host.hasProduct(productId)) throw new InputError('file', 'That product no longer exists');
+    const attached = [...this.host.attachments()].filter((a) => a.own && a.record.productId === productId);
+    if (attached.length >= MAX_FILES_PER_PRODUCT) throw new InputError('file', `A product holds at most ${MAX_FILES_PER_PRODUCT} files; remove one first`);
+    if (options.kind === 'photo' && !options.thumbnail) throw new InputError('file', 'A photo needs its thumbnail');
+    if (options.thumbnail && options.thumbnail.size > MAX_THUMBNAIL_BYTES) throw new InputError('file', `The thumbnail is ${options.thumbnail.size} bytes, limit ${MAX_THUMBNAIL_BYTES}`);
+    const total = file.size + (options.thumbnail?.size ?? 0);
+    const thumbnail = options.kind === 'photo' ? await this.storeOwn(sourceOf(options.thumbnail!), !options.shared, (done) => onProgress?.(done, total)) : null;
+    let main: Held;
+    try {
+      main = await this.storeOwn(sourceOf(file), !options.shared, (done) => onProgress?.((thumbnail?.manifest.size ?? 0) + done, total));
+    } catch (error) {
+      if (thumbnail) await this.dropIfUnused(thumbnail.root);
+      throw error;
+    }
+    const record: AttachmentRecord = { productId, kind: options.kind, shared: options.shared, addedAt: this.host.clock.now(), manifest: main.manifest, thumbnail: thumbnail?.manifest ?? null };
+    try {
+      await this.host.recordAttachment(record, false);
+    } catch (error) {
+      await this.dropIfUnused(main.root);
+      if (thumbnail) await this.dropIfUnused(thumbnail.root);
+      throw error;
+    }
+    this.host.changed();
+    return this.viewOf(record, '', true);
+  }
+
+  /** Chunks, hashes and stores an own file; its record lands once every chunk is stored. */
+  private async storeOwn(source: PackageSource, isPrivate: boolean, progress: (done: number) => void): Promise<Held> {
+    const stored: string[] = [];
+    let result: Awaited<ReturnType<typeof chunkPackage>>;
+    try {
+      result = await chunkPackage(
+        this.host.blake3,
+        source,
+        async (hash, bytes) => {
+          if (!(await this.host.chunkStore.has(hash))) {
+            await this.host.chunkStore.put(hash, bytes);
+            stored.push(hash);
+          }
+        },
+        (done) => progress(done),
+      );
+    } catch (error) {
+      for (const hash of stored) if (!this.chunkRefs.has(hash)) await this.host.chunkStore.delete(hash).catch(() => {});
+      if (error instanceof ChunkStoreError && error.code === 'full') throw new InputError('file', 'Storage is full: the file was not attached. Free cached files of other shops on the Storage page, or allow this site more storage.');
+      if (error instanceof RangeError) throw new InputError('file', `This file cannot be attached: ${error.message}`);
+      throw error;
+    }
+    const root = toHex(result.manifest.root);
+    const existing = this.held.get(root);
+    const held: Held = existing ?? {
+      root,
+      manifest: result.manifest,
+      own: true,
+      private: isPrivate,
+      hashes: result.hashes,
+      have: new Uint8Array(Math.ceil(result.hashes.length / 8)),
+      haveCount: 0,
+      haveBytes: 0,
+      lastUsedAt: this.host.clock.now(),
+      stopped: false,
+    };
+    if (existing) {
+      // The same bytes were held as a cached copy or a download: now they are own.
+      existing.own = true;
+      existing.private = existing.private && isPrivate;
+      if (!existing.hashes) {
+        existing.hashes = result.hashes;
+        this.addRefs(existing);
+      }
+      this.downloadsByRoot.delete(root);
+    } else {
+      this.held.set(root, held);
+      this.addRefs(held);
+    }
+    for (let i = 0; i < result.hashes.length; i++) this.markHave(held, i);
+    await this.host.write([{ op: 'put', key: recordKey(root), data: encodeHeld(held) }]);
+    return held;
+  }
+
+  async detach(productId: string, root: string): Promise<void> {
+    const found = [...this.host.attachments()].find((a) => a.own && a.record.productId === productId && toHex(a.record.manifest.root) === root);
+    if (!found) throw new InputError('file', 'That file is not attached to this product');
+    await this.host.recordAttachment(found.record, true);
+    await this.dropIfUnused(root);
+    if (found.record.thumbnail) await this.dropIfUnused(toHex(found.record.thumbnail.root));
+    this.host.changed();
+  }
+
+  /** Removes an own package no attachment of the shop names any more. */
+  private async dropIfUnused(root: string): Promise<void> {
+    for (const { own, record } of this.host.attachments()) {
+      if (own && (toHex(record.manifest.root) === root || (record.thumbnail && toHex(record.thumbnail.root) === root))) return;
+    }
+    await this.evict(root);
+  }
+
+  /** Forgets a package and deletes the chunks no other held package names. */
+  private async evict(root: string): Promise<number> {
+    const held = this.held.get(root);
+    if (!held) return 0;
+    this.stopDownload(root);
+    await this.host.write([{ op: 'delete', key: recordKey(root) }]);
+    this.held.delete(root);
+    for (const hash of new Set(held.hashes ?? [])) {
+      const refs = (this.chunkRefs.get(hash) ?? 1) - 1;
+      if (refs > 0) {
+        this.chunkRefs.set(hash, refs);
+        continue;
+      }
+      this.chunkRefs.delete(hash);
+      await this.host.chunkStore.delete(hash).catch(() => {});
+    }
+    const freed = held.haveBytes;
+    return freed;
+  }
+
+  // ------------------------------------------------------------------ views
+
+  private viewOf(record: AttachmentRecord, vaultId: string, own: boolean): AttachmentView {
+    return {
+      root: toHex(record.manifest.root),
+      vaultId,
+      productId: record.productId,
+      kind: record.kind,
+      name: record.manifest.name,
+      mediaType: record.manifest.mediaType,
+      size: record.manifest.size,
+      shared: record.shared,
+      thumbnail: record.thumbnail ? toHex(record.thumbnail.root) : null,
+      addedAt: record.addedAt,
+      ...(own ? {} : {}),
+    };
+  }
+
+  attachmentsOf(productId: string): AttachmentView[] {
+    return [...this.host.attachments()].filter((a) => a.own && a.record.productId === productId).map((a) => this.viewOf(a.record, a.vaultId, true)).sort((a, b) => a.addedAt - b.addedAt);
+  }
+
+  offerAttachments(vaultId: string, productId: string): AttachmentView[] {
+    return [...this.host.attachments()]
+      .filter((a) => a.vaultId === vaultId && a.record.productId === productId && a.record.shared)
+      .map((a) => this.viewOf(a.record, a.vaultId, a.own))
+      .sort((a, b) => a.addedAt - b.addedAt);
+  }
+
+  /** The manifest of a package some known attachment names (as the file or as its thumbnail). */
+  private known(root: string): { manifest: PackageManifest; own: boolean; private: boolean } | undefined {
+    let found: { manifest: PackageManifest; own: boolean; private: boolean } | undefined;
+    for (const { own, record } of this.host.attachments()) {
+      for (const manifest of [record.manifest, record.thumbnail]) {
+        if (!manifest || toHex(manifest.root) !== root) continue;
+        // Own wins: a file this shop attached is never evicted, whoever else lists it.
+        if (!found || (own && !found.own)) found = { manifest, own, private: own && !record.shared };
+      }
+    }
+    return found;
+  }
+
+  progress(root: string): PackageProgress {
+    const held = this.held.get(root);
+    const known = held ?? this.known(root);
+    const manifest = known?.manifest;
+    const download = this.downloadsByRoot.get(root);
+    const now = this.host.clock.now();
+    let bytesPerSecond = 0;
+    let peersServing = 0;
+    if (download) {
+      const recent = download.arrivals.filter((a) => now - a.at <= SPEED_WINDOW_MS);
+      const span = Math.max(1000, recent.length ? now - recent[0]!.at : SPEED_WINDOW_MS);
+      bytesPerSecond = Math.round((recent.reduce((sum, a) => sum + a.bytes, 0) * 1000) / span);
+      for (const peer of download.peers.values()) if (now - peer.deliveredAt <= SPEED_WINDOW_MS) peersServing++;
+    }
+    const size = manifest?.size ?? 0;
+    const done = held?.haveBytes ?? 0;
+    const state = !manifest ? 'missing' : held && this.complete(held) ? 'complete' : download?.failed ? 'failed' : download ? 'downloading' : 'missing';
+    return {
+      root,
+      name: manifest?.name ?? '',
+      mediaType: manifest?.mediaType ?? 'application/octet-stream',
+      size,
+      state,
+      bytesDone: done,
+      bytesPerSecond,
+      secondsLeft: bytesPerSecond > 0 ? Math.ceil((size - done) / bytesPerSecond) : null,
+      peersServing,
+      problem: download?.problem ?? (manifest ? null : 'No shop this node carries lists that file'),
+      own: known?.own ?? false,
+    };
+  }
+
+  downloads(): PackageProgress[] {
+    return [...this.downloadsByRoot.keys()].map((root) => this.progress(root));
+  }
+
+  chunksOf(root: string): string[] | undefined {
+    const held = this.held.get(root);
+    if (!held || !this.complete(held)) return undefined;
+    held.lastUsedAt = this.host.clock.now();
+    return held.hashes!;
+  }
+
+  storageUse(): StorageUse {
+    let ownFilesBytes = 0;
+    let cachedFilesBytes = 0;
+    let own = 0;
+    let cached = 0;
+    for (const held of this.held.values()) {
+      if (held.own) {
+        ownFilesBytes += held.haveBytes;
+        own++;
+      } else {
+        cachedFilesBytes += held.haveBytes;
+        cached++;
+      }
+    }
+    return { ownFilesBytes, cachedFilesBytes, vaultBytes: this.host.vaultBytes(), cacheBudgetBytes: this.current.cacheBudgetBytes, packages: { own, cached } };
+  }
+
+  async freeCachedFiles(): Promise<number> {
+    let freed = 0;
+    for (const held of [...this.held.values()]) if (!held.own) freed += await this.evict(held.root);
+    this.host.changed();
+    return freed;
+  }
+
+  settings(): PackageSettings {
+    return { ...this.current };
+  }
+
+  async updateSettings(settings: Partial<PackageSettings>): Promise<PackageSettings> {
+    const next = checkSettings({ ...this.current, ...settings });
+    await this.host.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
+    this.current = next;
+    await this.evictPastBudget(null);
+    this.host.changed();
+    return this.settings();
+  }
+
+  /** Evicts cached packages of others, least recently used first, until they fit the budget (`extra` bytes more to come). */
+  private async evictPastBudget(keep: string | null, extra = 0): Promise<void> {
+    let cached = 0;
+    for (const held of this.held.values()) if (!held.own) cached += held.haveBytes;
+    if (cached + extra <= this.current.cacheBudgetBytes) return;
+    const candidates = [...this.held.values()].filter((h) => !h.own && h.root !== keep && !this.downloadsByRoot.has(h.root)).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+    for (const held of candidates) {
+      if (cached + extra <= this.current.cacheBudgetBytes) break;
+      cached -= held.haveBytes;
+      await this.evict(held.root);
+    }
+  }
+
+  // ------------------------------------------------------------------ downloading
+
+  fetch(root: string): PackageProgress {
+    if (!/^[0-9a-f]{64}$/.test(root)) throw new InputError('file', 'Not a file name');
+    const existing = this.held.get(root);
+    if (existing) {
+      existing.lastUsedAt = this.host.clock.now();
+      if (this.complete(existing)) return this.progress(root);
+      existing.stopped = false;
+      if (!this.downloadsByRoot.has(root)) this.startDownload(existing);
+      return this.progress(root);
+    }
+    const known = this.known(root);
+    if (!known) throw new InputError('file', 'No shop this node carries lists that file');
+    if (this.held.size >= MAX_PACKAGES) throw new InputError('file', `This device keeps at most ${MAX_PACKAGES} files; free cached files on the Storage page`);
+    const count = chunkCount(known.manifest.size, known.manifest.chunkSize);
+    const held: Held = { root, manifest: known.manifest, own: known.own, private: known.private, hashes: null, have: new Uint8Array(Math.ceil(count / 8)), haveCount: 0, haveBytes: 0, lastUsedAt: this.host.clock.now(), stopped: false };
+    this.held.set(root, held);
+    void this.host.write([{ op: 'put', key: recordKey(root), data: encodeHeld(held) }]).catch((error) => this.fail(root, `could not record the download: ${describe(error)}`));
+    if (count === 0) {
+      held.hashes = [];
+      return this.progress(root);
+    }
+    this.startDownload(held);
+    return this.progress(root);
+  }
+
+  cancel(root: string): void {
+    const held = this.held.get(root);
+    if (!held) return;
+    held.stopped = true;
+    this.stopDownload(root);
+    void this.host.write([{ op: 'put', key: recordKey(root), data: encodeHeld(held) }]).catch(() => {});
+    this.host.changed();
+  }
+
+  private stopDownload(root: string): void {
+    const download = this.downloadsByRoot.get(root);
+    if (!download) return;
+    // Answers still on their way are ignored (no download asks for them).
+    this.downloadsByRoot.delete(root);
+  }
+
+  private startDownload(held: Held): void {
+    if (this.closed || this.downloadsByRoot.has(held.root)) return;
+    const download: Download = { held, peers: new Map(), requesters: new Map(), storing: new Set(), writing: Promise.resolve(), arrivals: [], problem: null, failed: false };
+    this.downloadsByRoot.set(held.root, download);
+    if (this.active().includes(download)) this.askPeers(download);
+    this.tick();
+  }
+
+  /** The downloads that may use links now (the first few started); the rest wait. */
+  private active(): Download[] {
+    return [...this.downloadsByRoot.values()].filter((d) => !d.failed).slice(0, MAX_ACTIVE_DOWNLOADS);
+  }
+
+  private fail(root: string, problem: string): void {
+    const download = this.downloadsByRoot.get(root);
+    if (download) {
+      download.failed = true;
+      download.problem = problem;
+    }
+    this.host.changed();
+  }
+
+  private tick(): void {
+    if (this.tickTimer || this.closed) return;
+    this.tickTimer = this.host.clock.setTimer(() => {
+      this.tickTimer = undefined;
+      if (this.closed) return;
+      const now = this.host.clock.now();
+      for (const download of this.active()) {
+        for (const [session, peer] of download.peers) {
+          for (const [index, sentAt] of peer.inflight) {
+            if (now - sentAt < CHUNK_TIMEOUT_MS) continue;
+            // Too slow: the chunk goes elsewhere, the peer rests a while.
+            this.release(download, session, index);
+            peer.timeouts++;
+            peer.restUntil = now + CHUNK_TIMEOUT_MS * Math.min(peer.timeouts, 6);
+          }
+        }
+        this.askPeers(download);
+        this.schedule(download);
+      }
+      if (this.downloadsByRoot.size) this.tick();
+      this.host.changed();
+    }, TICK_MS);
+  }
+
+  /** Asks the linked peers (those not asked lately) which chunks they hold; the hash list too while it is unknown. */
+  private askPeers(download: Download): void {
+    const now = this.host.clock.now();
+    const root = fromHex(download.held.root);
+    for (const session of this.host.sessions()) {
+      if (session.closedReason !== undefined || !session.remote) continue;
+      if (download.held.private && !this.host.isOwnDevice(session)) continue;
+      let peer = download.peers.get(session);
+      if (!peer) {
+        if (download.peers.size >= MAX_PEERS_PER_DOWNLOAD) continue;
+        peer = { bitfield: null, inflight: new Map(), everAsked: new Set(), restUntil: 0, lastAskedAt: 0, deliveredAt: 0, timeouts: 0 };
+        download.peers.set(session, peer);
+      }
+      const full = peer.bitfield && peer.bitfield.every((b, i) => b === (i === peer.bitfield!.length - 1 ? lastByteMask(this.countOf(download.held)) : 0xff));
+      if (full || now - peer.lastAskedAt < ASK_AGAIN_MS) continue;
+      peer.lastAskedAt = now;
+      session.send({ type: 'packageAsk', root, hashList: download.held.hashes === null });
+    }
+  }
+
+  /** A new proven peer: running downloads ask it too. */
+  sessionReady(session: SyncSession): void {
+    for (const download of this.active()) this.askPeers(download);
+  }
+
+  sessionClosed(session: SyncSession): void {
+    this.serving.delete(session);
+    this.asks.delete(session);
+    for (const download of this.downloadsByRoot.values()) {
+      const peer = download.peers.get(session);
+      if (!peer) continue;
+      for (const index of [...peer.inflight.keys()]) this.release(download, session, index);
+      download.peers.delete(session);
+      this.schedule(download);
+    }
+  }
+
+  private release(download: Download, session: SyncSession, index: number): void {
+    download.peers.get(session)?.inflight.delete(index);
+    const requesters = download.requesters.get(index);
+    requesters?.delete(session);
+    if (requesters && requesters.size === 0) download.requesters.delete(index);
+  }
+
+  /** Sends requests to every peer with room: rarest missing chunk first; at the end, a second peer for chunks still in flight. */
+  private schedule(download: Download): void {
+    if (download.failed || !download.held.hashes || !this.active().includes(download)) return;
+    const held = download.held;
+    const count = this.countOf(held);
+    const now = this.host.clock.now();
+    const peers = [...download.peers.entries()].filter(([session, p]) => p.bitfield && p.inflight.size < PIPELINE_PER_PEER && p.restUntil <= now && session.closedReason === undefined);
+    if (!peers.length) return;
+    const availability = new Uint16Array(count);
+    for (const p of download.peers.values()) if (p.bitfield) for (let i = 0; i < count; i++) if (bit(p.bitfield, i)) availability[i]!++;
+    const missing: number[] = [];
+    for (let i = 0; i < count; i++) if (!bit(held.have, i) && !download.storing.has(i) && !download.requesters.has(i) && availability[i]! > 0) missing.push(i);
+    missing.sort((a, b) => availability[a]! - availability[b]! || a - b);
+    const root = fromHex(held.root);
+    const ask = (session: SyncSession, peer: PeerState, index: number) => {
+      peer.inflight.set(index, now);
+      peer.everAsked.add(index);
+      let requesters = download.requesters.get(index);
+      if (!requesters) download.requesters.set(index, (requesters = new Set()));
+      requesters.add(session);
+      session.send({ type: 'chunkAsk', root, index });
+    };
+    // Round robin, one request per peer per turn, so every peer gets a share.
+    let progress = true;
+    let cursor = 0;
+    while (progress) {
+      progress = false;
+      for (const [session, peer] of peers) {
+        if (peer.inflight.size >= PIPELINE_PER_PEER) continue;
+        let picked = -1;
+        for (let k = cursor; k < missing.length; k++) {
+          const index = missing[k]!;
+          if (index >= 0 && bit(peer.bitfield!, index)) {
+            picked = k;
+            break;
+          }
+        }
+        if (picked < 0) continue;
+        const index = missing[picked]!;
+        missing[picked] = -1;
+        while (cursor < missing.length && missing[cursor]! < 0) cursor++;
+        ask(session, peer, index);
+        progress = true;
+      }
+    }
+    // Endgame: nothing left unrequested, so idle peers also ask for chunks in flight elsewhere (at most two askers each).
+    if (missing.some((i) => i >= 0)) return;
+    for (const [session, peer] of peers) {
+      for (const [index, requesters] of [...download.requesters.entries()].sort((a, b) => a[1].size - b[1].size)) {
+        if (peer.inflight.size >= PIPELINE_PER_PEER) break;
+        if (requesters.size >= 2 || requesters.has(session) || download.storing.has(index) || !bit(peer.bitfield!, index)) continue;
+        ask(session, peer, index);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  receive(session: SyncSession, message: PackageMessage): void {
+    if (this.closed) return;
+    switch (message.type) {
+      case 'packageAsk':
+        return this.answerAsk(session, toHex(message.root), message.hashList);
+      case 'chunkAsk':
+        return void this.serveChunk(session, toHex(message.root), message.index);
+      case 'packageHave':
+        return this.heardHave(session, message);
+      case 'chunk':
+        return this.heardChunk(session, toHex(message.root), message.index, message.bytes);
+      case 'chunkRefusal':
+        return this.heardRefusal(session, toHex(message.root), message.index, message.code);
+    }
+  }
+
+  /** Whether this node serves a package to a peer: held, and private ones only to the shop's own devices; others' only if the merchant allows. */
+  private servable(held: Held | undefined, session: SyncSession): held is Held {
+    if (!held || !held.hashes) return false;
+    if (held.private) return this.host.isOwnDevice(session);
+    return held.own || this.current.serveOthersFiles;
+  }
+
+  private answerAsk(session: SyncSession, root: string, withHashList: boolean): void {
+    const second = Math.floor(this.host.clock.now() / 1000);
+    const asks = this.asks.get(session);
+    if (asks && asks.second === second && asks.count >= MAX_ASKS_PER_SECOND) return;
+    this.asks.set(session, asks && asks.second === second ? { second, count: asks.count + 1 } : { second, count: 1 });
+    const held = this.held.get(root);
+    if (!this.servable(held, session)) {
+      session.send({ type: 'packageHave', root: fromHex(root), count: 0, bitfield: new Uint8Array(0) });
+      return;
+    }
+    const hashList = withHashList ? fromHex(held.hashes!.join('')) : undefined;
+    session.send({ type: 'packageHave', root: fromHex(root), count: this.countOf(held), bitfield: held.have.slice(), ...(hashList ? { hashList } : {}) });
+  }
+
+  private async serveChunk(session: SyncSession, root: string, index: number): Promise<void> {
+    const held = this.held.get(root);
+    const refuse = (code: (typeof ChunkRefusalCode)[keyof typeof ChunkRefusalCode]) => void session.send({ type: 'chunkRefusal', root: fromHex(root), index, code });
+    if (!this.servable(held, session) || index >= this.countOf(held) || !bit(held.have, index)) return refuse(ChunkRefusalCode.notHere);
+    const pending = this.serving.get(session) ?? 0;
+    if (pending >= MAX_SERVING_PER_PEER || session.queuedBytes('bulk') > MAX_QUEUED_BULK_BYTES) return refuse(ChunkRefusalCode.busy);
+    this.serving.set(session, pending + 1);
+    try {
+      const hash = held.hashes![index]!;
+      const bytes = await this.host.chunkStore.get(hash);
+      // Checked again before it leaves: a chunk damaged on disk is dropped, never served.
+      if (!bytes || toHex(this.host.blake3.hash(bytes)) !== hash) {
+        if (bytes) await this.host.chunkStore.delete(hash).catch(() => {});
+        void this.readHave(held);
+        return refuse(ChunkRefusalCode.notHere);
+      }
+      await this.uploadAllowance(bytes.length);
+      if (session.closedReason !== undefined || this.closed) return;
+      if (session.send({ type: 'chunk', root: fromHex(root), index, bytes })) {
+        this.bytesServed += bytes.length;
+        this.chunksServed++;
+      }
+    } finally {
+      const left = (this.serving.get(session) ?? 1) - 1;
+      if (left > 0) this.serving.set(session, left);
+      else this.serving.delete(session);
+    }
+  }
+
+  /** Waits until the upload cap allows `bytes` more (a token bucket holding at most one second's worth, or one chunk). */
+  private async uploadAllowance(bytes: number): Promise<void> {
+    for (;;) {
+      const cap = this.current.uploadCapBytesPerSecond;
+      if (cap <= 0 || this.closed) return;
+      const now = this.host.clock.now();
+      this.uploadTokens = Math.min(Math.max(cap, bytes), this.uploadTokens + ((now - this.uploadRefilledAt) * cap) / 1000);
+      this.uploadRefilledAt = now;
+      if (this.uploadTokens >= bytes) {
+        this.uploadTokens -= bytes;
+        return;
+      }
+      const wait = Math.ceil(((bytes - this.uploadTokens) * 1000) / cap);
+      await new Promise<void>((resolve) => {
+        const cancel = this.host.clock.setTimer(resolve, wait);
+        this.uploadWaiters.push(() => {
+          cancel();
+          resolve();
+        });
+      });
+    }
+  }
+
+  private heardHave(session: SyncSession, message: Extract<PackageMessage, { type: 'packageHave' }>): void {
+    const root = toHex(message.root);
+    const download = this.downloadsByRoot.get(root);
+    const peer = download?.peers.get(session);
+    if (!download || !peer) return; // Not asked (or no longer wanted): nothing to keep.
+    const count = this.countOf(download.held);
+    if (message.count === 0) {
+      peer.bitfield = new Uint8Array(Math.ceil(count / 8));
+      return;
+    }
+    if (message.count !== count) {
+      this.host.offence(session, `said a package has ${message.count} chunks; its manifest says ${count}`);
+      download.peers.delete(session);
+      return;
+    }
+    if (message.hashList && !download.held.hashes) {
+      const checked = checkHashList(this.host.blake3, download.held.manifest, message.hashList);
+      if ('problem' in checked) {
+        this.host.offence(session, `sent a false hash list: ${checked.problem}`);
+        download.peers.delete(session);
+        return;
+      }
+      download.held.hashes = checked.hashes;
+      this.addRefs(download.held);
+      void this.host.write([{ op: 'put', key: recordKey(root), data: encodeHeld(download.held) }]).catch((error) => this.fail(root, `could not record the download: ${describe(error)}`));
+      // Chunks of other packages with the same bytes are held already.
+      void this.readHave(download.held).then(() => this.afterProgress(download));
+    }
+    peer.bitfield = message.bitfield;
+    this.schedule(download);
+  }
+
+  private heardChunk(session: SyncSession, root: string, index: number, bytes: Uint8Array): void {
+    const download = this.downloadsByRoot.get(root);
+    const peer = download?.peers.get(session);
+    if (!download || !peer) return; // A late answer to a download stopped since.
+    if (!peer.everAsked.has(index)) {
+      this.host.offence(session, 'sent a chunk nobody asked it for');
+      return;
+    }
+    const asked = peer.inflight.has(index);
+    this.release(download, session, index);
+    const held = download.held;
+    const hash = held.hashes?.[index];
+    const { length } = chunkSpan(held.manifest, index);
+    if (!hash || bytes.length !== length || toHex(this.host.blake3.hash(bytes)) !== hash) {
+      // A bad chunk: the peer is charged and dropped; the chunk is asked of another.
+      this.host.offence(session, `served a corrupt chunk ${index} of ${held.manifest.name}`);
+      download.peers.delete(session);
+      session.close('served a corrupt chunk');
+      this.schedule(download);
+      return;
+    }
+    peer.deliveredAt = this.host.clock.now();
+    peer.timeouts = 0;
+    if (bit(held.have, index) || download.storing.has(index)) {
+      if (asked) this.schedule(download);
+      return; // Endgame: another peer was first.
+    }
+    download.storing.add(index);
+    download.arrivals.push({ at: peer.deliveredAt, bytes: length });
+    if (download.arrivals.length > 256) download.arrivals.splice(0, download.arrivals.length - 256);
+    // Every other asker of this chunk is released now: its answer is no longer needed.
+    for (const other of [...(download.requesters.get(index) ?? [])]) this.release(download, other, index);
+    this.schedule(download);
+    download.writing = download.writing.then(() => this.store(download, index, hash, bytes));
+  }
+
+  private async store(download: Download, index: number, hash: string, bytes: Uint8Array): Promise<void> {
+    const held = download.held;
+    try {
+      if (!held.own) await this.evictPastBudget(held.root, bytes.length);
+      try {
+        await this.host.chunkStore.put(hash, bytes);
+      } catch (error) {
+        if (!(error instanceof ChunkStoreError) || error.code !== 'full') throw error;
+        // Full: make room from cached files of others (never own ones), then once more.
+        const before = this.storageUse().cachedFilesBytes;
+        for (const other of [...this.held.values()].filter((h) => !h.own && h.root !== held.root && !this.downloadsByRoot.has(h.root)).sort((a, b) => a.lastUsedAt - b.lastUsedAt)) {
+          await this.evict(other.root);
+          if (before - this.storageUse().cachedFilesBytes >= bytes.length * 4) break;
+        }
+        await this.host.chunkStore.put(hash, bytes);
+      }
+      if (!this.downloadsByRoot.has(held.root) && !this.held.has(held.root)) return;
+      this.markHave(held, index);
+    } catch (error) {
+      const full = error instanceof ChunkStoreError && error.code === 'full';
+      this.fail(held.root, full ? 'Storage is full: the download stopped. What was verified is kept; free cached files on the Storage page or allow this site more storage, then open it again.' : `could not store a chunk: ${describe(error)}`);
+    } finally {
+      download.storing.delete(index);
+    }
+    this.afterProgress(download);
+  }
+
+  private afterProgress(download: Download): void {
+    const held = download.held;
+    if (this.complete(held)) {
+      this.downloadsByRoot.delete(held.root);
+      held.lastUsedAt = this.host.clock.now();
+      void this.host.write([{ op: 'put', key: recordKey(held.root), data: encodeHeld(held) }]).catch(() => {});
+      if (!held.own) void this.evictPastBudget(held.root);
+      // The next waiting download may start.
+      for (const next of this.active()) this.askPeers(next);
+    } else this.schedule(download);
+    this.host.changed();
+  }
+
+  private heardRefusal(session: SyncSession, root: string, index: number, code: number): void {
+    const download = this.downloadsByRoot.get(root);
+    const peer = download?.peers.get(session);
+    if (!download || !peer || !peer.inflight.has(index)) return;
+    this.release(download, session, index);
+    if (code === ChunkRefusalCode.notHere && peer.bitfield) {
+      peer.bitfield = peer.bitfield.slice();
+      peer.bitfield[index >> 3]! &= ~(0x80 >> (index & 7));
+    } else peer.restUntil = this.host.clock.now() + 1000;
+    this.schedule(download);
+  }
+}
+
+function lastByteMask(count: number): number {
+  const rest = count % 8;
+  return rest === 0 ? 0xff : (0xff << (8 - rest)) & 0xff;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkSettings(settings: PackageSettings): PackageSettings {
+  const { serveOthersFiles, uploadCapBytesPerSecond, cacheBudgetBytes } = settings;
+  if (typeof serveOthersFiles !== 'boolean') throw new InputError('Serve other shops’ files', 'must be on or off');
+  if (!Number.isSafeInteger(uploadCapBytesPerSecond) || uploadCapBytesPerSecond < 0) throw new InputError('Upload cap', 'Upload cap must be 0 (none) or a whole number of bytes per second');
+  if (uploadCapBytesPerSecond !== 0 && uploadCapBytesPerSecond < 16 * 1024) throw new InputError('Upload cap', 'Upload cap must be 0 (none) or at least 16 KB/s');
+  if (!Number.isSafeInteger(cacheBudgetBytes) || cacheBudgetBytes < 0) throw new InputError('Cache budget', 'Cache budget must be a whole number of bytes');
+  return { serveOthersFiles, uploadCapBytesPerSecond, cacheBudgetBytes };
+}

@@ -1,0 +1,235 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Link, LinkHandlers } from '../link/link';
+import { createMemoryLinkPair } from '../link/memoryLink';
+import { SoukNode } from '../node/soukNode';
+import { MemoryStorage } from '../storage/memoryStorage';
+import { eventually } from '../test/rawPeer';
+import { MessageType } from '../sync/syncMessages';
+import { FRAME_HEADER_BYTES } from '../wire/frame';
+import { MemoryChunkStore } from './memoryChunkStore';
+import type { AttachmentInput } from './packageView';
+import { loadBlake3 } from './blake3';
+import { toHex } from '../wire/hex';
+
+const open: SoukNode[] = [];
+afterEach(() => {
+  for (const node of open.splice(0)) node.close();
+});
+
+async function node(name: string | null, chunkStore = new MemoryChunkStore(), storage = new MemoryStorage()): Promise<SoukNode> {
+  const n = await SoukNode.open({ storage, chunkStore });
+  open.push(n);
+  if (name && !n.hasShop) await n.createShop({ name, area: 'Old Town', currency: 'EUR' });
+  return n;
+}
+
+function link(a: SoukNode, b: SoukNode, wrapB?: (link: Link) => Link): () => void {
+  const [x, y] = createMemoryLinkPair('a', 'b');
+  a.addLink(x);
+  b.addLink(wrapB ? wrapB(y) : y);
+  return () => x.close('cut');
+}
+
+/** Deterministic bytes that differ per position (no two chunks alike). */
+function fileBytes(size: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed * 2654435761;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+function input(name: string, bytes: Uint8Array, mediaType = 'application/pdf'): AttachmentInput & { reads: number[] } {
+  const reads: number[] = [];
+  return {
+    name,
+    mediaType,
+    size: bytes.length,
+    reads,
+    read: async (offset, length) => {
+      reads.push(length);
+      return bytes.slice(offset, offset + length);
+    },
+  };
+}
+
+async function heldBytes(n: SoukNode, store: MemoryChunkStore, root: string): Promise<Uint8Array> {
+  const hashes = n.packages.chunksOf(root);
+  if (!hashes) throw new Error('not complete');
+  const parts = await Promise.all(hashes.map((h) => store.get(h)));
+  const out = new Uint8Array(parts.reduce((s, p) => s + p!.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p!, at);
+    at += p!.length;
+  }
+  return out;
+}
+
+/** A link end that flips one byte inside every chunk message it sends (a peer serving corrupt chunks). */
+class CorruptingLink implements Link {
+  constructor(private readonly inner: Link) {}
+  get label() {
+    return this.inner.label;
+  }
+  start(handlers: LinkHandlers): void {
+    this.inner.start(handlers);
+  }
+  send(bytes: Uint8Array): Promise<void> {
+    if (bytes.length > FRAME_HEADER_BYTES + 200 && bytes[3] === MessageType.chunk) {
+      const copy = bytes.slice();
+      copy[FRAME_HEADER_BYTES + 100]! ^= 0xff;
+      return this.inner.send(copy);
+    }
+    return this.inner.send(bytes);
+  }
+  close(reason: string): void {
+    this.inner.close(reason);
+  }
+}
+
+async function sellerWithFile(size: number, shared = true) {
+  const store = new MemoryChunkStore();
+  const seller = await node('Ada Hardware', store);
+  const productId = await seller.addProduct({ name: 'Gear pump', sku: 'GP-1', unit: 'piece', price: 9900, stock: 3 });
+  await seller.setOffer(productId, { quantity: 2, price: 9900 });
+  const bytes = fileBytes(size);
+  const file = input('pump/drawing.pdf', bytes);
+  const attachment = await seller.packages.attach(productId, file, { kind: 'file', shared });
+  return { seller, store, productId, bytes, file, attachment };
+}
+
+describe('packages between nodes', () => {
+  it('attaches a file reading one chunk at a time, and another shop downloads it whole and verified', async () => {
+    const { seller, productId, bytes, file, attachment } = await sellerWithFile(3 * 1024 * 1024 + 1234);
+    expect(Math.max(...file.reads)).toBeLessThanOrEqual(256 * 1024);
+    expect(attachment).toMatchObject({ name: 'pump/drawing.pdf', size: bytes.length, kind: 'file', shared: true });
+    const sellerId = seller.view().shop!.vaultId;
+    const buyerStore = new MemoryChunkStore();
+    const buyer = await node('Bo Buyer', buyerStore);
+    link(seller, buyer);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1, 10_000, 'the attachment to reach the buyer');
+    buyer.packages.fetch(attachment.root);
+    await eventually(() => buyer.packages.progress(attachment.root).state === 'complete', 20_000, 'the download');
+    expect(toHex((await loadBlake3()).hash(await heldBytes(buyer, buyerStore, attachment.root)))).toBe(toHex((await loadBlake3()).hash(bytes)));
+    expect(buyer.packages.storageUse()).toMatchObject({ cachedFilesBytes: bytes.length, ownFilesBytes: 0 });
+    expect(seller.packages.storageUse()).toMatchObject({ ownFilesBytes: bytes.length });
+    expect(seller.packages.bytesServed).toBe(bytes.length);
+  });
+
+  it('a third shop downloads from both holders at once, and finishes from one when the other leaves', async () => {
+    const { seller, productId, bytes, attachment } = await sellerWithFile(6 * 1024 * 1024);
+    const sellerId = seller.view().shop!.vaultId;
+    const first = await node('Bo Buyer');
+    link(seller, first);
+    await eventually(() => first.packages.offerAttachments(sellerId, productId).length === 1);
+    first.packages.fetch(attachment.root);
+    await eventually(() => first.packages.progress(attachment.root).state === 'complete', 20_000);
+
+    // Both serve the third; the seller leaves after a few chunks; the third finishes from the first buyer.
+    await seller.packages.updateSettings({ uploadCapBytesPerSecond: 512 * 1024 });
+    await first.packages.updateSettings({ uploadCapBytesPerSecond: 512 * 1024 });
+    const thirdStore = new MemoryChunkStore();
+    const third = await node('Cy Third', thirdStore);
+    const cutSeller = link(seller, third);
+    link(first, third);
+    await eventually(() => third.packages.offerAttachments(sellerId, productId).length === 1);
+    third.packages.fetch(attachment.root);
+    await eventually(() => third.packages.progress(attachment.root).peersServing === 2, 20_000, 'both to serve');
+    expect(seller.packages.chunksServed).toBeGreaterThan(24);
+    expect(first.packages.chunksServed).toBeGreaterThan(0);
+    cutSeller();
+    await first.packages.updateSettings({ uploadCapBytesPerSecond: 0 });
+    await eventually(() => third.packages.progress(attachment.root).state === 'complete', 30_000, 'the download to finish from the first buyer');
+    expect(toHex((await loadBlake3()).hash(await heldBytes(third, thirdStore, attachment.root)))).toBe(toHex((await loadBlake3()).hash(bytes)));
+  });
+
+  it('a peer that serves a corrupt chunk is charged and dropped; the chunk comes from another peer', async () => {
+    const { seller, productId, bytes, attachment } = await sellerWithFile(2 * 1024 * 1024);
+    const sellerId = seller.view().shop!.vaultId;
+    const honest = await node('Bo Buyer');
+    link(seller, honest);
+    await eventually(() => honest.packages.offerAttachments(sellerId, productId).length === 1);
+    honest.packages.fetch(attachment.root);
+    await eventually(() => honest.packages.progress(attachment.root).state === 'complete', 20_000);
+
+    const victimStore = new MemoryChunkStore();
+    const victim = await node('Vi Victim', victimStore);
+    // Everything the honest buyer sends the victim passes through a corrupter.
+    link(victim, honest, (l) => new CorruptingLink(l));
+    link(seller, victim);
+    await eventually(() => victim.packages.offerAttachments(sellerId, productId).length === 1);
+    victim.packages.fetch(attachment.root);
+    await eventually(() => victim.packages.progress(attachment.root).state === 'complete', 30_000, 'the download despite the corrupter');
+    expect(toHex((await loadBlake3()).hash(await heldBytes(victim, victimStore, attachment.root)))).toBe(toHex((await loadBlake3()).hash(bytes)));
+    expect(victim.view().refusals.some((r) => /corrupt chunk/.test(r.reason))).toBe(true);
+    // Dropped: the victim no longer links to the corrupter.
+    const honestId = honest.view().nodeId;
+    expect(victim.view().peers.map((p) => p.nodeId)).not.toContain(honestId);
+  });
+
+  it('a private file is served only to the shop’s own devices; others are told it is not here', async () => {
+    const { seller, productId, attachment } = await sellerWithFile(300 * 1024, false);
+    expect(attachment.shared).toBe(false);
+    const other = await node('Bo Buyer');
+    link(seller, other);
+    const sellerId = seller.view().shop!.vaultId;
+    await eventually(() => other.marketplace('').offers.some((o) => o.vaultId === sellerId));
+    expect(other.packages.offerAttachments(sellerId, productId)).toEqual([]);
+    expect(() => other.packages.fetch(attachment.root)).toThrow(/No shop this node carries lists that file/);
+    expect(seller.packages.attachmentsOf(productId).map((a) => a.root)).toEqual([attachment.root]);
+  });
+
+  it('a download resumes after a restart without fetching verified chunks again', async () => {
+    const { seller, productId, bytes, attachment } = await sellerWithFile(4 * 1024 * 1024);
+    await seller.packages.updateSettings({ uploadCapBytesPerSecond: 256 * 1024 });
+    const sellerId = seller.view().shop!.vaultId;
+    const storage = new MemoryStorage();
+    const chunks = new MemoryChunkStore();
+    const buyer = await node('Bo Buyer', chunks, storage);
+    link(seller, buyer);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1);
+    buyer.packages.fetch(attachment.root);
+    await eventually(() => buyer.packages.progress(attachment.root).bytesDone >= 3 * 256 * 1024, 20_000);
+    buyer.close();
+    const served = seller.packages.chunksServed;
+    const kept = (await chunks.list()).length;
+    expect(kept).toBeGreaterThanOrEqual(3);
+    await seller.packages.updateSettings({ uploadCapBytesPerSecond: 0 });
+
+    const again = await node(null, chunks, storage);
+    await again.packages.loaded;
+    expect(again.packages.progress(attachment.root).bytesDone).toBe(kept * 256 * 1024);
+    link(seller, again);
+    await eventually(() => again.packages.progress(attachment.root).state === 'complete', 20_000, 'the resumed download');
+    // Only what was missing travelled; a chunk may have been in flight when the first buyer closed.
+    expect(seller.packages.chunksServed - served).toBeLessThanOrEqual(16 - kept + 1);
+    expect((await heldBytes(again, chunks, attachment.root)).length).toBe(bytes.length);
+  });
+
+  it('storage full: attaching says so and keeps nothing; a download stops with the message and keeps what was verified', async () => {
+    const store = new MemoryChunkStore({ capacityBytes: 1024 * 1024 });
+    const seller = await node('Ada Hardware', store);
+    const productId = await seller.addProduct({ name: 'Gear pump', sku: 'GP-1', unit: 'piece', price: 9900, stock: 3 });
+    await expect(seller.packages.attach(productId, input('big.bin', fileBytes(2 * 1024 * 1024)), { kind: 'file', shared: true })).rejects.toThrow(/Storage is full/);
+    expect(await store.list()).toEqual([]);
+    expect(seller.packages.attachmentsOf(productId)).toEqual([]);
+    const small = await seller.packages.attach(productId, input('small.bin', fileBytes(512 * 1024)), { kind: 'file', shared: true });
+    expect(seller.packages.attachmentsOf(productId).map((a) => a.root)).toEqual([small.root]);
+
+    const big = await sellerWithFile(2 * 1024 * 1024);
+    const buyerStore = new MemoryChunkStore({ capacityBytes: 1024 * 1024 });
+    const buyer = await node('Bo Buyer', buyerStore);
+    link(big.seller, buyer);
+    const bigId = big.seller.view().shop!.vaultId;
+    await eventually(() => buyer.packages.offerAttachments(bigId, big.productId).length === 1);
+    buyer.packages.fetch(big.attachment.root);
+    await eventually(() => buyer.packages.progress(big.attachment.root).state === 'failed', 20_000);
+    const progress = buyer.packages.progress(big.attachment.root);
+    expect(progress.problem).toMatch(/Storage is full/);
+    expect(progress.bytesDone).toBe(1024 * 1024);
+    expect(buyer.packages.chunksOf(big.attachment.root)).toBeUndefined();
+  });
+});
