@@ -1,6 +1,10 @@
+import * as Comlink from 'comlink';
 import { IndexedDbStorage } from '../src/browser/storage/indexedDbStorage';
+import { OpfsChunkStore } from '../src/browser/storage/opfsChunkStore';
 import { NODE_CHANGES_CHANNEL } from '../src/browser/nodeChannel';
 import { StreamLink } from '../src/core/link/streamLink';
+import type { ChunkStore } from '../src/core/packages/chunkStore';
+import type { AttachmentInput, AttachmentKind, PackageApi, PackageSettings } from '../src/core/packages/packageView';
 import { SoukNode } from '../src/core/node/soukNode';
 import type { SyncSession } from '../src/core/sync/syncSession';
 
@@ -10,7 +14,9 @@ import type { SyncSession } from '../src/core/sync/syncSession';
  */
 export async function startNodeHost() {
   const storage = await IndexedDbStorage.open();
-  const node = await SoukNode.open({ storage });
+  const chunkStore: ChunkStore = await OpfsChunkStore.open();
+  const node = await SoukNode.open({ storage, chunkStore });
+  const packages: PackageApi = node.packages;
   const changes = new BroadcastChannel(NODE_CHANGES_CHANNEL);
   let pending: ReturnType<typeof setTimeout> | undefined;
   node.subscribe(() => {
@@ -50,6 +56,61 @@ export async function startNodeHost() {
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
     /** Marks a shop as one the merchant knows and trusts, or takes the mark away. */
     setTrusted: (vaultId: string, trusted: boolean) => node.setTrusted(vaultId, trusted),
+    /** Files attached to products and offers (PackageApi), with the page's Files and Blobs. */
+    packages: Comlink.proxy({
+      /**
+       * Attaches a file the page picked: a File or Blob (cloned by reference, read here slice by
+       * slice, never whole). `name` overrides the file's own (a folder's relative path); a photo
+       * brings its thumbnail, made in the page.
+       */
+      attach: async (
+        productId: string,
+        file: Blob,
+        options: { kind: AttachmentKind; shared: boolean; name?: string; thumbnail?: Blob; thumbnailName?: string },
+        onProgress?: (done: number, total: number) => void,
+      ) => {
+        try {
+          return await packages.attach(
+            productId,
+            blobInput(file, options.name),
+            {
+              kind: options.kind,
+              shared: options.shared,
+              ...(options.thumbnail ? { thumbnail: blobInput(options.thumbnail, options.thumbnailName ?? 'thumbnail') } : {}),
+            },
+            onProgress && ((done: number, total: number) => pageCallback(() => onProgress(done, total))),
+          );
+        } finally {
+          (onProgress as Partial<Comlink.Remote<unknown>> | undefined)?.[Comlink.releaseProxy]?.();
+        }
+      },
+      detach: (productId: string, root: string) => packages.detach(productId, root),
+      attachmentsOf: (productId: string) => packages.attachmentsOf(productId),
+      offerAttachments: (vaultId: string, productId: string) => packages.offerAttachments(vaultId, productId),
+      fetch: (root: string) => packages.fetch(root),
+      progress: (root: string) => packages.progress(root),
+      downloads: () => packages.downloads(),
+      cancel: (root: string) => packages.cancel(root),
+      chunksOf: (root: string) => packages.chunksOf(root),
+      storageUse: () => packages.storageUse(),
+      freeCachedFiles: () => packages.freeCachedFiles(),
+      settings: () => packages.settings(),
+      updateSettings: (settings: Partial<PackageSettings>) => packages.updateSettings(settings),
+    }),
+
+    /**
+     * A complete package as one Blob made of its chunks' storage-backed Blobs: nothing is read
+     * into memory, and the page gets it by reference (to open, show or save).
+     */
+    async packageBlob(root: string): Promise<Blob> {
+      const hashes = packages.chunksOf(root);
+      if (!hashes) throw new Error('This file is not complete on this device yet.');
+      const { mediaType } = packages.progress(root);
+      const parts = await Promise.all(hashes.map((hash) => chunkStore.blob(hash)));
+      if (parts.some((part) => part === undefined)) throw new Error('Part of this file is no longer on this device; fetch it again.');
+      return new Blob(parts as Blob[], { type: mediaType });
+    },
+
     /** The leader tab's signaling client proves this node's id to the server with this. */
     proveSignalingJoin: (challenge: Uint8Array, room: string) => node.proveSignalingJoin(challenge, room),
 
@@ -84,3 +145,28 @@ export async function startNodeHost() {
 }
 
 export type NodeApi = Awaited<ReturnType<typeof startNodeHost>>;
+
+/** "type/subtype" in lowercase without parameters, as a manifest takes it; anything else is plain bytes. */
+export function manifestMediaType(type: string): string {
+  const bare = type.split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/.test(bare) ? bare : 'application/octet-stream';
+}
+
+/** Calls back into the page: the answer is not awaited, and a page gone away (or a released proxy) is no error here. */
+function pageCallback(call: () => unknown): void {
+  try {
+    void Promise.resolve(call()).catch(() => {});
+  } catch {
+    // The page released the callback: it no longer listens.
+  }
+}
+
+/** A page's File or Blob as the node reads an attachment: in slices, each read only when asked for. */
+function blobInput(file: Blob, name?: string): AttachmentInput {
+  return {
+    name: name ?? (file instanceof File ? file.name : 'file'),
+    mediaType: manifestMediaType(file.type),
+    size: file.size,
+    read: async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer()),
+  };
+}
