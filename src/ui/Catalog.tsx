@@ -3,6 +3,7 @@ import type { Product } from '../core/vault/vaultDocuments';
 import { parseAmount } from '../core/catalog/currency';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
 import { CatalogFile } from './catalog/CatalogFile';
+import { ProductFiles, ProductThumbnail } from './files/ProductFiles';
 import { AmountField, Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money, userLocale } from './format';
@@ -256,11 +257,13 @@ export function Catalog({ currency }: { currency: string }) {
                 <tr key={product.id}>
                   <td colSpan={5}>
                     <ProductEditor product={product} currency={currency} done={() => setEditing(null)} />
+                    <ProductFiles product={product} />
                   </td>
                 </tr>
               ) : (
                 <tr key={product.id}>
                   <th scope="row">
+                    <ProductThumbnail product={product} />
                     {product.name}
                     {product.sku && <small> {product.sku}</small>}
                   </th>

@@ -1,5 +1,6 @@
 import { useDeferredValue, useState } from 'react';
 import type { MarketOffer } from '../core/node/nodeView';
+import { OfferFiles } from './files/OfferFiles';
 import { useNode, useNodeQuery } from './nodeContext';
 import { clock, money } from './format';
 import { SafeItem } from './SafeItem';
@@ -42,6 +43,7 @@ function OfferCard({ offer, ownShopId }: { offer: MarketOffer; ownShopId: string
       </span>
       {lookAlikeOf && <LookAlikeWarning original={lookAlikeOf} ownShopId={ownShopId} />}
       {expiresOn && <span>best before {expiresOn}</span>}
+      <OfferFiles vaultId={vaultId} productId={text(offer.productId)} productName={name} own={own} />
       <small>as of {clock(finite(offer.asOf))}</small>
       {!own && vaultId && <TrustButton vaultId={vaultId} name={seller} fingerprint={fingerprint} trusted={trusted} />}
     </li>
