@@ -5,12 +5,13 @@ import { BackupReminder } from './devices/BackupReminder';
 import { OtherWaysIn, ShopPanel } from './devices/ShopPanel';
 import { Marketplace } from './Marketplace';
 import { Network } from './Network';
+import { Storage } from './Storage';
 import { useNode } from './nodeContext';
 import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network'] as const;
+const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network', 'Storage'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
@@ -64,6 +65,7 @@ export function App() {
         {current === 'Marketplace' && <Marketplace />}
         {current === 'Shop' && <ShopPanel />}
         {current === 'Network' && <Network />}
+        {current === 'Storage' && <Storage />}
       </main>
     </>
   );
