@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
 
@@ -52,7 +55,19 @@ test('a photo added by one shop shows as a thumbnail on its offer in the otherâ€
   await expect(list).toContainText('JPEG image');
   await expect(list).toContainText('shared with other shops');
 
-  // A file shared on purpose (files are not shared by default).
+  // A folder: each file named by its path in it, and (files not shared by default) only for Ada's devices.
+  const folder = await mkdtemp(join(tmpdir(), 'souk-photos-'));
+  await mkdir(join(folder, 'designs', 'parts'), { recursive: true });
+  await writeFile(join(folder, 'designs', 'front.txt'), 'front');
+  await writeFile(join(folder, 'designs', 'parts', 'back.txt'), 'back');
+  await files.getByLabel('Attach folder', { exact: true }).setInputFiles(join(folder, 'designs'));
+  await expect(files.getByRole('status').filter({ hasText: 'attached' })).toHaveText('2 files attached.');
+  await expect(list).toContainText('designs/front.txt');
+  await expect(list).toContainText('designs/parts/back.txt');
+  await expect(list.getByRole('listitem').filter({ hasText: 'designs/front.txt' })).toContainText('only your devices');
+  await rm(folder, { recursive: true, force: true });
+
+  // A file shared on purpose.
   await files.getByRole('group', { name: 'Files' }).getByRole('checkbox', { name: 'Share with other shops' }).check();
   const notes = Buffer.from('Rice from the 2026 harvest, long grain.\n'.repeat(50));
   await files.getByLabel('Attach file', { exact: true }).setInputFiles({ name: 'rice notes.txt', mimeType: 'text/plain', buffer: notes });
@@ -91,9 +106,16 @@ test('a photo added by one shop shows as a thumbnail on its offer in the otherâ€
   const saved = await download;
   expect(saved.suggestedFilename()).toBe('rice notes.txt');
   const path = await saved.path();
-  const { readFile } = await import('node:fs/promises');
   expect((await readFile(path)).equals(notes)).toBe(true);
   await expect(offerFiles.getByRole('status')).toContainText('Saved to your downloads.');
+  // Open shows it in a new tab; the folder Ada did not share is not listed.
+  const popup = bo.page.waitForEvent('popup');
+  await offerFiles.getByRole('button', { name: 'Open rice notes.txt' }).click();
+  const tab = await popup;
+  await expect(tab.locator('body')).toContainText('long grain');
+  expect(tab.url()).toMatch(/^blob:/);
+  await tab.close();
+  await expect(offerFiles).not.toContainText('designs/');
 
   // Bo's Storage page: the figures, the persistent storage answer, downloads, settings saved.
   await storageView(bo.page);

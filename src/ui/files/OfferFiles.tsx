@@ -9,7 +9,7 @@ import { usePackageUrl, useSeen } from './usePackage';
  * The full photo in a dialog: fetched when opened (a progress bar meanwhile), shown once
  * complete; its object URL is revoked when the dialog closes.
  */
-function PhotoDialog({ photo, productName, onClose }: { photo: Attachment; productName: string; onClose: () => void }) {
+function PhotoDialog({ photo, productName, preview, onClose }: { photo: Attachment; productName: string; preview: string | null; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const { url, progress, error } = usePackageUrl(photo.root, true);
   useEffect(() => {
@@ -19,10 +19,13 @@ function PhotoDialog({ photo, productName, onClose }: { photo: Attachment; produ
   }, []);
   return (
     <dialog ref={dialog} className="photo-dialog" aria-label={`Photo of ${productName}`} onClose={onClose}>
+      <h2>{productName}</h2>
       {url ? (
         <img src={url} alt={`${productName}, full photo`} />
       ) : (
         <>
+          {/* The thumbnail, enlarged, while the full photo comes. */}
+          {preview && <img src={preview} alt="" className="preview" />}
           <PackageProgressView label={`Fetching the photo of ${productName}`} progress={progress} />
           {error && <p role="alert">{error}</p>}
         </>
@@ -45,7 +48,7 @@ function OfferPhoto({ photo, productName, alt, seen }: { photo: Attachment; prod
       <button type="button" className="thumb-button" onClick={() => setOpen(true)} aria-haspopup="dialog">
         {url ? <img className="thumb" src={url} alt={alt} /> : <span className="thumb placeholder">{alt} (loading)</span>}
       </button>
-      {open && <PhotoDialog photo={photo} productName={productName} onClose={() => setOpen(false)} />}
+      {open && <PhotoDialog photo={photo} productName={productName} preview={url} onClose={() => setOpen(false)} />}
     </>
   );
 }
