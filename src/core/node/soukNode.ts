@@ -540,12 +540,22 @@ export class SoukNode implements SyncHost {
     });
   }
 
-  removeProduct(id: string): Promise<void> {
-    return this.editShop((draft) => {
-      this.product(draft, id);
-      draft.remove(id);
-      return { result: undefined, touched: [id] };
-    });
+  /** Removes a product, and its attached files from both documents (their chunks once nothing else names them). */
+  async removeProduct(id: string): Promise<void> {
+    const files = this.packages.attachmentsOf(id);
+    const roots = files.flatMap((f) => (f.thumbnail ? [f.root, f.thumbnail] : [f.root]));
+    await this.editShop(
+      (draft) => {
+        this.product(draft, id);
+        draft.remove(id);
+        for (const file of files) draft.setFile(file.root, null);
+        return { result: undefined, touched: [id] };
+      },
+      (shared) => {
+        for (const file of files) if (shared.files && file.root in shared.files) delete shared.files[file.root];
+      },
+    );
+    await this.packages.forgetUnused(roots);
   }
 
   /** Adds `delta` (negative to take away) to a product's stock, counted per device so sales on two devices add up. Never below zero. */

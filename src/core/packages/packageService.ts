@@ -39,6 +39,10 @@ export const MAX_PEERS_PER_DOWNLOAD = 16;
 /** A peer may ask this many packageAsk per second; more are ignored. */
 export const MAX_ASKS_PER_SECOND = 20;
 const SPEED_WINDOW_MS = 5_000;
+/** Chunk writes one download keeps going at once (OPFS writes are slow one by one, quick side by side). */
+const STORES_AT_ONCE = 4;
+/** Sync-lane bytes queued to a peer past which its packageAsk is not answered (a hash list is up to 128 KiB). */
+const MAX_QUEUED_SYNC_BYTES_FOR_ASKS = 4 * 1024 * 1024;
 const TICK_MS = 1_000;
 
 const recordKey = (root: string) => ['packages', root];
@@ -98,7 +102,9 @@ interface Download {
   peers: Map<SyncSession, PeerState>;
   requesters: Map<number, Set<SyncSession>>;
   storing: Set<number>;
-  writing: Promise<void>;
+  /** Verified chunks waiting for a store slot (at most STORES_AT_ONCE are written at once). */
+  toStore: { index: number; hash: string; bytes: Uint8Array }[];
+  writing: number;
   arrivals: { at: number; bytes: number }[];
   problem: string | null;
   failed: boolean;
@@ -131,7 +137,7 @@ function decodeHeld(root: string, bytes: Uint8Array): Held | null {
     const manifest = decodeManifest(fromHex(raw.m));
     if (toHex(manifest.root) !== root) return null;
     const count = chunkCount(manifest.size, manifest.chunkSize);
-    const hashes = raw.h === null ? null : (raw.h.match(/.{64}/g) ?? []);
+    const hashes = count === 0 ? [] : raw.h === null ? null : (raw.h.match(/.{64}/g) ?? []);
     if (hashes && hashes.length !== count) return null;
     return { root, manifest, own: raw.o === 1, private: raw.p === 1, hashes, have: new Uint8Array(Math.ceil(count / 8)), haveCount: 0, haveBytes: 0, lastUsedAt: raw.u, stopped: raw.s === 1 };
   } catch {
@@ -326,6 +332,12 @@ export class PackageService implements PackageApi {
     await this.host.recordAttachment(found.record, true);
     await this.dropIfUnused(root);
     if (found.record.thumbnail) await this.dropIfUnused(toHex(found.record.thumbnail.root));
+    this.host.changed();
+  }
+
+  /** After a product was removed: its files (and thumbnails) go once no attachment of the shop names them. */
+  async forgetUnused(roots: readonly string[]): Promise<void> {
+    for (const root of roots) await this.dropIfUnused(root);
     this.host.changed();
   }
 
@@ -537,7 +549,7 @@ export class PackageService implements PackageApi {
 
   private startDownload(held: Held): void {
     if (this.closed || this.downloadsByRoot.has(held.root)) return;
-    const download: Download = { held, peers: new Map(), requesters: new Map(), storing: new Set(), writing: Promise.resolve(), arrivals: [], problem: null, failed: false };
+    const download: Download = { held, peers: new Map(), requesters: new Map(), storing: new Set(), toStore: [], writing: 0, arrivals: [], problem: null, failed: false };
     this.downloadsByRoot.set(held.root, download);
     if (this.active().includes(download)) this.askPeers(download);
     this.tick();
@@ -711,6 +723,7 @@ export class PackageService implements PackageApi {
     const asks = this.asks.get(session);
     if (asks && asks.second === second && asks.count >= MAX_ASKS_PER_SECOND) return;
     this.asks.set(session, asks && asks.second === second ? { second, count: asks.count + 1 } : { second, count: 1 });
+    if (session.queuedBytes('sync') > MAX_QUEUED_SYNC_BYTES_FOR_ASKS) return;
     const held = this.held.get(root);
     if (!this.servable(held, session)) {
       session.send({ type: 'packageHave', root: fromHex(root), count: 0, bitfield: new Uint8Array(0) });
@@ -837,11 +850,27 @@ export class PackageService implements PackageApi {
     // Every other asker of this chunk is released now: its answer is no longer needed.
     for (const other of [...(download.requesters.get(index) ?? [])]) this.release(download, other, index);
     this.schedule(download);
-    download.writing = download.writing.then(() => this.store(download, index, hash, bytes));
+    download.toStore.push({ index, hash, bytes });
+    this.storeNext(download);
+  }
+
+  private storeNext(download: Download): void {
+    while (download.writing < STORES_AT_ONCE && download.toStore.length) {
+      const { index, hash, bytes } = download.toStore.shift()!;
+      download.writing++;
+      void this.store(download, index, hash, bytes).finally(() => {
+        download.writing--;
+        this.storeNext(download);
+      });
+    }
   }
 
   private async store(download: Download, index: number, hash: string, bytes: Uint8Array): Promise<void> {
     const held = download.held;
+    if (download.failed) {
+      download.storing.delete(index);
+      return;
+    }
     try {
       if (!held.own) await this.evictPastBudget(held.root, bytes.length);
       try {

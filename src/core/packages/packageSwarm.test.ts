@@ -3,7 +3,8 @@ import type { Link, LinkHandlers } from '../link/link';
 import { createMemoryLinkPair } from '../link/memoryLink';
 import { SoukNode } from '../node/soukNode';
 import { MemoryStorage } from '../storage/memoryStorage';
-import { eventually } from '../test/rawPeer';
+import { eventually, RawPeer } from '../test/rawPeer';
+import { fromHex } from '../wire/hex';
 import { MessageType } from '../sync/syncMessages';
 import { FRAME_HEADER_BYTES } from '../wire/frame';
 import { MemoryChunkStore } from './memoryChunkStore';
@@ -23,8 +24,8 @@ async function node(name: string | null, chunkStore = new MemoryChunkStore(), st
   return n;
 }
 
-function link(a: SoukNode, b: SoukNode, wrapB?: (link: Link) => Link): () => void {
-  const [x, y] = createMemoryLinkPair('a', 'b');
+function link(a: SoukNode, b: SoukNode, wrapB?: (link: Link) => Link, options: Parameters<typeof createMemoryLinkPair>[3] = {}): () => void {
+  const [x, y] = createMemoryLinkPair('a', 'b', undefined, options);
   a.addLink(x);
   b.addLink(wrapB ? wrapB(y) : y);
   return () => x.close('cut');
@@ -231,5 +232,61 @@ describe('packages between nodes', () => {
     expect(progress.problem).toMatch(/Storage is full/);
     expect(progress.bytesDone).toBe(1024 * 1024);
     expect(buyer.packages.chunksOf(big.attachment.root)).toBeUndefined();
+  });
+
+  it('a vault edit made during a large transfer on the same link overtakes it', async () => {
+    const { seller, productId, bytes, attachment } = await sellerWithFile(16 * 1024 * 1024);
+    const sellerId = seller.view().shop!.vaultId;
+    const buyer = await node('Bo Buyer');
+    // 4 MB/s each way: the file takes about 4 s.
+    link(seller, buyer, undefined, { bytesPerMs: 4000 });
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1);
+    buyer.packages.fetch(attachment.root);
+    await eventually(() => buyer.packages.progress(attachment.root).bytesDone >= 1024 * 1024, 20_000, 'the transfer to be under way');
+    await seller.setOffer(productId, { quantity: 2, price: 7700 });
+    await eventually(() => buyer.marketplace('Gear').offers.some((o) => o.price === 7700), 20_000, 'the new price');
+    // The edit arrived while most of the file was still to come.
+    expect(buyer.packages.progress(attachment.root).bytesDone).toBeLessThan(bytes.length / 2);
+  });
+
+  it('removing a product takes its files out of both documents, the chunk store and other shops’ view', async () => {
+    const { seller, store, productId, attachment } = await sellerWithFile(600 * 1024);
+    const sellerId = seller.view().shop!.vaultId;
+    const buyer = await node('Bo Buyer');
+    link(seller, buyer);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1);
+    expect((await store.list()).length).toBe(3);
+    await seller.removeProduct(productId);
+    expect(seller.packages.attachmentsOf(productId)).toEqual([]);
+    expect(await store.list()).toEqual([]);
+    expect(seller.packages.storageUse().ownFilesBytes).toBe(0);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 0, 10_000, 'the file to leave the buyer’s view');
+    expect(() => buyer.packages.fetch(attachment.root)).toThrow(/No shop this node carries lists that file/);
+  });
+
+  it('a peer that knows a private file’s root is told it is not here, chunk by chunk too; a flood of asks meets "busy"', async () => {
+    const { seller, attachment: secret } = await sellerWithFile(300 * 1024, false);
+    const { attachment: open } = await (async () => {
+      const productId = await seller.addProduct({ name: 'Valve', sku: 'V-1', unit: 'piece', price: 500, stock: 1 });
+      return { attachment: await seller.packages.attach(productId, input('valve.pdf', fileBytes(2 * 1024 * 1024, 7)), { kind: 'file', shared: true }) };
+    })();
+    const rogue = new RawPeer(seller);
+    await rogue.hello();
+    await rogue.send({ type: 'packageAsk', root: fromHex(secret.root), hashList: true });
+    const have = await rogue.waitFor('packageHave');
+    expect(have).toMatchObject({ count: 0 });
+    expect(have.hashList).toBeUndefined();
+    await rogue.send({ type: 'chunkAsk', root: fromHex(secret.root), index: 0 });
+    expect(await rogue.waitFor('chunkRefusal')).toMatchObject({ index: 0, code: 2 });
+    expect(rogue.received.some((m) => m.type === 'chunk')).toBe(false);
+
+    // The shared file is served, but never more than 8 chunks at once to one peer (the first left at once: 7 wait, 1 more fits).
+    await seller.packages.updateSettings({ uploadCapBytesPerSecond: 64 * 1024 });
+    for (let index = 0; index < 8; index++) await rogue.send({ type: 'chunkAsk', root: fromHex(open.root), index });
+    for (let index = 0; index < 8; index++) await rogue.send({ type: 'chunkAsk', root: fromHex(open.root), index });
+    await eventually(() => rogue.received.filter((m) => m.type === 'chunkRefusal' && m.code === 1).length === 7, 10_000, 'busy refusals');
+    // An unasked chunk sent to the seller counts against the sender only if it was never asked: the seller asks nothing here, so it is ignored.
+    await rogue.send({ type: 'chunk', root: fromHex(open.root), index: 0, bytes: new Uint8Array(10) });
+    expect(seller.view().peers.some((p) => p.nodeId === rogue.id)).toBe(true);
   });
 });
