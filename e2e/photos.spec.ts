@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
+import { addOffer, addProduct, createShop, expectPeers, offerCard, openSouk, view } from './shop';
 
 /** A photo made in the page: a JPEG of `width` × `height` with shapes on it. */
 async function makePhoto(page: Page, width: number, height: number): Promise<Buffer> {
@@ -149,4 +149,34 @@ test('a photo added by one shop shows as a thumbnail on its offer in the other�
 
   await ada.context.close();
   await bo.context.close();
+});
+
+test('a full disk while attaching gives the node’s message, lists nothing half-stored, and keeps the files already there', async ({ browser }) => {
+  // Without SharedWorker the node runs in a dedicated worker, which the test can reach.
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+  });
+  const page = await context.newPage();
+  await page.goto('/');
+  await createShop(page, 'Full Disk Stall');
+  await addProduct(page, { name: 'Lentils', price: '3.00', stock: 9 });
+  await page.getByRole('button', { name: 'Edit Lentils' }).click();
+  const files = page.getByRole('region', { name: 'Photos and files of Lentils' });
+  await files.getByLabel('Attach file', { exact: true }).setInputFiles({ name: 'invoice.txt', mimeType: 'text/plain', buffer: Buffer.from('invoice 1') });
+  const list = files.getByRole('list', { name: 'Files of Lentils' });
+  await expect(list).toContainText('invoice.txt');
+
+  const node = page.workers().find((worker) => worker.url().includes('dedicatedNodeWorker'));
+  expect(node, 'the node’s dedicated worker').toBeDefined();
+  await node!.evaluate(() => {
+    FileSystemWritableFileStream.prototype.write = () => Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError'));
+  });
+  await files.getByLabel('Attach file', { exact: true }).setInputFiles({ name: 'catalogue.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(600 * 1024, 1) });
+  const alert = files.getByRole('alert');
+  await expect(alert).toContainText('catalogue.pdf could not be attached');
+  await expect(alert).toContainText(/Storage is full/);
+  await expect(list).toContainText('invoice.txt');
+  await expect(list).not.toContainText('catalogue.pdf');
+  await context.close();
 });
