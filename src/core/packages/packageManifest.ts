@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter } from '../wire/binary';
-import { toHex } from '../wire/hex';
+import { bytesEqual, toHex } from '../wire/hex';
 import { WireError } from '../wire/wireError';
 import { BLAKE3_BYTES, type Blake3 } from './blake3';
 
@@ -40,15 +40,17 @@ export interface PackageManifest {
 }
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
-// Control characters, and the characters no file system accepts in a name.
-const BAD_NAME_CHARACTER = /[\u0000-\u001f\u007f\\:*?"<>|]/;
+// Control characters (C0, DEL, C1), the byte order mark (a decoder drops it at the start of a
+// text, so a name starting with it would not read back as written), and the characters no file
+// system accepts in a name.
+const BAD_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\ufeff\\:*?"<>|]/;
 
 /** Why a name cannot be a package's name, or null. Names are relative paths: no empty, "." or ".." part. */
 export function nameProblem(name: string): string | null {
   const bytes = new TextEncoder().encode(name).length;
   if (bytes < 1) return 'the name is empty';
   if (bytes > MAX_NAME_BYTES) return `the name is ${bytes} bytes, limit ${MAX_NAME_BYTES}`;
-  if (BAD_NAME_CHARACTER.test(name)) return 'the name holds a control character or one of \\ : * ? " < > |';
+  if (BAD_NAME_CHARACTER.test(name)) return 'the name holds a control character, a byte order mark or one of \\ : * ? " < > |';
   if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) return 'the name is not a relative path';
   return null;
 }
@@ -92,10 +94,13 @@ export function decodeManifest(bytes: Uint8Array): PackageManifest {
   const log2 = r.u8('chunk size');
   const root = r.fixed(BLAKE3_BYTES, 'root');
   r.end('manifest');
-  const chunkSize = log2 >= MIN_CHUNK_LOG2 && log2 <= MAX_CHUNK_LOG2 ? 1 << log2 : 0;
-  const problem = nameProblem(name) ?? (MEDIA_TYPE.test(mediaType) ? null : 'the media type is not "type/subtype"') ?? sizeProblem(size, chunkSize || 3);
+  const chunkSize = 2 ** log2;
+  const problem = nameProblem(name) ?? (MEDIA_TYPE.test(mediaType) ? null : 'the media type is not "type/subtype"') ?? sizeProblem(size, chunkSize);
   if (problem) throw new WireError('malformed', `manifest: ${problem}`);
-  return { name, mediaType, size, chunkSize, root };
+  const manifest = { name, mediaType, size, chunkSize, root };
+  // One manifest, one encoding: text the decoder changed (a leading byte order mark is dropped) does not pass.
+  if (!bytesEqual(encodeManifest(manifest), bytes)) throw new WireError('malformed', 'manifest: not in its canonical encoding');
+  return manifest;
 }
 
 /** A media type as a file gives it, made acceptable (lowercase, parameters dropped), or application/octet-stream. */
