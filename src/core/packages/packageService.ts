@@ -438,9 +438,15 @@ export class PackageService implements PackageApi {
       bytesPerSecond,
       secondsLeft: bytesPerSecond > 0 ? Math.ceil((size - done) / bytesPerSecond) : null,
       peersServing,
-      problem: download?.problem ?? (manifest ? null : 'No shop this node carries lists that file'),
+      problem: download?.problem ?? (!manifest ? 'No shop this node carries lists that file' : download && this.waitingForHolders(download) ? 'Waiting for a peer that has this file' : null),
       own: known?.own ?? false,
     };
+  }
+
+  /** No linked peer has said it holds any chunk of the package yet. */
+  private waitingForHolders(download: Download): boolean {
+    for (const peer of download.peers.values()) if (peer.bitfield?.some((b) => b !== 0)) return false;
+    return true;
   }
 
   downloads(): PackageProgress[] {
@@ -513,6 +519,8 @@ export class PackageService implements PackageApi {
       existing.lastUsedAt = this.host.clock.now();
       if (this.complete(existing)) return this.progress(root);
       existing.stopped = false;
+      // A failed download (a full disk) starts again when asked again.
+      if (this.downloadsByRoot.get(root)?.failed) this.downloadsByRoot.delete(root);
       if (!this.downloadsByRoot.has(root)) this.startDownload(existing);
       return this.progress(root);
     }

@@ -232,6 +232,10 @@ describe('packages between nodes', () => {
     expect(progress.problem).toMatch(/Storage is full/);
     expect(progress.bytesDone).toBe(1024 * 1024);
     expect(buyer.packages.chunksOf(big.attachment.root)).toBeUndefined();
+    // Room made (the merchant freed space): asking again resumes and completes.
+    (buyerStore as unknown as { capacityBytes: number }).capacityBytes = Infinity;
+    buyer.packages.fetch(big.attachment.root);
+    await eventually(() => buyer.packages.progress(big.attachment.root).state === 'complete', 20_000, 'the download after room was made');
   });
 
   it('a vault edit made during a large transfer on the same link overtakes it', async () => {
