@@ -7,6 +7,7 @@ import { staticFiles } from '../signaling/staticFiles';
 import { catchup } from './catchup';
 import { catchupNode } from './catchupNode';
 import { flood } from './flood';
+import { hash } from './hash';
 import { importBench } from './importBench';
 import { open } from './open';
 import { updateSize } from './updateSize';
@@ -18,7 +19,7 @@ import { verify } from './verify';
  * Chromium; node benchmarks run the core in this process. Each prints
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
-const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup };
+const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup, hash };
 const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
