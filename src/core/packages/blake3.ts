@@ -18,7 +18,7 @@ let loading: Promise<Blake3> | undefined;
 
 /** Loads hash-wasm's BLAKE3 once per realm. */
 export function loadBlake3(): Promise<Blake3> {
-  loading ??= createBLAKE3(256).then((hasher) => ({
+  loading ??= createBLAKE3(256).then((hasher): Blake3 => ({
     hash(bytes: Uint8Array): Uint8Array {
       hasher.init();
       hasher.update(bytes);
@@ -30,5 +30,7 @@ export function loadBlake3(): Promise<Blake3> {
       return hasher.digest('binary');
     },
   }));
+  // A failed load (no memory for WebAssembly) is tried again next time, not kept.
+  loading.catch(() => (loading = undefined));
   return loading;
 }

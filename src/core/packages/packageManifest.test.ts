@@ -109,6 +109,8 @@ describe('package manifest, version 1', () => {
       ['name with a backslash', rawManifest({ name: 'a\\b' }), 'malformed'],
       ['name with a colon', rawManifest({ name: 'c:x' }), 'malformed'],
       ['name starting with a byte order mark', rawManifest({ name: '\ufeffphoto.jpg' }), 'malformed'],
+      ['name hiding its extension with a right-to-left override', rawManifest({ name: 'invoice\u202efdp.exe' }), 'malformed'],
+      ['name with a left-to-right isolate', rawManifest({ name: 'a\u2066b' }), 'malformed'],
       ['name of 513 bytes', rawManifest({ name: 'a'.repeat(513) }), 'too-large'],
       ['name not UTF-8', rawManifest({ name: new Uint8Array([0x61, 0xff, 0x62]) }), 'malformed'],
       ['media type "image"', rawManifest({ mediaType: 'image' }), 'malformed'],

@@ -40,17 +40,16 @@ export interface PackageManifest {
 }
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
-// Control characters (C0, DEL, C1), the byte order mark (a decoder drops it at the start of a
-// text, so a name starting with it would not read back as written), and the characters no file
-// system accepts in a name.
-const BAD_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\ufeff\\:*?"<>|]/;
+// Control characters (C0, DEL, C1), the byte order mark, bidirectional controls (which let a name
+// hide its real extension: "invoice\u202Efdp.exe"), and the characters no file system accepts.
+const BAD_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069\\:*?"<>|]/;
 
 /** Why a name cannot be a package's name, or null. Names are relative paths: no empty, "." or ".." part. */
 export function nameProblem(name: string): string | null {
   const bytes = new TextEncoder().encode(name).length;
   if (bytes < 1) return 'the name is empty';
   if (bytes > MAX_NAME_BYTES) return `the name is ${bytes} bytes, limit ${MAX_NAME_BYTES}`;
-  if (BAD_NAME_CHARACTER.test(name)) return 'the name holds a control character, a byte order mark or one of \\ : * ? " < > |';
+  if (BAD_NAME_CHARACTER.test(name)) return 'the name holds a control or bidirectional character, a byte order mark or one of \\ : * ? " < > |';
   if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) return 'the name is not a relative path';
   return null;
 }

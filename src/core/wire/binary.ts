@@ -1,7 +1,8 @@
 import { WireError } from './wireError';
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is kept as text, so every text has one encoding (decoded and encoded again, the same bytes).
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Appends big-endian integers, byte strings and UTF-8 text to a growing buffer. */
 export class BinaryWriter {
