@@ -7,7 +7,9 @@ import {
   chunkPackage,
   decodeManifest,
   encodeManifest,
+  fileNameFrom,
   MAX_MANIFEST_BYTES,
+  nameProblem,
   packageRoot,
   type PackageManifest,
   type PackageSource,
@@ -375,3 +377,17 @@ describe('chunkPackage', () => {
     }
   });
 });
+
+describe('file names from a merchant’s files', () => {
+  it('become acceptable package names, keeping what can be kept', () => {
+    expect(fileNameFrom('Report 10:30.pdf')).toBe('Report 10_30.pdf');
+    expect(fileNameFrom('invoice\u202efdp.exe')).toBe('invoice_fdp.exe');
+    expect(fileNameFrom('../../etc/passwd')).toBe('etc/passwd');
+    expect(fileNameFrom('designs\\part <1>.stl')).toBe('designs/part _1_.stl');
+    expect(fileNameFrom('')).toBe('file');
+    const long = fileNameFrom('a'.repeat(600) + '.pdf');
+    expect(long.endsWith('.pdf') && new TextEncoder().encode(long).length).toBe(512);
+    for (const raw of ['a\u0000b', '\ufeffx', 'ü'.repeat(400), 'x/./y//z']) expect(nameProblem(fileNameFrom(raw))).toBeNull();
+  });
+});
+

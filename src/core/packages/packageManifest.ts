@@ -54,6 +54,30 @@ export function nameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * A name a merchant's file can have as a package name: characters no file system accepts and
+ * control or bidirectional characters become "_", empty, "." and ".." path parts are dropped,
+ * and a name too long is cut before its extension. Never empty.
+ */
+export function fileNameFrom(raw: string): string {
+  const global = new RegExp(BAD_NAME_CHARACTER.source, 'gu');
+  const parts = raw
+    .replace(/\\/g, '/')
+    .split('/')
+    .map((part) => part.replace(global, '_').trim())
+    .filter((part) => part !== '' && part !== '.' && part !== '..');
+  let name = parts.join('/') || 'file';
+  const encoder = new TextEncoder();
+  if (encoder.encode(name).length > MAX_NAME_BYTES) {
+    const dot = name.lastIndexOf('.');
+    const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+    let stem = name.slice(0, name.length - extension.length);
+    while (encoder.encode(stem + extension).length > MAX_NAME_BYTES) stem = [...stem].slice(0, -1).join('');
+    name = stem + extension;
+  }
+  return name;
+}
+
 export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
 }

@@ -8,7 +8,7 @@ import type { AttachmentRecord } from './attachmentRecord';
 import { MAX_FILES_PER_PRODUCT, MAX_THUMBNAIL_BYTES } from './attachmentRecord';
 import type { Blake3 } from './blake3';
 import { ChunkStoreError, type ChunkStore } from './chunkStore';
-import { checkHashList, chunkCount, chunkPackage, chunkSpan, decodeManifest, encodeManifest, type PackageManifest, type PackageSource } from './packageManifest';
+import { checkHashList, chunkCount, fileNameFrom, chunkPackage, chunkSpan, decodeManifest, encodeManifest, type PackageManifest, type PackageSource } from './packageManifest';
 import {
   DEFAULT_PACKAGE_SETTINGS,
   type AttachmentInput,
@@ -146,7 +146,7 @@ function decodeHeld(root: string, bytes: Uint8Array): Held | null {
 }
 
 function sourceOf(input: AttachmentInput): PackageSource {
-  return { name: input.name, mediaType: input.mediaType, size: input.size, read: (offset, length) => input.read(offset, length) };
+  return { name: fileNameFrom(input.name), mediaType: input.mediaType, size: input.size, read: (offset, length) => input.read(offset, length) };
 }
 
 /**
