@@ -45,7 +45,29 @@ export class OpfsChunkStore implements ChunkStore {
   /** Opens (making it when needed) the directory `name` in the origin private file system. */
   static async open(name = 'souk-chunks'): Promise<OpfsChunkStore> {
     const opfs = await navigator.storage.getDirectory();
-    return new OpfsChunkStore(await opfs.getDirectoryHandle(name, { create: true }));
+    const store = new OpfsChunkStore(await opfs.getDirectoryHandle(name, { create: true }));
+    // Temporary files of puts a closed tab or a crash cut short: nobody lists them, so they go now
+    // (one node per browser profile writes here), in the background.
+    void store.sweepTemporaries().catch(() => undefined);
+    return store;
+  }
+
+  /** Removes temporary files left by puts that never finished (before any put of this store started). */
+  async sweepTemporaries(): Promise<number> {
+    const started = temporaryCount;
+    let removed = 0;
+    for await (const shardName of (this.root as unknown as IterableDirectory).keys()) {
+      if (!SHARD.test(shardName)) continue;
+      const shard = await this.root.getDirectoryHandle(shardName).catch(() => undefined);
+      if (!shard) continue;
+      const stale: string[] = [];
+      for await (const name of (shard as unknown as IterableDirectory).keys()) if (name.endsWith('.tmp') && temporaryCount === started) stale.push(name);
+      for (const name of stale) {
+        if (temporaryCount !== started) return removed; // This store began writing: stop, its temporaries are live.
+        await shard.removeEntry(name).then(() => removed++, () => undefined);
+      }
+    }
+    return removed;
   }
 
   private shard(hash: string, create: boolean): Promise<FileSystemDirectoryHandle | undefined> {
