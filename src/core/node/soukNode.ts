@@ -45,7 +45,7 @@ import { PriorityWork } from './priorityWork';
 import { loadBlake3, type Blake3 } from '../packages/blake3';
 import type { ChunkStore } from '../packages/chunkStore';
 import { MemoryChunkStore } from '../packages/memoryChunkStore';
-import { PackageService } from '../packages/packageService';
+import { indexAttachments, PackageService, type VaultAttachments } from '../packages/packageService';
 import { decodeAttachment, encodeAttachment, type AttachmentRecord } from '../packages/attachmentRecord';
 import type { PackageMessage } from '../sync/syncSession';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
@@ -213,6 +213,8 @@ export class SoukNode implements SyncHost {
   private pairing: PairingState | undefined;
   /** Files attached to products: attaching, serving, swarm downloads (packageService.ts). */
   packages!: PackageService;
+  /** Each vault's attachments, indexed, with the content (or private document) they were read from. */
+  private readonly attachmentIndex = new Map<string, { source: object; index: VaultAttachments }>();
   /** Attachment records decoded once, by their bytes (hex). */
   private readonly attachmentCache = new Map<string, AttachmentRecord | null>();
 
@@ -1155,7 +1157,8 @@ export class SoukNode implements SyncHost {
       offence: (session, reason) => this.offence(session, reason),
       changed: () => this.changed(),
       write: (writes) => this.write(writes),
-      attachments: () => this.knownAttachments(),
+      vaultIds: () => this.attachmentVaults(),
+      attachmentsIn: (vaultId) => this.attachmentsIn(vaultId),
       recordAttachment: (record, remove) =>
         this.editShop(
           (draft) => {
@@ -1190,22 +1193,29 @@ export class SoukNode implements SyncHost {
     return record;
   }
 
-  /** Every attachment this node knows of: the shop's own (private document, shared or not) and the shared ones of the vaults it carries. */
-  private *knownAttachments(): Iterable<{ vaultId: string; own: boolean; record: AttachmentRecord }> {
-    const shop = this.shop;
-    if (shop) {
-      for (const bytes of Object.values(shop.privateDoc.files ?? {})) {
-        const record = this.attachmentOf(toHex(bytes));
-        if (record) yield { vaultId: shop.id, own: true, record };
-      }
+  /** Vault ids whose attachments the node knows: the own shop first. */
+  private *attachmentVaults(): Iterable<string> {
+    if (this.shop) yield this.shop.id;
+    for (const vault of this.store.all()) if (vault.id !== this.shop?.id) yield vault.id;
+  }
+
+  /** One vault's attachments, indexed once per version of its content (the own shop's from its private document). */
+  private attachmentsIn(vaultId: string): VaultAttachments | undefined {
+    const own = vaultId === this.shop?.id;
+    const source: object | undefined = own ? this.shop!.privateDoc : this.store.cachedContent(vaultId);
+    if (!source) return undefined;
+    const cached = this.attachmentIndex.get(vaultId);
+    if (cached && cached.source === source) return cached.index;
+    const encoded = own ? Object.values(this.shop!.privateDoc.files ?? {}).map((bytes) => toHex(bytes)) : ((source as VaultContent).files ?? []);
+    const records: AttachmentRecord[] = [];
+    for (const hex of encoded) {
+      const record = this.attachmentOf(hex);
+      if (record) records.push(record);
     }
-    for (const vault of this.store.all()) {
-      if (vault.id === shop?.id) continue;
-      for (const hex of this.store.cachedContent(vault.id)?.files ?? []) {
-        const record = this.attachmentOf(hex);
-        if (record) yield { vaultId: vault.id, own: false, record };
-      }
-    }
+    const index = indexAttachments(records, own);
+    if (this.attachmentIndex.size > 4096) this.attachmentIndex.clear();
+    this.attachmentIndex.set(vaultId, { source, index });
+    return index;
   }
 
   receivePackage(session: SyncSession, message: PackageMessage): void {

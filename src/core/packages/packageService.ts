@@ -61,14 +61,37 @@ export interface PackageHost {
   changed(): void;
   /** Writes in one atomic batch, as every node write (full-disk errors say so). */
   write(writes: StorageWrite[]): Promise<void>;
-  /** Every attachment this node knows of: its own shop's (private document) and every carried vault's shared ones. */
-  attachments(): Iterable<{ vaultId: string; own: boolean; record: AttachmentRecord }>;
+  /** The vaults whose attachments this node knows: its own shop's first, then every carried vault. */
+  vaultIds(): Iterable<string>;
+  /** One vault's attachments, indexed (the own shop's from its private document, shared or not; others' shared ones). */
+  attachmentsIn(vaultId: string): VaultAttachments | undefined;
   /** Writes an own attachment into the shop's vault (shared document too when shared), or removes it. */
   recordAttachment(record: AttachmentRecord, remove: boolean): Promise<void>;
   /** This shop's products (to refuse attaching to one that does not exist). */
   hasProduct(productId: string): boolean;
   /** Bytes the vault documents and records take. */
   vaultBytes(): number;
+}
+
+/** One vault's attachments by product and by package root (a photo's thumbnail root too). */
+export interface VaultAttachments {
+  own: boolean;
+  byProduct: ReadonlyMap<string, readonly AttachmentRecord[]>;
+  byRoot: ReadonlyMap<string, { record: AttachmentRecord; manifest: PackageManifest }>;
+}
+
+export function indexAttachments(records: Iterable<AttachmentRecord>, own: boolean): VaultAttachments {
+  const byProduct = new Map<string, AttachmentRecord[]>();
+  const byRoot = new Map<string, { record: AttachmentRecord; manifest: PackageManifest }>();
+  for (const record of records) {
+    let list = byProduct.get(record.productId);
+    if (!list) byProduct.set(record.productId, (list = []));
+    list.push(record);
+    byRoot.set(toHex(record.manifest.root), { record, manifest: record.manifest });
+    if (record.thumbnail && !byRoot.has(toHex(record.thumbnail.root))) byRoot.set(toHex(record.thumbnail.root), { record, manifest: record.thumbnail });
+  }
+  for (const list of byProduct.values()) list.sort((a, b) => a.addedAt - b.addedAt);
+  return { own, byProduct, byRoot };
 }
 
 /** A package this node holds some or all of. */
@@ -247,7 +270,7 @@ export class PackageService implements PackageApi {
   async attach(productId: string, file: AttachmentInput, options: { kind: AttachmentKind; shared: boolean; thumbnail?: AttachmentInput }, onProgress?: (done: number, total: number) => void): Promise<AttachmentView> {
     await this.loaded;
     if (!this.host.hasProduct(productId)) throw new InputError('file', 'That product no longer exists');
-    const attached = [...this.host.attachments()].filter((a) => a.own && a.record.productId === productId);
+    const attached = this.ownAttachments()?.byProduct.get(productId) ?? [];
     if (attached.length >= MAX_FILES_PER_PRODUCT) throw new InputError('file', `A product holds at most ${MAX_FILES_PER_PRODUCT} files; remove one first`);
     if (options.kind === 'photo' && !options.thumbnail) throw new InputError('file', 'A photo needs its thumbnail');
     if (options.thumbnail && options.thumbnail.size > MAX_THUMBNAIL_BYTES) throw new InputError('file', `The thumbnail is ${options.thumbnail.size} bytes, limit ${MAX_THUMBNAIL_BYTES}`);
@@ -327,11 +350,11 @@ export class PackageService implements PackageApi {
   }
 
   async detach(productId: string, root: string): Promise<void> {
-    const found = [...this.host.attachments()].find((a) => a.own && a.record.productId === productId && toHex(a.record.manifest.root) === root);
+    const found = this.ownAttachments()?.byProduct.get(productId)?.find((record) => toHex(record.manifest.root) === root);
     if (!found) throw new InputError('file', 'That file is not attached to this product');
-    await this.host.recordAttachment(found.record, true);
+    await this.host.recordAttachment(found, true);
     await this.dropIfUnused(root);
-    if (found.record.thumbnail) await this.dropIfUnused(toHex(found.record.thumbnail.root));
+    if (found.thumbnail) await this.dropIfUnused(toHex(found.thumbnail.root));
     this.host.changed();
   }
 
@@ -343,9 +366,7 @@ export class PackageService implements PackageApi {
 
   /** Removes an own package no attachment of the shop names any more. */
   private async dropIfUnused(root: string): Promise<void> {
-    for (const { own, record } of this.host.attachments()) {
-      if (own && (toHex(record.manifest.root) === root || (record.thumbnail && toHex(record.thumbnail.root) === root))) return;
-    }
+    if (this.ownAttachments()?.byRoot.has(root)) return;
     await this.evict(root);
   }
 
@@ -387,28 +408,34 @@ export class PackageService implements PackageApi {
     };
   }
 
+  private ownAttachments(): VaultAttachments | undefined {
+    for (const vaultId of this.host.vaultIds()) {
+      const index = this.host.attachmentsIn(vaultId);
+      return index?.own ? index : undefined;
+    }
+    return undefined;
+  }
+
   attachmentsOf(productId: string): AttachmentView[] {
-    return [...this.host.attachments()].filter((a) => a.own && a.record.productId === productId).map((a) => this.viewOf(a.record, a.vaultId, true)).sort((a, b) => a.addedAt - b.addedAt);
+    const own = this.ownAttachments();
+    const vaultId = own ? [...this.host.vaultIds()][0]! : '';
+    return (own?.byProduct.get(productId) ?? []).map((record) => this.viewOf(record, vaultId, true));
   }
 
   offerAttachments(vaultId: string, productId: string): AttachmentView[] {
-    return [...this.host.attachments()]
-      .filter((a) => a.vaultId === vaultId && a.record.productId === productId && a.record.shared)
-      .map((a) => this.viewOf(a.record, a.vaultId, a.own))
-      .sort((a, b) => a.addedAt - b.addedAt);
+    const index = this.host.attachmentsIn(vaultId);
+    return (index?.byProduct.get(productId) ?? []).filter((record) => record.shared).map((record) => this.viewOf(record, vaultId, index!.own));
   }
 
   /** The manifest of a package some known attachment names (as the file or as its thumbnail). */
   private known(root: string): { manifest: PackageManifest; own: boolean; private: boolean } | undefined {
-    let found: { manifest: PackageManifest; own: boolean; private: boolean } | undefined;
-    for (const { own, record } of this.host.attachments()) {
-      for (const manifest of [record.manifest, record.thumbnail]) {
-        if (!manifest || toHex(manifest.root) !== root) continue;
-        // Own wins: a file this shop attached is never evicted, whoever else lists it.
-        if (!found || (own && !found.own)) found = { manifest, own, private: own && !record.shared };
-      }
+    // The own shop is asked first: a file this shop attached is its own (never evicted), whoever else lists it.
+    for (const vaultId of this.host.vaultIds()) {
+      const index = this.host.attachmentsIn(vaultId);
+      const found = index?.byRoot.get(root);
+      if (found) return { manifest: found.manifest, own: index!.own, private: index!.own && !found.record.shared };
     }
-    return found;
+    return undefined;
   }
 
   progress(root: string): PackageProgress {
