@@ -39,6 +39,10 @@ export const MAX_PEERS_PER_DOWNLOAD = 16;
 /** A peer may ask this many packageAsk per second; more are ignored. */
 export const MAX_ASKS_PER_SECOND = 20;
 const SPEED_WINDOW_MS = 5_000;
+/** Verified chunks one download holds in memory waiting to be written; past it no more are asked for until writes catch up. */
+export const MAX_CHUNKS_AWAITING_STORE = 16;
+/** Chunks one download has asked for or holds unwritten, over all its peers (≤ 48 MiB at the largest chunk size). */
+export const MAX_OUTSTANDING_CHUNKS = 48;
 /** Chunk writes one download keeps going at once (OPFS writes are slow one by one, quick side by side). */
 const STORES_AT_ONCE = 4;
 /** Sync-lane bytes queued to a peer past which its packageAsk is not answered (a hash list is up to 128 KiB). */
@@ -675,6 +679,8 @@ export class PackageService implements PackageApi {
   /** Sends requests to every peer with room: rarest missing chunk first; at the end, a second peer for chunks still in flight. */
   private schedule(download: Download): void {
     if (download.failed || !download.held.hashes || !this.active().includes(download)) return;
+    // The disk is slower than the links: ask for more only once the waiting chunks are written.
+    if (download.storing.size >= MAX_CHUNKS_AWAITING_STORE) return;
     const held = download.held;
     const count = this.countOf(held);
     const now = this.host.clock.now();
@@ -686,7 +692,11 @@ export class PackageService implements PackageApi {
     for (let i = 0; i < count; i++) if (!bit(held.have, i) && !download.storing.has(i) && !download.requesters.has(i) && availability[i]! > 0) missing.push(i);
     missing.sort((a, b) => availability[a]! - availability[b]! || a - b);
     const root = fromHex(held.root);
+    // Chunks asked for and not yet written, over all peers: what one download may hold in memory.
+    let outstanding = download.storing.size;
+    for (const p of download.peers.values()) outstanding += p.inflight.size;
     const ask = (session: SyncSession, peer: PeerState, index: number) => {
+      outstanding++;
       peer.inflight.set(index, now);
       peer.everAsked.add(index);
       let requesters = download.requesters.get(index);
@@ -700,7 +710,7 @@ export class PackageService implements PackageApi {
     while (progress) {
       progress = false;
       for (const [session, peer] of peers) {
-        if (peer.inflight.size >= PIPELINE_PER_PEER) continue;
+        if (peer.inflight.size >= PIPELINE_PER_PEER || outstanding >= MAX_OUTSTANDING_CHUNKS) continue;
         let picked = -1;
         for (let k = cursor; k < missing.length; k++) {
           const index = missing[k]!;
@@ -721,7 +731,7 @@ export class PackageService implements PackageApi {
     if (missing.some((i) => i >= 0)) return;
     for (const [session, peer] of peers) {
       for (const [index, requesters] of [...download.requesters.entries()].sort((a, b) => a[1].size - b[1].size)) {
-        if (peer.inflight.size >= PIPELINE_PER_PEER) break;
+        if (peer.inflight.size >= PIPELINE_PER_PEER || outstanding >= MAX_OUTSTANDING_CHUNKS) break;
         if (requesters.size >= 2 || requesters.has(session) || download.storing.has(index) || !bit(peer.bitfield!, index)) continue;
         ask(session, peer, index);
       }

@@ -293,4 +293,33 @@ describe('packages between nodes', () => {
     await rogue.send({ type: 'chunk', root: fromHex(open.root), index: 0, bytes: new Uint8Array(10) });
     expect(seller.view().peers.some((p) => p.nodeId === rogue.id)).toBe(true);
   });
+
+  it('a disk slower than the link holds up the asking, not memory: at most 48 chunks asked for or unwritten', async () => {
+    const { seller, productId, attachment } = await sellerWithFile(24 * 1024 * 1024);
+    const sellerId = seller.view().shop!.vaultId;
+    let sent = 0;
+    let stored = 0;
+    let worst = 0;
+    class SlowStore extends MemoryChunkStore {
+      override async put(hash: string, bytes: Uint8Array): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        await super.put(hash, bytes);
+        stored++;
+      }
+    }
+    const buyer = await node('Bo Buyer', new SlowStore());
+    const [x, y] = createMemoryLinkPair('seller', 'buyer', (direction, bytes) => {
+      // The last fragment of a chunk message leaving the seller.
+      if (direction === 'a-to-b' && bytes[3] === MessageType.chunk && (bytes[4]! & 1) === 0) sent++;
+      worst = Math.max(worst, sent - stored);
+    });
+    seller.addLink(x);
+    buyer.addLink(y);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1);
+    buyer.packages.fetch(attachment.root);
+    await eventually(() => buyer.packages.progress(attachment.root).state === 'complete', 30_000, 'the download onto a slow disk');
+    expect(worst).toBeGreaterThan(4);
+    expect(worst).toBeLessThanOrEqual(48);
+  });
 });
+
