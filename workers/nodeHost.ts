@@ -4,6 +4,7 @@ import { OpfsChunkStore } from '../src/browser/storage/opfsChunkStore';
 import { NODE_CHANGES_CHANNEL } from '../src/browser/nodeChannel';
 import { StreamLink } from '../src/core/link/streamLink';
 import type { ChunkStore } from '../src/core/packages/chunkStore';
+import { handedOutType } from '../src/core/packages/mediaTypes';
 import type { AttachmentInput, AttachmentKind, PackageApi, PackageSettings } from '../src/core/packages/packageView';
 import { SoukNode } from '../src/core/node/soukNode';
 import type { SyncSession } from '../src/core/sync/syncSession';
@@ -102,13 +103,14 @@ export async function startNodeHost() {
      * A complete package as one Blob made of its chunks' storage-backed Blobs: nothing is read
      * into memory, and the page gets it by reference (to open, show or save).
      */
-    async packageBlob(root: string): Promise<Blob> {
+    async packageBlob(root: string, mediaType: string): Promise<Blob> {
       const hashes = packages.chunksOf(root);
       if (!hashes) throw new Error('This file is not complete on this device yet.');
-      const { mediaType } = packages.progress(root);
       const parts = await Promise.all(hashes.map((hash) => chunkStore.blob(hash)));
       if (parts.some((part) => part === undefined)) throw new Error('Part of this file is no longer on this device; fetch it again.');
-      return new Blob(parts as Blob[], { type: mediaType });
+      // Typed as the listing the merchant acted on says (a root may be listed under several types),
+      // and never as a type that could run in the app's origin (HTML, SVG…): plain bytes then.
+      return new Blob(parts as Blob[], { type: handedOutType(mediaType) });
     },
 
     /** The leader tab's signaling client proves this node's id to the server with this. */

@@ -723,6 +723,8 @@ export class SoukNode implements SyncHost {
           return;
         }
         shop.commitPrivate(doc);
+        // Files removed or re-shared on another device: held own files follow.
+        void this.packages.ownFilesChanged().catch((error) => this.refuse('storage', `could not tidy the shop's files: ${describe(error)}`));
         this.deviceSeen.set(session.remote!.nodeId, this.clock.now());
         // The shared offers follow the merged catalog (two devices' sales, a price set elsewhere).
         const stale = shop.offersOutOfStep();

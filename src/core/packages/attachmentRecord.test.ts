@@ -50,7 +50,10 @@ describe('attachment records (version 1)', () => {
     const bigThumb = encodeAttachment({ ...photo, thumbnail: manifest(2, { size: 70_000 }) });
     expect(() => decodeAttachment(bigThumb)).toThrow(/thumbnail of 70000 bytes/);
     const pdfThumb = encodeAttachment({ ...photo, thumbnail: manifest(2, { mediaType: 'application/pdf', size: 9_000 }) });
-    expect(() => decodeAttachment(pdfThumb)).toThrow(/not an image/);
+    expect(() => decodeAttachment(pdfThumb)).toThrow(/WebP, JPEG or PNG only/);
+    // An SVG thumbnail would run script if its address were opened as a page.
+    const svgThumb = encodeAttachment({ ...photo, thumbnail: manifest(2, { mediaType: 'image/svg+xml', size: 9_000 }) });
+    expect(() => decodeAttachment(svgThumb)).toThrow(/WebP, JPEG or PNG only/);
     expect(() => decodeAttachment(new Uint8Array([...bytes, 0]))).toThrow(/trailing/);
     expect(() => decodeAttachment(bytes.slice(0, 20))).toThrow(WireError);
   });

@@ -3,6 +3,7 @@ import { toHex } from '../wire/hex';
 import { WireError } from '../wire/wireError';
 import { decodeManifest, encodeManifest, MAX_MANIFEST_BYTES, type PackageManifest } from './packageManifest';
 import type { AttachmentKind } from './packageView';
+import { THUMBNAIL_TYPES } from './mediaTypes';
 
 /**
  * A file attached to a product, as a vault holds it (docs/vault-format.md, "Attachments"): under
@@ -70,7 +71,7 @@ export function decodeAttachment(bytes: Uint8Array): AttachmentRecord {
   const kind: AttachmentKind = flags & 1 ? 'photo' : 'file';
   if ((kind === 'photo') !== (thumbnail !== null)) throw new WireError('malformed', 'a photo has a thumbnail, a file has none');
   if (thumbnail && thumbnail.size > MAX_THUMBNAIL_BYTES) throw new WireError('malformed', `a thumbnail of ${thumbnail.size} bytes, limit ${MAX_THUMBNAIL_BYTES}`);
-  if (thumbnail && !thumbnail.mediaType.startsWith('image/')) throw new WireError('malformed', 'a thumbnail that is not an image');
+  if (thumbnail && !THUMBNAIL_TYPES.includes(thumbnail.mediaType)) throw new WireError('malformed', `a thumbnail of type ${thumbnail.mediaType} (WebP, JPEG or PNG only)`);
   return { productId, kind, shared: (flags & 2) !== 0, addedAt, manifest, thumbnail };
 }
 

@@ -32,6 +32,14 @@ export const CHUNK_TIMEOUT_MS = 10_000;
 export const ASK_AGAIN_MS = 3_000;
 /** Downloads running at once; more wait their turn. */
 export const MAX_ACTIVE_DOWNLOADS = 4;
+/** A download no linked peer holds any of for this long gives its slot up (parked) until a holder appears. */
+export const PARK_AFTER_MS = 3_000;
+/** A parked download asks the linked peers again this often. */
+export const PARKED_ASK_MS = 30_000;
+/** A peer that has not answered a packageAsk this long makes room for another in a full download. */
+const SILENT_PEER_MS = 4_000;
+/** Roots whose hash list one link has been sent (each at most once per link). */
+const MAX_HASH_LISTS_PER_LINK = 256;
 /** Package records this node keeps (own and cached). */
 export const MAX_PACKAGES = 10_000;
 /** Peers one download asks at once. */
@@ -117,7 +125,6 @@ interface Held {
 interface PeerState {
   bitfield: Uint8Array | null;
   inflight: Map<number, number>;
-  everAsked: Set<number>;
   restUntil: number;
   lastAskedAt: number;
   deliveredAt: number;
@@ -135,6 +142,9 @@ interface Download {
   arrivals: { at: number; bytes: number }[];
   problem: string | null;
   failed: boolean;
+  /** When it started, and when a linked peer last said it holds some of it. */
+  startedAt: number;
+  lastHolderAt: number;
 }
 
 function bit(field: Uint8Array, index: number): boolean {
@@ -192,10 +202,13 @@ export class PackageService implements PackageApi {
   private readonly chunkRefs = new Map<string, number>();
   private readonly serving = new Map<SyncSession, number>();
   private readonly asks = new Map<SyncSession, { second: number; count: number }>();
+  private readonly hashListsSent = new Map<SyncSession, Set<string>>();
+  /** Attaches under way: own packages not yet named by the vault are theirs, not stale. */
+  private attaching = 0;
   private current: PackageSettings = { ...DEFAULT_PACKAGE_SETTINGS };
   private uploadTokens = 0;
   private uploadRefilledAt = 0;
-  private readonly uploadWaiters: (() => void)[] = [];
+  private readonly uploadWaiters: { bytes: number; resolve: () => void }[] = [];
   private uploadTimer: (() => void) | undefined;
   private tickTimer: (() => void) | undefined;
   private closed = false;
@@ -222,8 +235,15 @@ export class PackageService implements PackageApi {
       const root = key[1]!;
       const held = decodeHeld(root, data);
       if (!held) continue;
+      // A stored hash list is checked against the root like a peer's: storage is not trusted.
+      if (held.hashes?.length && 'problem' in checkHashList(this.host.blake3, held.manifest, fromHex(held.hashes.join('')))) held.hashes = null;
       this.held.set(root, held);
       this.addRefs(held);
+    }
+    // Chunks no package names (a write that landed after its package was freed, a crash between
+    // the two) are removed, before anything can be attached meanwhile.
+    for (const hash of await this.host.chunkStore.list().catch(() => [] as string[])) {
+      if (!this.chunkRefs.has(hash)) await this.host.chunkStore.delete(hash).catch(() => {});
     }
     for (const held of this.held.values()) await this.readHave(held);
     for (const held of this.held.values()) if (!held.stopped && held.haveCount < this.countOf(held)) this.startDownload(held);
@@ -234,7 +254,7 @@ export class PackageService implements PackageApi {
     this.closed = true;
     this.tickTimer?.();
     this.uploadTimer?.();
-    for (const waiter of this.uploadWaiters.splice(0)) waiter();
+    for (const waiter of this.uploadWaiters.splice(0)) waiter.resolve();
   }
 
   private countOf(held: Held): number {
@@ -253,8 +273,9 @@ export class PackageService implements PackageApi {
     if (!held.hashes) return;
     const hashes = held.hashes;
     for (let i = 0; i < hashes.length; i += 64) {
-      const present = await Promise.all(hashes.slice(i, i + 64).map((hash) => this.host.chunkStore.has(hash)));
-      present.forEach((yes, j) => yes && this.markHave(held, i + j));
+      // Held, and of this chunk's length: the same bytes may be named by a package cut otherwise.
+      const sizes = await Promise.all(hashes.slice(i, i + 64).map((hash) => this.host.chunkStore.blob(hash).then((b) => b?.size, () => undefined)));
+      sizes.forEach((size, j) => size === chunkSpan(held.manifest, i + j).length && this.markHave(held, i + j));
     }
   }
 
@@ -279,6 +300,15 @@ export class PackageService implements PackageApi {
     if (options.kind === 'photo' && !options.thumbnail) throw new InputError('file', 'A photo needs its thumbnail');
     if (options.thumbnail && options.thumbnail.size > MAX_THUMBNAIL_BYTES) throw new InputError('file', `The thumbnail is ${options.thumbnail.size} bytes, limit ${MAX_THUMBNAIL_BYTES}`);
     const total = file.size + (options.thumbnail?.size ?? 0);
+    this.attaching++;
+    try {
+      return await this.attachNow(productId, file, options, total, onProgress);
+    } finally {
+      this.attaching--;
+    }
+  }
+
+  private async attachNow(productId: string, file: AttachmentInput, options: { kind: AttachmentKind; shared: boolean; thumbnail?: AttachmentInput }, total: number, onProgress?: (done: number, total: number) => void): Promise<AttachmentView> {
     const thumbnail = options.kind === 'photo' ? await this.storeOwn(sourceOf(options.thumbnail!), !options.shared, (done) => onProgress?.(done, total)) : null;
     let main: Held;
     try {
@@ -286,6 +316,11 @@ export class PackageService implements PackageApi {
     } catch (error) {
       if (thumbnail) await this.dropIfUnused(thumbnail.root);
       throw error;
+    }
+    const already = this.ownAttachments()?.byRoot.get(main.root);
+    if (already) {
+      if (thumbnail) await this.dropIfUnused(thumbnail.root);
+      throw new InputError('file', already.record.productId === productId ? 'This file is attached to this product already' : 'This file is attached to another product already; remove it there first');
     }
     const record: AttachmentRecord = { productId, kind: options.kind, shared: options.shared, addedAt: this.host.clock.now(), manifest: main.manifest, thumbnail: thumbnail?.manifest ?? null };
     try {
@@ -336,9 +371,12 @@ export class PackageService implements PackageApi {
       stopped: false,
     };
     if (existing) {
-      // The same bytes were held as a cached copy or a download: now they are own.
-      existing.own = true;
-      existing.private = existing.private && isPrivate;
+      // The same bytes were held as a cached copy or a download: now they are own. (Already own:
+      // its record decides whether it is private.)
+      if (!existing.own) {
+        existing.own = true;
+        existing.private = isPrivate;
+      }
       if (!existing.hashes) {
         existing.hashes = result.hashes;
         this.addRefs(existing);
@@ -359,6 +397,23 @@ export class PackageService implements PackageApi {
     await this.host.recordAttachment(found, true);
     await this.dropIfUnused(root);
     if (found.thumbnail) await this.dropIfUnused(toHex(found.thumbnail.root));
+    this.host.changed();
+  }
+
+  /**
+   * The shop's files changed on another device (its private document merged): own packages no
+   * attachment names any more are removed (a file removed on one device is not kept or served by
+   * the others), and each own file's private flag follows its record.
+   */
+  async ownFilesChanged(): Promise<void> {
+    if (this.attaching > 0) return; // Checked again on the next change; an attach is naming its package.
+    const own = this.ownAttachments();
+    for (const held of [...this.held.values()]) {
+      if (!held.own) continue;
+      const named = own?.byRoot.get(held.root);
+      if (!named) await this.evict(held.root);
+      else held.private = !named.record.shared;
+    }
     this.host.changed();
   }
 
@@ -557,7 +612,13 @@ export class PackageService implements PackageApi {
     }
     const known = this.known(root);
     if (!known) throw new InputError('file', 'No shop this node carries lists that file');
-    if (this.held.size >= MAX_PACKAGES) throw new InputError('file', `This device keeps at most ${MAX_PACKAGES} files; free cached files on the Storage page`);
+    if (this.held.size >= MAX_PACKAGES) {
+      // Full: the least recently used file of another shop makes room (own files never).
+      const oldest = [...this.held.values()].filter((h) => !h.own && !this.active().some((d) => d.held === h)).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      if (!oldest) throw new InputError('file', `This device keeps at most ${MAX_PACKAGES} files; free cached files on the Storage page`);
+      void this.evict(oldest.root);
+      this.held.delete(oldest.root);
+    }
     const count = chunkCount(known.manifest.size, known.manifest.chunkSize);
     const held: Held = { root, manifest: known.manifest, own: known.own, private: known.private, hashes: null, have: new Uint8Array(Math.ceil(count / 8)), haveCount: 0, haveBytes: 0, lastUsedAt: this.host.clock.now(), stopped: false };
     this.held.set(root, held);
@@ -588,15 +649,23 @@ export class PackageService implements PackageApi {
 
   private startDownload(held: Held): void {
     if (this.closed || this.downloadsByRoot.has(held.root)) return;
-    const download: Download = { held, peers: new Map(), requesters: new Map(), storing: new Set(), toStore: [], writing: 0, arrivals: [], problem: null, failed: false };
+    const download: Download = { held, peers: new Map(), requesters: new Map(), storing: new Set(), toStore: [], writing: 0, arrivals: [], problem: null, failed: false, startedAt: this.host.clock.now(), lastHolderAt: 0 };
     this.downloadsByRoot.set(held.root, download);
     if (this.active().includes(download)) this.askPeers(download);
     this.tick();
   }
 
-  /** The downloads that may use links now (the first few started); the rest wait. */
+  /**
+   * The downloads that may use links now: the first few started that are not parked. A download
+   * no linked peer has held any of for PARK_AFTER_MS is parked, so files nobody serves (a hostile
+   * listing) never hold the slots of files someone does.
+   */
   private active(): Download[] {
-    return [...this.downloadsByRoot.values()].filter((d) => !d.failed).slice(0, MAX_ACTIVE_DOWNLOADS);
+    return [...this.downloadsByRoot.values()].filter((d) => !d.failed && !this.parked(d)).slice(0, MAX_ACTIVE_DOWNLOADS);
+  }
+
+  private parked(download: Download): boolean {
+    return this.host.clock.now() - Math.max(download.startedAt, download.lastHolderAt) > PARK_AFTER_MS;
   }
 
   private fail(root: string, problem: string): void {
@@ -627,13 +696,14 @@ export class PackageService implements PackageApi {
         this.askPeers(download);
         this.schedule(download);
       }
+      for (const download of this.downloadsByRoot.values()) if (!download.failed && this.parked(download)) this.askPeers(download, PARKED_ASK_MS);
       if (this.downloadsByRoot.size) this.tick();
       this.host.changed();
     }, TICK_MS);
   }
 
   /** Asks the linked peers (those not asked lately) which chunks they hold; the hash list too while it is unknown. */
-  private askPeers(download: Download): void {
+  private askPeers(download: Download, every = ASK_AGAIN_MS): void {
     const now = this.host.clock.now();
     const root = fromHex(download.held.root);
     for (const session of this.host.sessions()) {
@@ -641,25 +711,39 @@ export class PackageService implements PackageApi {
       if (download.held.private && !this.host.isOwnDevice(session)) continue;
       let peer = download.peers.get(session);
       if (!peer) {
-        if (download.peers.size >= MAX_PEERS_PER_DOWNLOAD) continue;
-        peer = { bitfield: null, inflight: new Map(), everAsked: new Set(), restUntil: 0, lastAskedAt: 0, deliveredAt: 0, timeouts: 0 };
+        if (download.peers.size >= MAX_PEERS_PER_DOWNLOAD && !this.makeRoom(download, now)) continue;
+        peer = { bitfield: null, inflight: new Map(), restUntil: 0, lastAskedAt: 0, deliveredAt: 0, timeouts: 0 };
         download.peers.set(session, peer);
       }
       const full = peer.bitfield && peer.bitfield.every((b, i) => b === (i === peer.bitfield!.length - 1 ? lastByteMask(this.countOf(download.held)) : 0xff));
-      if (full || now - peer.lastAskedAt < ASK_AGAIN_MS) continue;
+      if (full || now - peer.lastAskedAt < every) continue;
       peer.lastAskedAt = now;
       session.send({ type: 'packageAsk', root, hashList: download.held.hashes === null });
     }
   }
 
-  /** A new proven peer: running downloads ask it too. */
+  /** Drops a peer that holds none of the package, or never answered, to make room for another. */
+  private makeRoom(download: Download, now: number): boolean {
+    for (const [session, peer] of download.peers) {
+      const holdsNone = peer.bitfield !== null && peer.bitfield.every((b) => b === 0);
+      const silent = peer.bitfield === null && peer.lastAskedAt > 0 && now - peer.lastAskedAt > SILENT_PEER_MS;
+      if ((holdsNone || silent) && peer.inflight.size === 0) {
+        download.peers.delete(session);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A new proven peer: running downloads ask it, and parked ones too (it may be the holder they wait for). */
   sessionReady(session: SyncSession): void {
-    for (const download of this.active()) this.askPeers(download);
+    for (const download of this.downloadsByRoot.values()) if (!download.failed) this.askPeers(download);
   }
 
   sessionClosed(session: SyncSession): void {
     this.serving.delete(session);
     this.asks.delete(session);
+    this.hashListsSent.delete(session);
     for (const download of this.downloadsByRoot.values()) {
       const peer = download.peers.get(session);
       if (!peer) continue;
@@ -698,7 +782,6 @@ export class PackageService implements PackageApi {
     const ask = (session: SyncSession, peer: PeerState, index: number) => {
       outstanding++;
       peer.inflight.set(index, now);
-      peer.everAsked.add(index);
       let requesters = download.requesters.get(index);
       if (!requesters) download.requesters.set(index, (requesters = new Set()));
       requesters.add(session);
@@ -771,11 +854,16 @@ export class PackageService implements PackageApi {
     if (session.queuedBytes('sync') > MAX_QUEUED_SYNC_BYTES_FOR_ASKS) return;
     const held = this.held.get(root);
     if (!this.servable(held, session)) {
-      session.send({ type: 'packageHave', root: fromHex(root), count: 0, bitfield: new Uint8Array(0) });
+      session.send({ type: 'packageHave', root: fromHex(root), size: null, chunkSize: 0, bitfield: new Uint8Array(0) });
       return;
     }
-    const hashList = withHashList ? fromHex(held.hashes!.join('')) : undefined;
-    session.send({ type: 'packageHave', root: fromHex(root), count: this.countOf(held), bitfield: held.have.slice(), ...(hashList ? { hashList } : {}) });
+    // A hash list (up to 128 KiB) goes to one link once: asking again buys only the bitfield.
+    let sent = this.hashListsSent.get(session);
+    if (!sent) this.hashListsSent.set(session, (sent = new Set()));
+    const giveList = withHashList && !sent.has(root) && sent.size < MAX_HASH_LISTS_PER_LINK;
+    if (giveList) sent.add(root);
+    const hashList = giveList ? fromHex(held.hashes!.join('')) : undefined;
+    session.send({ type: 'packageHave', root: fromHex(root), size: held.manifest.size, chunkSize: held.manifest.chunkSize, bitfield: held.have.slice(), ...(hashList ? { hashList } : {}) });
   }
 
   private async serveChunk(session: SyncSession, root: string, index: number): Promise<void> {
@@ -787,14 +875,18 @@ export class PackageService implements PackageApi {
     this.serving.set(session, pending + 1);
     try {
       const hash = held.hashes![index]!;
+      const { length } = chunkSpan(held.manifest, index);
+      // The cap first, then the read: a request waiting for its turn holds no bytes.
+      await this.uploadAllowance(length);
+      if (session.closedReason !== undefined || this.closed) return;
       const bytes = await this.host.chunkStore.get(hash);
-      // Checked again before it leaves: a chunk damaged on disk is dropped, never served.
-      if (!bytes || toHex(this.host.blake3.hash(bytes)) !== hash) {
-        if (bytes) await this.host.chunkStore.delete(hash).catch(() => {});
+      // Checked again before it leaves: a chunk damaged on disk is dropped, never served; one of
+      // another length (the same bytes named in a package cut otherwise) is not this chunk.
+      if (!bytes || bytes.length !== length || toHex(this.host.blake3.hash(bytes)) !== hash) {
+        if (bytes && bytes.length === length) await this.host.chunkStore.delete(hash).catch(() => {});
         void this.readHave(held);
         return refuse(ChunkRefusalCode.notHere);
       }
-      await this.uploadAllowance(bytes.length);
       if (session.closedReason !== undefined || this.closed) return;
       if (session.send({ type: 'chunk', root: fromHex(root), index, bytes })) {
         this.bytesServed += bytes.length;
@@ -807,26 +899,42 @@ export class PackageService implements PackageApi {
     }
   }
 
-  /** Waits until the upload cap allows `bytes` more (a token bucket holding at most one second's worth, or one chunk). */
-  private async uploadAllowance(bytes: number): Promise<void> {
+  /**
+   * Waits until the upload cap allows `bytes` more: a token bucket holding at most one second's
+   * worth (or one chunk), served first come first served by one timer.
+   */
+  private uploadAllowance(bytes: number): Promise<void> {
+    if (this.current.uploadCapBytesPerSecond <= 0 || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.uploadWaiters.push({ bytes, resolve });
+      this.grantUploads();
+    });
+  }
+
+  private grantUploads(): void {
+    if (this.uploadTimer) return;
     for (;;) {
+      const next = this.uploadWaiters[0];
+      if (!next) return;
       const cap = this.current.uploadCapBytesPerSecond;
-      if (cap <= 0 || this.closed) return;
-      const now = this.host.clock.now();
-      this.uploadTokens = Math.min(Math.max(cap, bytes), this.uploadTokens + ((now - this.uploadRefilledAt) * cap) / 1000);
-      this.uploadRefilledAt = now;
-      if (this.uploadTokens >= bytes) {
-        this.uploadTokens -= bytes;
+      if (cap <= 0 || this.closed) {
+        for (const waiter of this.uploadWaiters.splice(0)) waiter.resolve();
         return;
       }
-      const wait = Math.ceil(((bytes - this.uploadTokens) * 1000) / cap);
-      await new Promise<void>((resolve) => {
-        const cancel = this.host.clock.setTimer(resolve, wait);
-        this.uploadWaiters.push(() => {
-          cancel();
-          resolve();
-        });
-      });
+      const now = this.host.clock.now();
+      this.uploadTokens = Math.min(Math.max(cap, next.bytes), this.uploadTokens + ((now - this.uploadRefilledAt) * cap) / 1000);
+      this.uploadRefilledAt = now;
+      if (this.uploadTokens < next.bytes) {
+        const wait = Math.max(1, Math.ceil(((next.bytes - this.uploadTokens) * 1000) / cap));
+        this.uploadTimer = this.host.clock.setTimer(() => {
+          this.uploadTimer = undefined;
+          this.grantUploads();
+        }, wait);
+        return;
+      }
+      this.uploadTokens -= next.bytes;
+      this.uploadWaiters.shift();
+      next.resolve();
     }
   }
 
@@ -835,18 +943,38 @@ export class PackageService implements PackageApi {
     const download = this.downloadsByRoot.get(root);
     const peer = download?.peers.get(session);
     if (!download || !peer) return; // Not asked (or no longer wanted): nothing to keep.
+    const manifest = download.held.manifest;
     const count = this.countOf(download.held);
-    if (message.count === 0) {
+    if (message.size === null) {
       peer.bitfield = new Uint8Array(Math.ceil(count / 8));
       return;
     }
-    if (message.count !== count) {
-      this.host.offence(session, `said a package has ${message.count} chunks; its manifest says ${count}`);
-      download.peers.delete(session);
+    const sameShape = message.size === manifest.size && message.chunkSize === manifest.chunkSize;
+    if (!sameShape) {
+      // The root commits to the size and chunk size. Once the hash list is verified, a peer that
+      // says otherwise lies. Before, the listing may be the one that is false: the peer's word is
+      // checked against the root with its own figures, and whoever is false is found out.
+      if (download.held.hashes) {
+        this.host.offence(session, `said a package is ${message.size} bytes in chunks of ${message.chunkSize}; its verified hash list says otherwise`);
+        download.peers.delete(session);
+        return;
+      }
+      if (!message.hashList) {
+        peer.bitfield = new Uint8Array(Math.ceil(count / 8));
+        return;
+      }
+      const theirs = checkHashList(this.host.blake3, { ...manifest, size: message.size, chunkSize: message.chunkSize }, message.hashList);
+      if ('problem' in theirs) {
+        this.host.offence(session, `sent a false hash list: ${theirs.problem}`);
+        download.peers.delete(session);
+        return;
+      }
+      // The peer is right: the shop that listed this file gave a false size. Nobody is charged.
+      this.fail(download.held.root, `The listing of ${manifest.name} does not match the file (its size is not ${manifest.size} bytes); it cannot be fetched`);
       return;
     }
     if (message.hashList && !download.held.hashes) {
-      const checked = checkHashList(this.host.blake3, download.held.manifest, message.hashList);
+      const checked = checkHashList(this.host.blake3, manifest, message.hashList);
       if ('problem' in checked) {
         this.host.offence(session, `sent a false hash list: ${checked.problem}`);
         download.peers.delete(session);
@@ -859,18 +987,17 @@ export class PackageService implements PackageApi {
       void this.readHave(download.held).then(() => this.afterProgress(download));
     }
     peer.bitfield = message.bitfield;
+    if (message.bitfield.some((b) => b !== 0)) download.lastHolderAt = this.host.clock.now();
     this.schedule(download);
   }
 
   private heardChunk(session: SyncSession, root: string, index: number, bytes: Uint8Array): void {
     const download = this.downloadsByRoot.get(root);
     const peer = download?.peers.get(session);
-    if (!download || !peer) return; // A late answer to a download stopped since.
-    if (!peer.everAsked.has(index)) {
-      this.host.offence(session, 'sent a chunk nobody asked it for');
-      return;
-    }
-    const asked = peer.inflight.has(index);
+    // Only an answer to a request in flight is read: a late answer (after a timeout, an endgame
+    // won elsewhere, a download stopped and started again) or one never asked for is dropped
+    // unread, so resent chunks cost no hashing.
+    if (!download || !peer || !peer.inflight.has(index)) return;
     this.release(download, session, index);
     const held = download.held;
     const hash = held.hashes?.[index];
@@ -886,7 +1013,7 @@ export class PackageService implements PackageApi {
     peer.deliveredAt = this.host.clock.now();
     peer.timeouts = 0;
     if (bit(held.have, index) || download.storing.has(index)) {
-      if (asked) this.schedule(download);
+      this.schedule(download);
       return; // Endgame: another peer was first.
     }
     download.storing.add(index);
@@ -930,7 +1057,11 @@ export class PackageService implements PackageApi {
         }
         await this.host.chunkStore.put(hash, bytes);
       }
-      if (!this.downloadsByRoot.has(held.root) && !this.held.has(held.root)) return;
+      if (this.held.get(held.root) !== held) {
+        // Evicted while it was written (freed by the merchant): a chunk nothing names goes again.
+        if (!this.chunkRefs.has(hash)) await this.host.chunkStore.delete(hash).catch(() => {});
+        return;
+      }
       this.markHave(held, index);
     } catch (error) {
       const full = error instanceof ChunkStoreError && error.code === 'full';

@@ -28,18 +28,21 @@ describe('package messages (protocol version 3, types 13–17)', () => {
     expect(toHex(bytesOf({ type: 'chunkAsk', root, index: 258 }))).toBe('534b030f00000022' + 'ab'.repeat(32) + '0102');
     expect(toHex(bytesOf({ type: 'chunkRefusal', root, index: 7, code: 1 }))).toBe('534b031100000023' + 'ab'.repeat(32) + '0007' + '01');
     expect(toHex(bytesOf({ type: 'chunk', root, index: 1, bytes: new Uint8Array([9, 8, 7]) }))).toBe('534b031000000029' + 'ab'.repeat(32) + '0001' + '00000003' + '090807');
-    // 10 chunks: two bitfield bytes, bits past chunk 9 zero; then the hash list flag and 10 hashes.
+    // 10 chunks of 64 KiB (the last short): size, log2 16, two bitfield bytes (bits past chunk 9
+    // zero), then the hash list flag and 10 hashes.
     const hashList = new Uint8Array(320).fill(0x5a);
-    expect(toHex(bytesOf({ type: 'packageHave', root, count: 10, bitfield: new Uint8Array([0xff, 0x40]), hashList }))).toBe(
-      '534b030e00000165' + 'ab'.repeat(32) + '000a' + 'ff40' + '01' + '5a'.repeat(320),
+    expect(toHex(bytesOf({ type: 'packageHave', root, size: 600_000, chunkSize: 65_536, bitfield: new Uint8Array([0xff, 0x40]), hashList }))).toBe(
+      '534b030e0000016c' + 'ab'.repeat(32) + '00000000000927c0' + '10' + 'ff40' + '01' + '5a'.repeat(320),
     );
-    expect(toHex(bytesOf({ type: 'packageHave', root, count: 0, bitfield: new Uint8Array(0) }))).toBe('534b030e00000023' + 'ab'.repeat(32) + '0000' + '00');
+    // Not served: size 0, log2 0, nothing more.
+    expect(toHex(bytesOf({ type: 'packageHave', root, size: null, chunkSize: 0, bitfield: new Uint8Array(0) }))).toBe('534b030e00000029' + 'ab'.repeat(32) + '0000000000000000' + '00');
   });
 
   it('round-trip, and a 1 MiB chunk travels in 64 KiB fragments on the bulk lane', () => {
     const messages: SyncMessage[] = [
       { type: 'packageAsk', root, hashList: false },
-      { type: 'packageHave', root, count: 4096, bitfield: new Uint8Array(512).fill(0xff) },
+      { type: 'packageHave', root, size: 1024 * 1024 * 1024, chunkSize: 262_144, bitfield: new Uint8Array(512).fill(0xff) },
+      { type: 'packageHave', root, size: null, chunkSize: 0, bitfield: new Uint8Array(0) },
       { type: 'chunkAsk', root, index: 4095 },
       { type: 'chunkRefusal', root, index: 0, code: 2 },
     ];
@@ -56,12 +59,18 @@ describe('package messages (protocol version 3, types 13–17)', () => {
     const index = bytesOf({ type: 'chunkAsk', root, index: 1 });
     index[8 + 32] = 0x10; // 4097: past the last chunk a manifest allows
     expect(() => decodeAll(index)).toThrow(/chunk index/);
-    const spare = bytesOf({ type: 'packageHave', root, count: 10, bitfield: new Uint8Array([0, 0]) });
-    spare[8 + 32 + 2 + 1] = 0x01; // bit 15 of a 10-chunk bitfield
+    const spare = bytesOf({ type: 'packageHave', root, size: 600_000, chunkSize: 65_536, bitfield: new Uint8Array([0, 0]) });
+    spare[8 + 32 + 9 + 1] = 0x01; // bit 15 of a 10-chunk bitfield
     expect(() => decodeAll(spare)).toThrow(/past its last chunk/);
-    const many = bytesOf({ type: 'packageHave', root, count: 0, bitfield: new Uint8Array(0) });
-    many[8 + 32] = 0x20; // 8192 chunks
-    expect(() => decodeAll(many)).toThrow(WireError);
+    const many = bytesOf({ type: 'packageHave', root, size: 1024, chunkSize: 65_536, bitfield: new Uint8Array(1) });
+    many[8 + 32 + 4] = 0x20; // 512 MiB + 1 KiB in 64 KiB chunks: 8 193 chunks
+    expect(() => decodeAll(many)).toThrow(/8193 chunks, limit 4096/);
+    const huge = bytesOf({ type: 'packageHave', root, size: 1024, chunkSize: 65_536, bitfield: new Uint8Array(1) });
+    huge[8 + 32 + 2] = 0x01; // 2^40 bytes
+    expect(() => decodeAll(huge)).toThrow(WireError);
+    const notServed = bytesOf({ type: 'packageHave', root, size: null, chunkSize: 0, bitfield: new Uint8Array(0) });
+    notServed[8 + 32 + 7] = 1; // log2 0 but a size
+    expect(() => decodeAll(notServed)).toThrow(/size 0/);
     const refusal = bytesOf({ type: 'chunkRefusal', root, index: 0, code: 1 });
     refusal[refusal.length - 1] = 3;
     expect(() => decodeAll(refusal)).toThrow(/unknown chunk refusal code/);
@@ -77,7 +86,7 @@ describe('package messages (protocol version 3, types 13–17)', () => {
     const next = generator(20261124);
     const seeds = [
       bytesOf({ type: 'packageAsk', root, hashList: true }),
-      bytesOf({ type: 'packageHave', root, count: 20, bitfield: new Uint8Array([1, 2, 0x30]), hashList: new Uint8Array(640) }),
+      bytesOf({ type: 'packageHave', root, size: 20 * 65_536, chunkSize: 65_536, bitfield: new Uint8Array([1, 2, 0x30]), hashList: new Uint8Array(640) }),
       bytesOf({ type: 'chunkAsk', root, index: 5 }),
       bytesOf({ type: 'chunk', root, index: 5, bytes: new Uint8Array(100) }),
       bytesOf({ type: 'chunkRefusal', root, index: 5, code: 2 }),

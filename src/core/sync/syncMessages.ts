@@ -9,7 +9,7 @@ import { MAX_VAULT_BYTES } from '../vault/vaultLimits';
 import { MAX_STATEMENTS } from '../vault/vaultVersion';
 import { DEVICE_REVOCATION_BYTES } from '../vault/deviceRevocation';
 import { MAX_DEVICE_NAME_BYTES, PAIR_PROOF_BYTES } from '../pairing/devicePairing';
-import { MAX_CHUNKS, MAX_CHUNK_LOG2 } from '../packages/packageManifest';
+import { chunkCount, MAX_CHUNKS, MAX_CHUNK_LOG2, MAX_PACKAGE_BYTES, MIN_CHUNK_LOG2 } from '../packages/packageManifest';
 
 /**
  * The messages two Souk nodes exchange over a link (protocol version 3). Each message is sent
@@ -84,7 +84,7 @@ export const SYNC_FRAME_LIMITS: FrameLimits = new Map([
   [MessageType.pairRequest, limit(PAIR_PROOF_BYTES + 2 + MAX_DEVICE_NAME_BYTES, 'control')],
   [MessageType.pairGrant, limit(4 + MAX_GRANT_PAYLOAD, 'sync')],
   [MessageType.packageAsk, limit(32 + 1, 'sync')],
-  [MessageType.packageHave, limit(32 + 2 + MAX_CHUNKS / 8 + 1 + MAX_CHUNKS * 32, 'sync')],
+  [MessageType.packageHave, limit(32 + 8 + 1 + MAX_CHUNKS / 8 + 1 + MAX_CHUNKS * 32, 'sync')],
   [MessageType.chunkAsk, limit(32 + 2, 'sync')],
   [MessageType.chunk, limit(32 + 2 + 4 + MAX_CHUNK_BYTES, 'bulk')],
   [MessageType.chunkRefusal, limit(32 + 2 + 1, 'control')],
@@ -113,10 +113,12 @@ export type SyncMessage =
   /** Which chunks of a package (by root) do you hold? With `hashList`, send the chunks' hashes too. */
   | { type: 'packageAsk'; root: Uint8Array; hashList: boolean }
   /**
-   * The chunks of a package the sender holds (bit i of the bitfield, most significant bit first,
-   * is chunk i) and, if asked and known, its hash list. `count` 0: the sender does not serve it.
+   * The package as the sender holds it: its size and chunk size (which the root commits to, so a
+   * listing that disagrees can be told from a peer that lies), the chunks it holds (bit i of the
+   * bitfield, most significant bit first, is chunk i) and, if asked, its hash list. `size` null:
+   * the sender does not serve it.
    */
-  | { type: 'packageHave'; root: Uint8Array; count: number; bitfield: Uint8Array; hashList?: Uint8Array }
+  | { type: 'packageHave'; root: Uint8Array; size: number | null; chunkSize: number; bitfield: Uint8Array; hashList?: Uint8Array }
   | { type: 'chunkAsk'; root: Uint8Array; index: number }
   /** One chunk of a package, on the bulk lane. */
   | { type: 'chunk'; root: Uint8Array; index: number; bytes: Uint8Array }
@@ -194,12 +196,19 @@ export function encodeMessage(message: SyncMessage): EncodedMessage {
     case 'packageAsk':
       w.fixed(message.root, 32).u8(message.hashList ? 1 : 0);
       break;
-    case 'packageHave':
-      if (message.count > MAX_CHUNKS) throw new RangeError(`at most ${MAX_CHUNKS} chunks`);
-      w.fixed(message.root, 32).u16(message.count).fixed(message.bitfield, Math.ceil(message.count / 8));
-      if (message.hashList) w.u8(1).fixed(message.hashList, message.count * 32);
+    case 'packageHave': {
+      w.fixed(message.root, 32);
+      if (message.size === null) {
+        w.u64(0).u8(0);
+        break;
+      }
+      const count = chunkCount(message.size, message.chunkSize);
+      if (count > MAX_CHUNKS) throw new RangeError(`at most ${MAX_CHUNKS} chunks`);
+      w.u64(message.size).u8(Math.log2(message.chunkSize)).fixed(message.bitfield, Math.ceil(count / 8));
+      if (message.hashList) w.u8(1).fixed(message.hashList, count * 32);
       else w.u8(0);
       break;
+    }
     case 'chunkAsk':
       w.fixed(message.root, 32).u16(message.index);
       break;
@@ -309,12 +318,21 @@ export function decodeMessage(frame: Frame): SyncMessage {
       break;
     case MessageType.packageHave: {
       const root = r.fixed(32, 'package root');
-      const count = r.u16('chunk count');
+      const size = r.u64('package size');
+      const log2 = r.u8('chunk size');
+      if (log2 === 0) {
+        if (size !== 0) throw new WireError('malformed', 'a package not served has size 0');
+        message = { type: 'packageHave', root, size: null, chunkSize: 0, bitfield: new Uint8Array(0) };
+        break;
+      }
+      if (log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) throw new WireError('malformed', `chunk size 2^${log2}`);
+      if (size > MAX_PACKAGE_BYTES) throw new WireError('too-large', `a package of ${size} bytes`);
+      const count = chunkCount(size, 2 ** log2);
       if (count > MAX_CHUNKS) throw new WireError('too-large', `${count} chunks, limit ${MAX_CHUNKS}`);
       const bitfield = r.fixed(Math.ceil(count / 8), 'bitfield');
       if (count % 8 !== 0 && (bitfield[bitfield.length - 1]! & (0xff >> count % 8)) !== 0) throw new WireError('malformed', 'bitfield has bits set past its last chunk');
       const hashList = flag(r, 'hash list flag') ? r.fixed(count * 32, 'hash list') : undefined;
-      message = { type: 'packageHave', root, count, bitfield, ...(hashList ? { hashList } : {}) };
+      message = { type: 'packageHave', root, size, chunkSize: 2 ** log2, bitfield, ...(hashList ? { hashList } : {}) };
       break;
     }
     case MessageType.chunkAsk:

@@ -8,7 +8,7 @@ import { useFileAction } from './usePackage';
 function AttachmentRow({ attachment, onRemove, showSharing }: { attachment: Attachment; onRemove?: (a: Attachment) => Promise<void>; showSharing: boolean }) {
   const { name, mediaType, size } = attachment;
   const inline = opensSafely(mediaType);
-  const { state, start, cancel } = useFileAction(attachment.root, name, inline, saveName(name));
+  const { state, start, cancel } = useFileAction(attachment.root, name, mediaType, inline, saveName(name));
   const [removing, setRemoving] = useState(false);
   const [removeError, setRemoveError] = useState('');
   const fetching = state.phase === 'fetching';

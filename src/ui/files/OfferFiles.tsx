@@ -11,7 +11,7 @@ import { usePackageUrl, useSeen } from './usePackage';
  */
 function PhotoDialog({ photo, productName, preview, onClose }: { photo: Attachment; productName: string; preview: string | null; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const { url, progress, error } = usePackageUrl(photo.root, true);
+  const { url, progress, error } = usePackageUrl(photo.root, true, photo.mediaType);
   useEffect(() => {
     const element = dialog.current;
     // Taken out of the page when the component goes, the dialog closes with it.
@@ -41,7 +41,7 @@ function PhotoDialog({ photo, productName, preview, onClose }: { photo: Attachme
 
 /** One photo's thumbnail, fetched as soon as the offer is seen; a tap shows the full photo. */
 function OfferPhoto({ photo, productName, alt, seen }: { photo: Attachment; productName: string; alt: string; seen: boolean }) {
-  const { url } = usePackageUrl(photo.thumbnail, seen);
+  const { url } = usePackageUrl(photo.thumbnail, seen, 'image/webp');
   const [open, setOpen] = useState(false);
   return (
     <>

@@ -170,7 +170,7 @@ export function ProductThumbnail({ product }: { product: Product }) {
   const [ref, seen] = useSeen<HTMLSpanElement>();
   const listed = useNodeQuery((n) => (seen ? n.packages.attachmentsOf(product.id) : Promise.resolve(undefined)), [product.id, seen]);
   const photo = readAttachments(listed).find((a) => a.kind === 'photo' && a.thumbnail);
-  const { url } = usePackageUrl(photo?.thumbnail ?? null, seen);
+  const { url } = usePackageUrl(photo?.thumbnail ?? null, seen, 'image/webp');
   return (
     <span ref={ref} className="thumb-slot">
       {url && <img className="thumb" src={url} alt={product.name} />}

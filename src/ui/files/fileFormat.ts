@@ -81,19 +81,7 @@ export function progressText(progress: PackageProgress): string {
   ].join(', ');
 }
 
-/**
- * Types a browser shows in a tab of this app's origin without running anything of the file's:
- * images (not SVG, which runs scripts when opened as a page), PDF, plain text, sound and video.
- * Anything else (HTML, SVG, XML…) would run with the shop's keys within reach: it is saved
- * instead of opened.
- */
-export function opensSafely(mediaType: string): boolean {
-  const type = mediaType.split(';')[0]!.trim().toLowerCase();
-  return (
-    ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp', 'application/pdf', 'text/plain'].includes(type) ||
-    /^(audio|video)\/[a-z0-9][a-z0-9.+-]*$/.test(type)
-  );
-}
+export { opensSafely } from '../../core/packages/mediaTypes';
 
 /**
  * A file's name as a package takes it: a relative path ("designs/front.svg") with no empty, "."

@@ -48,7 +48,7 @@ export interface PackageUrl {
  * (node.packageBlob, storage-backed) and an object URL here. A package no peer serves yet is asked
  * for again, less and less often. The URL is revoked when the root changes or the component goes.
  */
-export function usePackageUrl(root: string | null, active: boolean): PackageUrl {
+export function usePackageUrl(root: string | null, active: boolean, mediaType: string): PackageUrl {
   const { node } = useNode();
   const [state, setState] = useState<PackageUrl>({ url: null, progress: null, error: '' });
   useEffect(() => {
@@ -62,7 +62,7 @@ export function usePackageUrl(root: string | null, active: boolean): PackageUrl 
         const progress = ask === 'fetch' ? await node.packages.fetch(root) : await node.packages.progress(root);
         if (stopped) return;
         if (progress.state === 'complete') {
-          const blob = await node.packageBlob(root);
+          const blob = await node.packageBlob(root, mediaType);
           if (stopped) return;
           url = URL.createObjectURL(blob);
           setState({ url, progress, error: '' });
@@ -90,7 +90,7 @@ export function usePackageUrl(root: string | null, active: boolean): PackageUrl 
       if (url) URL.revokeObjectURL(url);
       setState({ url: null, progress: null, error: '' });
     };
-  }, [node, root, active]);
+  }, [node, root, active, mediaType]);
   return state;
 }
 
@@ -107,7 +107,7 @@ export type FileActionState =
  * opensSafely), Save downloads it through an `<a download>`. The URL is revoked when the next
  * action starts or the component goes.
  */
-export function useFileAction(root: string, name: string, opensInline: boolean, saveAs: string) {
+export function useFileAction(root: string, name: string, mediaType: string, opensInline: boolean, saveAs: string) {
   const { node } = useNode();
   const [state, setState] = useState<FileActionState>({ phase: 'idle' });
   const run = useRef(0);
@@ -138,7 +138,7 @@ export function useFileAction(root: string, name: string, opensInline: boolean, 
           if (run.current !== current) return;
           progress = await node.packages.progress(root);
         }
-        const blob = await node.packageBlob(root);
+        const blob = await node.packageBlob(root, mediaType);
         if (run.current !== current) return;
         // A type that could run in this app's origin is never shown as a page: plain bytes, saved.
         const inline = action === 'open' && opensInline;
@@ -163,7 +163,7 @@ export function useFileAction(root: string, name: string, opensInline: boolean, 
         if (run.current === current) setState({ phase: 'failed', message: `${name} could not be ${action === 'open' ? 'opened' : 'saved'}: ${errorText(error)}` });
       }
     },
-    [node, root, name, opensInline, saveAs],
+    [node, root, name, mediaType, opensInline, saveAs],
   );
 
   /** Stops fetching: what is verified stays for later. */
