@@ -665,7 +665,14 @@ export class PackageService implements PackageApi {
   }
 
   private parked(download: Download): boolean {
-    return this.host.clock.now() - Math.max(download.startedAt, download.lastHolderAt) > PARK_AFTER_MS;
+    const now = this.host.clock.now();
+    for (const [session, peer] of download.peers) {
+      if (session.closedReason === undefined && peer.bitfield?.some((b) => b !== 0)) {
+        download.lastHolderAt = now;
+        return false;
+      }
+    }
+    return now - Math.max(download.startedAt, download.lastHolderAt) > PARK_AFTER_MS;
   }
 
   private fail(root: string, problem: string): void {

@@ -323,5 +323,18 @@ describe('packages between nodes', () => {
     expect(worst).toBeGreaterThan(4);
     expect(worst).toBeLessThanOrEqual(48);
   });
+
+  it('a download that takes longer than the parking delay keeps its slot while a peer holds the file', async () => {
+    const { seller, productId, attachment } = await sellerWithFile(6 * 1024 * 1024);
+    await seller.packages.updateSettings({ uploadCapBytesPerSecond: 768 * 1024 });
+    const sellerId = seller.view().shop!.vaultId;
+    const buyer = await node('Bo Buyer');
+    link(seller, buyer);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 1);
+    buyer.packages.fetch(attachment.root);
+    // 24 chunks at 768 KiB/s: about 8 s, and most are asked for well past the 3 s after which a
+    // download nobody holds parks.
+    await eventually(() => buyer.packages.progress(attachment.root).state === 'complete', 20_000, 'the slow download');
+  });
 });
 
