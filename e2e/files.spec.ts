@@ -194,8 +194,8 @@ test('(a) a 32 MiB file attached by A is saved byte for byte by B; (b) C fetches
     expect(await sentTo(bo.page, 'Cy Crafts')).toBeGreaterThan(boSentBefore + ((100 - percentWhenAdaLeft) / 100) * original.length - 2.5 * MiB);
   } finally {
     await ada.context.close().catch(() => {});
-    await bo.context.close();
-    await cy.context.close();
+    await bo.context.close().catch(() => {});
+    await cy.context.close().catch(() => {});
   }
 });
 
@@ -230,24 +230,24 @@ test('(d) a peer serving corrupt chunks is caught, shown as refused and dropped;
     const files = offerFiles(vera.page, 'Gear pump', 'Ada Hardware');
     const download = await save(vera.page, files, 'valve-manual.bin');
 
-    // Caught: the corrupter's link is dropped while the download goes on (the Marketplace stays
-    // open: leaving it would stop the Save)...
+    // The corrupter was asked and answered (with damaged chunks) while the download went on (the
+    // Marketplace stays open: leaving it would stop the Save).
     await expect.poll(() => corrupted.corrupted, { message: 'the corrupter sent chunk frames', timeout: 20_000 }).toBeGreaterThan(0);
-    await expect.poll(() => hostile!.links.get(linkId)!.link.closedReason, { message: 'Vera closed the corrupter’s link', timeout: 20_000 }).toBeDefined();
-    await expect(fetchBar(files, 'valve-manual.bin')).toBeVisible();
-    // ...the file still comes whole, from A...
+    // The file still comes whole: no damaged chunk was kept.
     const saved = await savedBytes(download);
     expect(sha256(saved)).toBe(sha256(original));
-    // ...and Vera's Network view says what was refused, from whom.
+    // Caught and dropped: Vera closed the corrupter's link...
+    await expect.poll(() => hostile!.links.get(linkId)!.link.closedReason, { message: 'Vera closed the corrupter’s link', timeout: 10_000 }).toBeDefined();
+    // ...and her Network view says what was refused, from whom.
     await view(vera.page, 'Network');
     await expect(vera.page.getByRole('list', { name: 'Refusals' })).toContainText(new RegExp(`peer ${hostile.peerId.slice(0, 8)}: served a corrupt chunk \\d+ of valve-manual\\.bin`));
     // The corrupter held the very package Vera fetched (A's file, by its root).
     expect(await packageProgress(vera.page, copy.root)).toMatchObject({ state: 'complete', name: 'valve-manual.bin', size: original.length });
   } finally {
     hostile?.close();
-    await hostileContext.close();
-    await ada.context.close();
-    await vera.context.close();
+    await hostileContext.close().catch(() => {});
+    await ada.context.close().catch(() => {});
+    await vera.context.close().catch(() => {});
   }
 });
 
@@ -293,8 +293,8 @@ test('(e) a reload of the downloading page mid-download resumes without fetching
     expect(sent).toBeGreaterThanOrEqual(original.length);
     expect(sent).toBeLessThan(original.length + 2.5 * MiB);
   } finally {
-    await ada.context.close();
-    await bo.context.close();
+    await ada.context.close().catch(() => {});
+    await bo.context.close().catch(() => {});
   }
 });
 
@@ -324,7 +324,7 @@ test('(f) a full quota gives the message and keeps the shop’s own files', asyn
     await expect(list).not.toContainText('pump-scan.zip');
 
     // The earlier file still opens, whole.
-    const popup = ada.page.waitForEvent('popup');
+    const popup = ada.page.waitForEvent('popup', { timeout: 20_000 });
     await list.getByRole('button', { name: 'Open pump-notes.txt' }).click();
     const tab = await popup;
     await tab.waitForLoadState();
@@ -335,6 +335,6 @@ test('(f) a full quota gives the message and keeps the shop’s own files', asyn
     await expect(ada.page.getByRole('definition').first()).toHaveText('300.0 KiB (1 file, never removed to make room)');
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
   } finally {
-    await ada.context.close();
+    await ada.context.close().catch(() => {});
   }
 });
