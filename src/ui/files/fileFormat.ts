@@ -10,17 +10,8 @@ import type { AttachmentView, PackageProgress } from '../../core/packages/packag
 
 export const ROOT = /^[0-9a-f]{64}$/;
 
-/** An attachment as the page uses it, or null when it is not one. */
-export interface Attachment {
-  root: string;
-  kind: 'photo' | 'file';
-  name: string;
-  mediaType: string;
-  size: number;
-  shared: boolean;
-  thumbnail: string | null;
-  addedAt: number;
-}
+/** An attachment as the page uses it (read back from the node by readAttachment). */
+export type Attachment = Omit<AttachmentView, 'vaultId' | 'productId'>;
 
 export function readAttachment(value: unknown): Attachment | null {
   if (!value || typeof value !== 'object') return null;
