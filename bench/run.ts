@@ -10,6 +10,7 @@ import { flood } from './flood';
 import { hash } from './hash';
 import { importBench } from './importBench';
 import { open } from './open';
+import { transfer1, transfer3 } from './transfer';
 import { updateSize } from './updateSize';
 import { verify } from './verify';
 
@@ -19,7 +20,7 @@ import { verify } from './verify';
  * Chromium; node benchmarks run the core in this process. Each prints
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
-const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup, hash };
+const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup, hash, transfer1, transfer3 };
 const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
