@@ -17,6 +17,8 @@ interface Remote {
   view(): Promise<NodeView>;
   addProduct(input: { name: string; sku: string; unit: string; price: number; stock: number }): Promise<string>;
   setOffer(id: string, offer: { quantity: number; price: number }): Promise<void>;
+  products(query: string): Promise<{ products: { id: string }[] }>;
+  marketplace(query: string): Promise<{ offers: { price: number }[] }>;
   packages: {
     attach(productId: string, file: Blob, options: { kind: 'file'; shared: boolean; name?: string }): Promise<{ root: string }>;
     fetch(root: string): Promise<PackageProgress>;
@@ -201,12 +203,59 @@ function quarters(samples: [number, number][], size: number): string {
     .join(', ');
 }
 
+/**
+ * An offer edit on the seeder (its price set to `price`): ms from the moment it is made until the
+ * buyer's Marketplace lists the new price (polled every 10 ms; both pages' wall clocks are this
+ * machine's).
+ */
+async function offerEditArrival(seeder: Page, buyer: Page, price: number): Promise<number> {
+  const seen = buyer.evaluate(async (price) => {
+    const node = (globalThis as unknown as { soukNode: Remote }).soukNode;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { offers } = await node.marketplace('Bench drawings');
+      if (offers.some((offer) => offer.price === price)) return Date.now();
+      if (Date.now() > deadline) throw new Error('the offer edit never arrived');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }, price);
+  const madeAt = await seeder.evaluate(async (price) => {
+    const node = (globalThis as unknown as { soukNode: Remote }).soukNode;
+    const { products } = await node.products('Bench drawings');
+    const madeAt = Date.now();
+    await node.setOffer(products[0]!.id, { quantity: 1, price });
+    return madeAt;
+  }, price);
+  return (await seen) - madeAt;
+}
+
+/** Resolves once the buyer holds `share` of the package. */
+async function heldShare(page: Page, root: string, share: number): Promise<void> {
+  await page.evaluate(
+    async ({ root, share }) => {
+      const node = (globalThis as unknown as { soukNode: Remote }).soukNode;
+      for (;;) {
+        const progress = await node.packages.progress(root);
+        if (progress.size > 0 && progress.bytesDone >= share * progress.size) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    { root, share },
+  );
+}
+
 /** transfer1: 256 MiB from one seeder to one fresh peer through the app; ref = the raw data channel between the same two pages. */
 export async function transfer1(browser: Browser, baseURL: string): Promise<void> {
   const seeder = await openShop(browser, baseURL, 'Bench Seeder');
   const { root, ms: attachMs } = await seed(seeder, FILE_BYTES);
   const buyer = await downloader(browser, baseURL, root, 1);
-  const { ms, peakPeers, samples } = await fetchTimed(buyer, root);
+  const fetching = fetchTimed(buyer, root);
+  // A vault edit made a quarter of the way into the transfer, on the same link: control and sync
+  // traffic go before bulk, so it must not wait behind the file (goal: within a second).
+  await heldShare(buyer, root, 0.25);
+  const editDuring = await offerEditArrival(seeder, buyer, 4242);
+  const { ms, peakPeers, samples } = await fetching;
+  const editQuiet = await offerEditArrival(seeder, buyer, 4343);
   const sentBySeeder = (await seeder.evaluate(() => (globalThis as unknown as { soukNode: Remote }).soukNode.view())).traffic.bytesOut;
   const refs = [await rawDataChannel(seeder, buyer, FILE_BYTES), await rawDataChannel(seeder, buyer, FILE_BYTES)];
   const ref = Math.min(...refs);
@@ -215,6 +264,8 @@ export async function transfer1(browser: Browser, baseURL: string): Promise<void
   console.log(`# transfer1: app ${mbps(FILE_BYTES, ms)} MB/s (${quarters(samples, FILE_BYTES)}; peers serving ≤ ${peakPeers}; seeder sent ${(sentBySeeder / MiB).toFixed(1)} MiB in all)`);
   console.log(`# transfer1: raw data channel page to page, same bytes, ${RAW_MESSAGE / 1024} KiB messages, ${RAW_HIGH_WATER / MiB} MiB/${RAW_LOW_WATER / MiB} MiB marks: ${refs.map((r) => `${Math.round(r)} ms (${mbps(FILE_BYTES, r)} MB/s)`).join(', ')}; the faster is ref`);
   console.log(`BENCH transfer1 ${Math.round(ms)} ms ref=${Math.round(ref)} ms ratio=${(ms / ref).toFixed(2)}`);
+  console.log(`# transfer1: an offer edit made at 25% of the transfer reached the buyer in ${editDuring} ms; the same edit with the link idle, after it: ${editQuiet} ms (goal: within 1000 ms)`);
+  console.log(`BENCH edit-during-transfer ${editDuring} ms ref=${editQuiet} ms ratio=${(editDuring / Math.max(1, editQuiet)).toFixed(2)}`);
 }
 
 /** transfer3: the same file from three seeders each capped at the same upload rate; ref = the time the sum of the caps allows. */
