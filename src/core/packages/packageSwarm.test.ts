@@ -336,5 +336,36 @@ describe('packages between nodes', () => {
     // download nobody holds parks.
     await eventually(() => buyer.packages.progress(attachment.root).state === 'complete', 20_000, 'the slow download');
   });
+
+  it('others’ cached files are evicted least recently used first past the budget; own files never', async () => {
+    const seller = await node('Ada Hardware');
+    const productId = await seller.addProduct({ name: 'Gear pump', sku: 'GP-1', unit: 'piece', price: 9900, stock: 3 });
+    await seller.setOffer(productId, { quantity: 2, price: 9900 });
+    const files = [];
+    for (const [i, name] of ['a.pdf', 'b.pdf', 'c.pdf'].entries()) files.push(await seller.packages.attach(productId, input(name, fileBytes(512 * 1024, 10 + i)), { kind: 'file', shared: true }));
+    const sellerId = seller.view().shop!.vaultId;
+    const store = new MemoryChunkStore();
+    const buyer = await node('Bo Buyer', store);
+    const ownProduct = await buyer.addProduct({ name: 'Own', sku: 'O', unit: 'piece', price: 1, stock: 1 });
+    const own = await buyer.packages.attach(ownProduct, input('own.pdf', fileBytes(768 * 1024, 20)), { kind: 'file', shared: false });
+    link(seller, buyer);
+    await eventually(() => buyer.packages.offerAttachments(sellerId, productId).length === 3);
+    for (const file of files) {
+      buyer.packages.fetch(file.root);
+      await eventually(() => buyer.packages.progress(file.root).state === 'complete', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // a.pdf opened again: now b.pdf is the least recently used.
+    expect(buyer.packages.chunksOf(files[0]!.root)).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await buyer.packages.updateSettings({ cacheBudgetBytes: 1200 * 1024 });
+    expect(files.map((f) => buyer.packages.progress(f.root).state)).toEqual(['complete', 'missing', 'complete']);
+    expect(buyer.packages.storageUse()).toMatchObject({ cachedFilesBytes: 1024 * 1024, ownFilesBytes: 768 * 1024 });
+    // A budget of nothing empties the cache and keeps the own file, chunks and all.
+    await buyer.packages.updateSettings({ cacheBudgetBytes: 0 });
+    expect(buyer.packages.storageUse()).toMatchObject({ cachedFilesBytes: 0, ownFilesBytes: 768 * 1024 });
+    expect((await store.list()).length).toBe(3);
+    expect(buyer.packages.chunksOf(own.root)).toHaveLength(3);
+  });
 });
 
