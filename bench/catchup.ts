@@ -7,13 +7,15 @@ async function nodeView(page: Page): Promise<NodeView> {
   return page.evaluate(() => (globalThis as unknown as { soukNode: { view(): Promise<NodeView> } }).soukNode.view());
 }
 
-async function openShop(browser: Browser, baseURL: string, name: string): Promise<Page> {
+/** A fresh browser profile with a shop of this name, its node reachable as `soukNode`. */
+export async function openShop(browser: Browser, baseURL: string, name: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(baseURL);
   await page.getByLabel('Shop name').fill(name);
   await page.getByLabel('Area').fill('Bench Town');
   await page.getByRole('button', { name: 'Create shop' }).click();
-  await page.getByRole('heading', { level: 1, name: new RegExp(name) }).waitFor();
+  await page.getByRole('heading', { level: 1, name: new RegExp(name) }).waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => 'soukNode' in globalThis, undefined, { timeout: 60_000 });
   return page;
 }
 

@@ -1,3 +1,4 @@
+import { openShop } from './catchup';
 import type { Browser, Page } from '@playwright/test';
 import type { NodeView } from '../src/core/node/nodeView';
 import type { PackageProgress, PackageSettings } from '../src/core/packages/packageView';
@@ -31,16 +32,6 @@ async function nodeReady(page: Page): Promise<void> {
   await page.waitForFunction(() => 'soukNode' in globalThis, undefined, { timeout: 60_000 });
 }
 
-async function openShop(browser: Browser, baseURL: string, name: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(baseURL);
-  await page.getByLabel('Shop name').fill(name);
-  await page.getByLabel('Area').fill('Bench Town');
-  await page.getByRole('button', { name: 'Create shop' }).click();
-  await page.getByRole('heading', { level: 1, name: new RegExp(name) }).waitFor({ timeout: 60_000 });
-  await nodeReady(page);
-  return page;
-}
 
 /**
  * Makes the benchmark file in the page (the same deterministic bytes in every page: 1 MiB parts,
