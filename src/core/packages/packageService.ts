@@ -155,6 +155,10 @@ function setBit(field: Uint8Array, index: number): void {
   field[index >> 3]! |= 0x80 >> (index & 7);
 }
 
+function clearBit(field: Uint8Array, index: number): void {
+  field[index >> 3]! &= ~(0x80 >> (index & 7));
+}
+
 function encodeHeld(held: Held): Uint8Array {
   return new TextEncoder().encode(
     JSON.stringify({
@@ -331,7 +335,7 @@ export class PackageService implements PackageApi {
       throw error;
     }
     this.host.changed();
-    return this.viewOf(record, '', true);
+    return this.viewOf(record, this.ownVaultId());
   }
 
   /** Chunks, hashes and stores an own file; its record lands once every chunk is stored. */
@@ -343,14 +347,14 @@ export class PackageService implements PackageApi {
         this.host.blake3,
         source,
         async (hash, bytes) => {
-          if (!(await this.host.chunkStore.has(hash))) {
-            await this.host.chunkStore.put(hash, bytes);
-            stored.push(hash);
-          }
+          // A chunk held already is not written again (put is content-addressed).
+          await this.host.chunkStore.put(hash, bytes);
+          stored.push(hash);
         },
         (done) => progress(done),
       );
     } catch (error) {
+      // Chunks no held package names go again (those of other packages stay).
       for (const hash of stored) if (!this.chunkRefs.has(hash)) await this.host.chunkStore.delete(hash).catch(() => {});
       if (error instanceof ChunkStoreError && error.code === 'full') throw new InputError('file', 'Storage is full: the file was not attached. Free cached files of other shops on the Storage page, or allow this site more storage.');
       if (error instanceof RangeError) throw new InputError('file', `This file cannot be attached: ${error.message}`);
@@ -445,13 +449,12 @@ export class PackageService implements PackageApi {
       this.chunkRefs.delete(hash);
       await this.host.chunkStore.delete(hash).catch(() => {});
     }
-    const freed = held.haveBytes;
-    return freed;
+    return held.haveBytes;
   }
 
   // ------------------------------------------------------------------ views
 
-  private viewOf(record: AttachmentRecord, vaultId: string, own: boolean): AttachmentView {
+  private viewOf(record: AttachmentRecord, vaultId: string): AttachmentView {
     return {
       root: toHex(record.manifest.root),
       vaultId,
@@ -463,27 +466,28 @@ export class PackageService implements PackageApi {
       shared: record.shared,
       thumbnail: record.thumbnail ? toHex(record.thumbnail.root) : null,
       addedAt: record.addedAt,
-      ...(own ? {} : {}),
     };
   }
 
+  /** The shop's own vault id: the first the host lists when it is the node's own; '' without a shop. */
+  private ownVaultId(): string {
+    for (const vaultId of this.host.vaultIds()) return this.host.attachmentsIn(vaultId)?.own ? vaultId : '';
+    return '';
+  }
+
   private ownAttachments(): VaultAttachments | undefined {
-    for (const vaultId of this.host.vaultIds()) {
-      const index = this.host.attachmentsIn(vaultId);
-      return index?.own ? index : undefined;
-    }
-    return undefined;
+    const vaultId = this.ownVaultId();
+    return vaultId ? this.host.attachmentsIn(vaultId) : undefined;
   }
 
   attachmentsOf(productId: string): AttachmentView[] {
-    const own = this.ownAttachments();
-    const vaultId = own ? [...this.host.vaultIds()][0]! : '';
-    return (own?.byProduct.get(productId) ?? []).map((record) => this.viewOf(record, vaultId, true));
+    const vaultId = this.ownVaultId();
+    return (this.ownAttachments()?.byProduct.get(productId) ?? []).map((record) => this.viewOf(record, vaultId));
   }
 
   offerAttachments(vaultId: string, productId: string): AttachmentView[] {
     const index = this.host.attachmentsIn(vaultId);
-    return (index?.byProduct.get(productId) ?? []).filter((record) => record.shared).map((record) => this.viewOf(record, vaultId, index!.own));
+    return (index?.byProduct.get(productId) ?? []).filter((record) => record.shared).map((record) => this.viewOf(record, vaultId));
   }
 
   /** The manifest of a package some known attachment names (as the file or as its thumbnail). */
@@ -524,15 +528,9 @@ export class PackageService implements PackageApi {
       bytesPerSecond,
       secondsLeft: bytesPerSecond > 0 ? Math.ceil((size - done) / bytesPerSecond) : null,
       peersServing,
-      problem: download?.problem ?? (!manifest ? 'No shop this node carries lists that file' : download && this.waitingForHolders(download) ? 'Waiting for a peer that has this file' : null),
+      problem: download?.problem ?? (!manifest ? 'No shop this node carries lists that file' : download && !this.holderLinked(download) ? 'Waiting for a peer that has this file' : null),
       own: known?.own ?? false,
     };
-  }
-
-  /** No linked peer has said it holds any chunk of the package yet. */
-  private waitingForHolders(download: Download): boolean {
-    for (const peer of download.peers.values()) if (peer.bitfield?.some((b) => b !== 0)) return false;
-    return true;
   }
 
   downloads(): PackageProgress[] {
@@ -563,6 +561,13 @@ export class PackageService implements PackageApi {
     return { ownFilesBytes, cachedFilesBytes, vaultBytes: this.host.vaultBytes(), cacheBudgetBytes: this.current.cacheBudgetBytes, packages: { own, cached } };
   }
 
+  /** Bytes of others' files held (what the cache budget bounds). */
+  private cachedBytes(): number {
+    let bytes = 0;
+    for (const held of this.held.values()) if (!held.own) bytes += held.haveBytes;
+    return bytes;
+  }
+
   async freeCachedFiles(): Promise<number> {
     let freed = 0;
     for (const held of [...this.held.values()]) if (!held.own) freed += await this.evict(held.root);
@@ -583,13 +588,16 @@ export class PackageService implements PackageApi {
     return this.settings();
   }
 
+  /** Others' cached packages that may be evicted (not `keep`, not being fetched), least recently used first. */
+  private evictionOrder(keep: string | null, fetching: (root: string) => boolean = (root) => this.downloadsByRoot.has(root)): Held[] {
+    return [...this.held.values()].filter((h) => !h.own && h.root !== keep && !fetching(h.root)).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+  }
+
   /** Evicts cached packages of others, least recently used first, until they fit the budget (`extra` bytes more to come). */
   private async evictPastBudget(keep: string | null, extra = 0): Promise<void> {
-    let cached = 0;
-    for (const held of this.held.values()) if (!held.own) cached += held.haveBytes;
+    let cached = this.cachedBytes();
     if (cached + extra <= this.current.cacheBudgetBytes) return;
-    const candidates = [...this.held.values()].filter((h) => !h.own && h.root !== keep && !this.downloadsByRoot.has(h.root)).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-    for (const held of candidates) {
+    for (const held of this.evictionOrder(keep)) {
       if (cached + extra <= this.current.cacheBudgetBytes) break;
       cached -= held.haveBytes;
       await this.evict(held.root);
@@ -614,7 +622,9 @@ export class PackageService implements PackageApi {
     if (!known) throw new InputError('file', 'No shop this node carries lists that file');
     if (this.held.size >= MAX_PACKAGES) {
       // Full: the least recently used file of another shop makes room (own files never).
-      const oldest = [...this.held.values()].filter((h) => !h.own && !this.active().some((d) => d.held === h)).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      // Parked downloads (nobody serves them) may go too.
+      const running = new Set(this.active().map((d) => d.held.root));
+      const oldest = this.evictionOrder(null, (root) => running.has(root))[0];
       if (!oldest) throw new InputError('file', `This device keeps at most ${MAX_PACKAGES} files; free cached files on the Storage page`);
       void this.evict(oldest.root);
       this.held.delete(oldest.root);
@@ -640,10 +650,8 @@ export class PackageService implements PackageApi {
     this.host.changed();
   }
 
+  /** Answers still on their way are then dropped unread (no download asks for them). */
   private stopDownload(root: string): void {
-    const download = this.downloadsByRoot.get(root);
-    if (!download) return;
-    // Answers still on their way are ignored (no download asks for them).
     this.downloadsByRoot.delete(root);
   }
 
@@ -666,13 +674,17 @@ export class PackageService implements PackageApi {
 
   private parked(download: Download): boolean {
     const now = this.host.clock.now();
-    for (const [session, peer] of download.peers) {
-      if (session.closedReason === undefined && peer.bitfield?.some((b) => b !== 0)) {
-        download.lastHolderAt = now;
-        return false;
-      }
+    if (this.holderLinked(download)) {
+      download.lastHolderAt = now;
+      return false;
     }
     return now - Math.max(download.startedAt, download.lastHolderAt) > PARK_AFTER_MS;
+  }
+
+  /** Some linked peer has said it holds a chunk of the package. */
+  private holderLinked(download: Download): boolean {
+    for (const [session, peer] of download.peers) if (session.closedReason === undefined && peer.bitfield?.some((b) => b !== 0)) return true;
+    return false;
   }
 
   private fail(root: string, problem: string): void {
@@ -1057,10 +1069,10 @@ export class PackageService implements PackageApi {
       } catch (error) {
         if (!(error instanceof ChunkStoreError) || error.code !== 'full') throw error;
         // Full: make room from cached files of others (never own ones), then once more.
-        const before = this.storageUse().cachedFilesBytes;
-        for (const other of [...this.held.values()].filter((h) => !h.own && h.root !== held.root && !this.downloadsByRoot.has(h.root)).sort((a, b) => a.lastUsedAt - b.lastUsedAt)) {
+        const before = this.cachedBytes();
+        for (const other of this.evictionOrder(held.root)) {
           await this.evict(other.root);
-          if (before - this.storageUse().cachedFilesBytes >= bytes.length * 4) break;
+          if (before - this.cachedBytes() >= bytes.length * 4) break;
         }
         await this.host.chunkStore.put(hash, bytes);
       }
@@ -1101,7 +1113,7 @@ export class PackageService implements PackageApi {
     this.release(download, session, index);
     if (code === ChunkRefusalCode.notHere && peer.bitfield) {
       peer.bitfield = peer.bitfield.slice();
-      peer.bitfield[index >> 3]! &= ~(0x80 >> (index & 7));
+      clearBit(peer.bitfield, index);
     } else peer.restUntil = this.host.clock.now() + 1000;
     this.schedule(download);
   }

@@ -1,5 +1,4 @@
 // Test tools for attacks on packages: nodes, hostile shops listing files, and a hand-driven peer that answers package messages as told.
-import * as A from '@automerge/automerge';
 import { createMemoryLinkPair, type MemoryLinkOptions } from '../link/memoryLink';
 import { SoukNode } from '../node/soukNode';
 import { MemoryStorage } from '../storage/memoryStorage';
@@ -14,9 +13,9 @@ import type { AttachmentInput } from '../packages/packageView';
 import { fromHex, toHex } from '../wire/hex';
 import type { SyncMessage } from '../sync/syncMessages';
 
-export { eventually, RawPeer, HostileOwner, validOffer, MemoryChunkStore, MemoryStorage, SoukNode, fromHex, toHex };
+export { eventually, RawPeer, MemoryChunkStore, MemoryStorage, fromHex, toHex };
 
-export const opened: SoukNode[] = [];
+const opened: SoukNode[] = [];
 export function closeAll(): void {
   for (const n of opened.splice(0)) n.close();
 }
@@ -175,4 +174,3 @@ export function honestServing(pkgs: Pkg[]): Behaviour {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export { A };

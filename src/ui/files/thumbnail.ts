@@ -22,28 +22,25 @@ interface Surface {
 }
 
 function surface(image: ImageBitmap, width: number, height: number, background: string | null): Surface {
-  if (typeof OffscreenCanvas !== 'undefined') {
-    const canvas = new OffscreenCanvas(width, height);
-    const context = canvas.getContext('2d');
+  /** Draws the image scaled, over `background` (JPEG has no transparency). */
+  const paint = (context: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null) => {
     if (!context) throw new Error('this browser cannot draw the thumbnail');
     if (background) {
       context.fillStyle = background;
       context.fillRect(0, 0, width, height);
     }
     context.drawImage(image, 0, 0, width, height);
+  };
+  if (typeof OffscreenCanvas !== 'undefined') {
+    const canvas = new OffscreenCanvas(width, height);
+    paint(canvas.getContext('2d'));
     return { encode: (type, quality) => canvas.convertToBlob({ type, quality }) };
   }
   // Browsers without OffscreenCanvas (older Safari): a canvas element.
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
-  const context = canvas.getContext('2d');
-  if (!context) throw new Error('this browser cannot draw the thumbnail');
-  if (background) {
-    context.fillStyle = background;
-    context.fillRect(0, 0, width, height);
-  }
-  context.drawImage(image, 0, 0, width, height);
+  paint(canvas.getContext('2d'));
   return {
     encode: (type, quality) =>
       new Promise((resolve, reject) => canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('the thumbnail could not be encoded'))), type, quality)),
