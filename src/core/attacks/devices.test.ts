@@ -113,7 +113,8 @@ describe('a device revoked after another device took its later edit (second revi
     // The laptop and the till meet while the root is away: the laptop re-prices honey, the till takes it.
     const lt = link(laptop, till);
     await laptop.setOffer(honey, { quantity: 7, price: 650 });
-    await eventually(() => offered(till, 'Honey')?.price === 650 || till.products('Honey').products[0]?.offer?.price === 650, 10_000, 'the till to take the laptop’s edit');
+    // Both halves: the shared offer and the private catalog travel separately.
+    await eventually(() => offered(till, 'Honey')?.price === 650 && till.products('Honey').products[0]?.offer?.price === 650, 10_000, 'the till to take the laptop’s edit');
     for (const end of lt) end.close('apart');
     // The laptop is lost; the root revokes it with what the root knew.
     await root.revokeDevice(L);

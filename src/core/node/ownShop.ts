@@ -411,17 +411,31 @@ export class OwnShop {
     return { privateDoc, writes: this.privateLog.writesFor(privateDoc) };
   }
 
-  commitPrivate(privateDoc: A.Doc<PrivateVaultDoc>): void {
+  /** Takes the merged private document; returns the products whose wanted offer it moved. */
+  commitPrivate(privateDoc: A.Doc<PrivateVaultDoc>): string[] {
+    const was = this.products;
     this.privateDoc = privateDoc;
     this.products = readProducts(privateDoc);
     this.moveSums = stockMovesByProduct(privateDoc);
+    const moved: string[] = [];
+    for (const id of new Set([...was.keys(), ...this.products.keys()])) {
+      const before = was.get(id);
+      const after = this.products.get(id);
+      if (JSON.stringify(before ? offerFor(before) : null) !== JSON.stringify(after ? offerFor(after) : null)) moved.push(id);
+    }
+    return moved;
   }
 
-  /** Products whose shared offer no longer matches the catalog (after another device's edits merged). */
-  offersOutOfStep(): string[] {
+  /**
+   * Of `among`, the products whose shared offer no longer matches the catalog (after another
+   * device's edits merged). Only products the merge moved are considered: a shared offer that is
+   * ahead of this device's catalog (another device's edit whose private half has not arrived yet)
+   * is left alone, never put back.
+   */
+  offersOutOfStep(among: Iterable<string>): string[] {
     const current = rawOffers(this.doc);
     const ids: string[] = [];
-    for (const id of new Set([...this.products.keys(), ...current.keys()])) {
+    for (const id of new Set(among)) {
       const held = current.get(id);
       const product = this.products.get(id);
       const want = product ? offerFor(product) : null;

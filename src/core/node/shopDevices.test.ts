@@ -67,6 +67,37 @@ describe('a shop on several devices', () => {
     expect([...actors].sort()).toEqual([toHex(first.nodeId).slice(0, 32), toHex(second.nodeId).slice(0, 32)].sort());
   });
 
+  it('a device that has another device’s shared offer but not yet its catalog half does not put the offer back', async () => {
+    const { first, second, honey, ends } = await twoDevices();
+    const figs = await first.addProduct({ name: 'Figs', sku: 'F', unit: 'kg', price: 300, stock: 10 });
+    await eventually(() => stockOf(second, 'Figs') === 10, 10_000, 'both devices to hold figs');
+    for (const end of ends) end.close('apart');
+    // The laptop re-prices honey where only another shop hears it: the shared half travels, the private half does not.
+    const buyer = await shopNode('Buyer');
+    const laptopBuyer = link(second, buyer);
+    await second.setOffer(honey, { quantity: 7, price: 650 });
+    await eventually(() => offeredAt(buyer, 'Honey')?.price === 650, 10_000, 'the buyer to carry the new price');
+    for (const end of laptopBuyer) end.close('apart');
+    link(buyer, first);
+    await eventually(() => offeredAt(first, 'Honey')?.price === 650, 10_000, 'the first device to take the shared offer');
+    expect(first.products('Honey').products[0]?.offer?.price).toBe(700);
+    // Another catalog change reaches the first device (figs, from a third device): it moves figs only.
+    const till = await openNode();
+    const tillEnds = link(first, till);
+    await till.joinShop(first.startPairing().code, 'Till');
+    await eventually(() => stockOf(till, 'Figs') === 10, 10_000, 'the till to hold the catalog');
+    await till.adjustStock(figs, -3);
+    await eventually(() => stockOf(first, 'Figs') === 7, 10_000, 'the sale to reach the first device');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(offeredAt(first, 'Honey')?.price).toBe(650);
+    expect(offeredAt(buyer, 'Honey')?.price).toBe(650);
+    for (const end of tillEnds) end.close('done');
+    // When the laptop's catalog half arrives, the catalog follows and nothing moves back.
+    link(first, second);
+    await eventually(() => first.products('Honey').products[0]?.offer?.price === 650, 10_000, 'the catalog half');
+    expect(offeredAt(first, 'Honey')?.price).toBe(650);
+  });
+
   it('a recount on one device and a sale on another while apart: the sale still counts after the recount', async () => {
     const { first, second, honey, ends } = await twoDevices();
     for (const end of ends) end.close('apart');

@@ -722,12 +722,12 @@ export class SoukNode implements SyncHost {
           await this.reloadShop();
           return;
         }
-        shop.commitPrivate(doc);
+        const moved = shop.commitPrivate(doc);
         // Files removed or re-shared on another device: held own files follow.
         void this.packages.ownFilesChanged().catch((error) => this.refuse('storage', `could not tidy the shop's files: ${describe(error)}`));
         this.deviceSeen.set(session.remote!.nodeId, this.clock.now());
         // The shared offers follow the merged catalog (two devices' sales, a price set elsewhere).
-        const stale = shop.offersOutOfStep();
+        const stale = shop.offersOutOfStep(moved);
         if (stale.length) await this.editShopNow(() => ({ result: undefined, touched: stale })).catch((error) => this.refuse('shop', describe(error)));
         for (const other of this.sessions) if (other !== session && this.isOwnDevice(other)) this.sendPrivate(other);
         this.changed();
