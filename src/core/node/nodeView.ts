@@ -117,6 +117,8 @@ export type MarketOffer = SharedOffer & {
   vaultId: string;
   /** When this node took the version of the seller's vault the offer is from. */
   asOf: number;
+  /** The version held came over the radio (shown as "via radio, as of …"). */
+  viaRadio: boolean;
   seller: string;
   currency: string;
   own: boolean;

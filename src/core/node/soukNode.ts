@@ -736,6 +736,9 @@ export class SoukNode implements SyncHost {
     }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
   }
 
+  /** Vaults whose version held came over the radio: vault id → the asOf it was taken at (bounded by the store). */
+  private readonly viaRadio = new Map<string, number>();
+
   /** Private-catalog bytes taken since the catalog was last measured whole. */
   private privateBytesSinceMeasure = 0;
 
@@ -1124,6 +1127,7 @@ export class SoukNode implements SyncHost {
       area: offer.area,
       vaultId: record.id,
       asOf: record.asOf,
+      viaRadio: this.viaRadio.get(record.id) === record.asOf,
       seller,
       currency,
       own: record.id === this.shop?.id,
