@@ -48,9 +48,10 @@ export interface RadioVaultSource {
   /**
    * What brings a holder of `fromCounter` (0: nothing) of `item`'s stream up to what this node
    * holds: compact updates in order when it has them all, else one bundle; [] when it cannot (the
-   * catch-up is over MAX_RADIO_BUNDLE_BYTES, or the stream is not held).
+   * catch-up is over MAX_RADIO_BUNDLE_BYTES, or the stream is not held). May answer later (a
+   * vault read from storage): await the result.
    */
-  radioCatchUp(item: RadioItem, fromCounter: number): RadioUpdate[];
+  radioCatchUp(item: RadioItem, fromCounter: number): RadioUpdate[] | Promise<RadioUpdate[]>;
   /** This node's own new updates (the merchant's edits), each as soon as it is signed. Returns unsubscribe. */
   onOwnUpdate(listener: (update: RadioUpdate) => void): () => void;
   /** A compact update heard on the radio, from the node number `from`. */
