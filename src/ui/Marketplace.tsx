@@ -44,7 +44,10 @@ function OfferCard({ offer, ownShopId }: { offer: MarketOffer; ownShopId: string
       {lookAlikeOf && <LookAlikeWarning original={lookAlikeOf} ownShopId={ownShopId} />}
       {expiresOn && <span>best before {expiresOn}</span>}
       <OfferFiles vaultId={vaultId} productId={text(offer.productId)} productName={name} own={own} />
-      <small>as of {clock(finite(offer.asOf))}</small>
+      <small className={offer.viaRadio === true ? 'via-radio' : undefined}>
+        {offer.viaRadio === true ? 'via radio, as of ' : 'as of '}
+        {clock(finite(offer.asOf))}
+      </small>
       {!own && vaultId && <TrustButton vaultId={vaultId} name={seller} fingerprint={fingerprint} trusted={trusted} />}
     </li>
   );
