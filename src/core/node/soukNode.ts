@@ -173,6 +173,18 @@ type PairingState =
       settle: (error?: Error) => void;
     };
 
+/** Where a vault version came from: a proven peer's session, or the radio (a claimed, unproven sender). */
+interface ChangesOrigin {
+  label: string;
+  /** The budget key: a proven node id, or `radio:<node number>`. */
+  peer: string;
+  session?: SyncSession;
+  /** Refusals are reported by the caller (the radio engine), not logged here. */
+  quiet?: boolean;
+}
+
+type TakeOutcome = { taken: true } | { taken: false; reason: string; offence: boolean; stale?: boolean };
+
 export class SoukNode implements SyncHost {
   readonly clock: Clock;
   readonly nodeId: Uint8Array;
@@ -1337,6 +1349,16 @@ export class SoukNode implements SyncHost {
     this.changed();
   }
 
+  private sessionOrigin(session: SyncSession): ChangesOrigin {
+    return { label: session.label, peer: session.remote!.nodeId, session };
+  }
+
+  /** An offence by where changes came from: a proven peer is charged; a radio sender (unproven) only refused. */
+  private originOffence(origin: ChangesOrigin, reason: string): void {
+    if (origin.session) this.offence(origin.session, reason);
+    else if (!origin.quiet) this.refuse(origin.label, reason);
+  }
+
   offence(session: SyncSession, reason: string): void {
     this.refuse(session.label, reason);
     const who = session.remote?.nodeId;
@@ -1558,10 +1580,10 @@ export class SoukNode implements SyncHost {
       return Promise.resolve();
     }
     // The shop's own vault, from its other devices: merged in the queue of the merchant's edits.
-    if (id === this.shop?.id) return this.serial(() => this.takeOwnChanges(session, message)).finally(() => this.requests.askMore(session));
+    if (id === this.shop?.id) return this.serial(() => this.takeOwnChanges(this.sessionOrigin(session), message)).then(() => {}).finally(() => this.requests.askMore(session));
     // Partners' vaults first, then updates of vaults already carried, then vaults new to this node.
     const priority = this.standingOf(id) === 'partner' ? 0 : this.store.has(id) ? 1 : 2;
-    return this.acceptance.run(priority, () => this.takeChanges(session, message)).finally(() => this.requests.askMore(session));
+    return this.acceptance.run(priority, () => this.takeChanges(this.sessionOrigin(session), message)).then(() => {}).finally(() => this.requests.askMore(session));
   }
 
   private acceptanceOptions(): AcceptanceOptions {
@@ -1573,9 +1595,9 @@ export class SoukNode implements SyncHost {
   }
 
   /** Another device of this shop signed a newer version of the shared vault: verified like any peer's, then merged. */
-  private async takeOwnChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
+  private async takeOwnChanges(origin: ChangesOrigin, message: Extract<SyncMessage, { type: 'changes' }>): Promise<TakeOutcome> {
     const shop = this.shop;
-    if (!shop) return;
+    if (!shop) return { taken: false, reason: 'no shop on this node', offence: false };
     const id = shop.id;
     // The shop's root revoked this device: say so, and sign nothing more.
     for (const encoded of message.revocations ?? []) {
@@ -1593,10 +1615,10 @@ export class SoukNode implements SyncHost {
     const current: VerifiedVault = { doc: shop.doc, statements: shop.statements, content: shop.content, ops: shop.cost.ops, revocations: this.ownRevocations() };
     const outcome = acceptBundle(current, message, this.acceptanceOptions());
     if (!outcome.accepted) {
-      this.requests.notTaken(session, id);
-      if (outcome.offence) this.offence(session, `changes for this shop refused: ${outcome.reason}`);
-      else this.refuse(session.label, `changes for this shop not taken: ${outcome.reason}`);
-      return;
+      if (origin.session) this.requests.notTaken(origin.session, id);
+      if (outcome.offence) this.originOffence(origin, `changes for this shop refused: ${outcome.reason}`);
+      else if (!origin.quiet) this.refuse(origin.label, `changes for this shop not taken: ${outcome.reason}`);
+      return { taken: false, reason: outcome.reason, offence: outcome.offence };
     }
     const now = this.clock.now();
     const adopted = shop.adoptShared(outcome.vault.doc, outcome.vault.statements, outcome.vault.content);
@@ -1611,41 +1633,45 @@ export class SoukNode implements SyncHost {
     try {
       await this.write([...adopted.writes, ...own.writes]);
     } catch (error) {
-      this.refuse('storage', `could not save this shop's version from ${session.label}: ${describe(error)}`);
+      this.refuse('storage', `could not save this shop's version from ${origin.label}: ${describe(error)}`);
       await this.reloadShop();
-      return;
+      return { taken: false, reason: `could not save: ${describe(error)}`, offence: false };
     }
     shop.commitShared(adopted);
     this.store.commitOwn(own.record, adopted.content, adopted.doc);
     this.warmOwnEncoding();
     this.requests.taken(id);
     this.rememberVersion(id, A.getHeads(adopted.doc));
-    this.broadcast(adopted.statements, session);
+    this.broadcast(adopted.statements, origin.session);
     this.changed();
+    return { taken: true };
   }
 
-  private async takeChanges(session: SyncSession, message: Extract<SyncMessage, { type: 'changes' }>): Promise<void> {
+  private async takeChanges(origin: ChangesOrigin, message: Extract<SyncMessage, { type: 'changes' }>): Promise<TakeOutcome> {
     const id = toHex(message.statements[0]!.vaultId);
     const short = id.slice(0, 8);
-    const peer = session.remote!.nodeId;
+    const { peer, session } = origin;
+    const notTaken = () => {
+      if (session) this.requests.notTaken(session, id);
+    };
     const record = this.store.get(id);
     let current: VerifiedVault | undefined;
     if (record) {
       const newer = message.statements.some((s) => s.counter > (statementOf(record.statements, deviceOf(s))?.counter ?? 0));
-      if (!newer) return; // Stale: another peer was quicker.
+      if (!newer) return { taken: false, reason: 'not newer than the version held', offence: false, stale: true }; // Another peer was quicker.
       const [doc, content] = await Promise.all([this.store.doc(id), this.store.content(id)]);
       if (!doc || !content || this.store.get(id) !== record) {
         this.refuse('storage', `vault ${short} could not be read back; asked again`);
-        this.requests.notTaken(session, id);
-        return;
+        notTaken();
+        return { taken: false, reason: 'could not read the vault back', offence: false };
       }
       current = { doc, content, statements: record.statements, ops: record.ops, revocations: record.revocations };
     }
     // Work and storage are charged once known; a peer already over its budget waits.
     if (this.policy.available(peer, 'ops') < 1 || (!current && this.policy.available(peer, 'vaultBytes') < 1)) {
-      this.refuse(session.label, `vault ${short} from ${session.label} deferred: over its budget`);
-      this.requests.notTaken(session, id);
-      return;
+      this.refuse(origin.label, `vault ${short} from ${origin.label} deferred: over its budget`);
+      notTaken();
+      return { taken: false, reason: 'over the sender’s budget', offence: false };
     }
     await this.preverify(message.statements);
     // A vault dropped for a revocation keeps it: what it refuses is never taken again.
@@ -1655,7 +1681,7 @@ export class SoukNode implements SyncHost {
       if (outcome.dropHeld) {
         // A revocation this node had not seen: what it held is no longer valid. The version that
         // proved it replaces it if it stands alone; else the copy is dropped (its revocations kept) and fetched anew.
-        this.refuse(session.label, `vault ${short}: ${outcome.reason}; the copy held is replaced`);
+        this.refuse(origin.label, `vault ${short}: ${outcome.reason}; the copy held is replaced`);
         const alone = message.snapshot
           ? acceptBundle(undefined, { ...message, revocations: [...(message.revocations ?? []), ...record!.revocations.map(fromHex)] }, this.acceptanceOptions())
           : undefined;
@@ -1666,17 +1692,17 @@ export class SoukNode implements SyncHost {
           this.requests.taken(id);
           this.broadcast(alone.vault.statements, session);
           this.changed();
-          return;
+          return { taken: true };
         }
         await this.store.drop(id).catch((error) => this.refuse('storage', `could not drop vault ${short}: ${describe(error)}`));
         this.recent.delete(id);
         this.requests.askAgain(id);
-        return;
+        return { taken: false, reason: outcome.reason, offence: false };
       }
-      this.requests.notTaken(session, id);
-      if (outcome.offence) this.offence(session, `changes for vault ${short} refused: ${outcome.reason}`);
-      else this.refuse(session.label, `changes for vault ${short} not taken: ${outcome.reason}`);
-      return;
+      notTaken();
+      if (outcome.offence) this.originOffence(origin, `changes for vault ${short} refused: ${outcome.reason}`);
+      else if (!origin.quiet) this.refuse(origin.label, `changes for vault ${short} not taken: ${outcome.reason}`);
+      return { taken: false, reason: outcome.reason, offence: outcome.offence };
     }
     try {
       const evicted = await this.store.saveAccepted(id, outcome.vault, outcome.canonical, this.clock.now());
@@ -1686,8 +1712,8 @@ export class SoukNode implements SyncHost {
       }
     } catch (error) {
       // This node's own failure (a full disk): the peer is not charged for it.
-      this.refuse('storage', `could not save vault ${short} from ${session.label}: ${describe(error)}`);
-      return;
+      this.refuse('storage', `could not save vault ${short} from ${origin.label}: ${describe(error)}`);
+      return { taken: false, reason: `could not save: ${describe(error)}`, offence: false };
     }
     // A whole document costs all the operations it loads; changes, only those they add, plus the
     // packed offer sets every version is read from again (a kilobyte counted as an operation).
@@ -1708,6 +1734,7 @@ export class SoukNode implements SyncHost {
     this.broadcast(outcome.vault.statements, session);
     this.changed();
     this.requests.request(id);
+    return { taken: true };
   }
 
   /** Tells every proven session (but `except`) about new signed heads. */
