@@ -51,6 +51,7 @@ import type { PackageMessage } from '../sync/syncSession';
 import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
+import { NodeRadioSource } from './radioSource';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -384,6 +385,7 @@ export class SoukNode implements SyncHost {
     if (!shop) throw new InputError('shop', 'Create your shop first');
     if (this.revokedAt !== null) throw new InputError('shop', 'This device was removed from the shop; its changes are no longer accepted. Use another device of the shop.');
     const now = this.clock.now();
+    const before = { doc: shop.doc, content: shop.content, statement: shop.ownStatement };
     let proposed: ShopEdit<T>;
     let record: ReturnType<VaultStore['ownVaultWrites']>['record'] | undefined;
     try {
@@ -406,6 +408,10 @@ export class SoukNode implements SyncHost {
       const own = shop.ownStatement;
       if (own) this.broadcast([own]);
       this.warmOwnEncoding();
+      if (own && this.radio) {
+        const record = this.store.get(shop.id);
+        this.radio.ownEdit(A.getChanges(before.doc, proposed.doc), own, before.statement, shop.statements, record?.revocations ?? [], before.content, proposed.content);
+      }
     }
     if (proposed.privateChanged) for (const session of this.sessions) if (this.isOwnDevice(session)) this.sendPrivate(session);
     this.changed();
@@ -746,6 +752,49 @@ export class SoukNode implements SyncHost {
       }
       this.sendPrivate(session);
     }).catch((error) => this.refuse(session.label, `private catalog sync failed: ${describe(error)}`));
+  }
+
+  private radio: NodeRadioSource | undefined;
+
+  /** The node's side of radio sync, for the radio engine (src/core/radio/radioSync.ts). */
+  radioSource(): NodeRadioSource {
+    this.radio ??= new NodeRadioSource({
+      vaults: () => this.radioVaults(),
+      vault: (id) => this.store.get(id),
+      encoding: (id) => this.store.encoding(id),
+      take: (message, from) => this.takeFromRadio(message, from),
+    });
+    return this.radio;
+  }
+
+  private *radioVaults() {
+    for (const record of this.store.all()) {
+      if (record.legacy) continue;
+      yield { id: record.id, statements: record.statements, revocations: record.revocations, standing: this.standingOf(record.id), asOf: record.asOf };
+    }
+  }
+
+  /** A vault version heard on the radio: the acceptance any peer's version goes through, charged to the sender it claims. */
+  private async takeFromRadio(message: Extract<SyncMessage, { type: 'changes' }>, from: string): Promise<TakeOutcome> {
+    if (this.closed) return { taken: false, reason: 'node closed', offence: false };
+    const id = toHex(message.statements[0]!.vaultId);
+    const origin: ChangesOrigin = { label: `radio ${from}`, peer: `radio:${from}`, quiet: true };
+    let outcome: TakeOutcome;
+    if (id === this.shop?.id) outcome = await this.serial(() => this.takeOwnChanges(origin, message));
+    else {
+      const priority = this.standingOf(id) === 'partner' ? 0 : this.store.has(id) ? 1 : 2;
+      outcome = await this.acceptance.run(priority, () => this.takeChanges(origin, message));
+    }
+    const record = this.store.get(id);
+    if (outcome.taken && record) {
+      this.viaRadio.set(id, record.asOf);
+      for (const old of this.viaRadio.keys()) {
+        if (this.viaRadio.size <= 4 * this.store.budget.maxOtherVaults) break;
+        this.viaRadio.delete(old);
+      }
+      this.changed();
+    }
+    return outcome;
   }
 
   /** Vaults whose version held came over the radio: vault id → the asOf it was taken at (bounded by the store). */
