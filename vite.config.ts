@@ -1,9 +1,51 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 
+/**
+ * @meshtastic/core in the browser: it bundles tslog's Node runtime, which imports `os`, `path` and
+ * `util` and reads `process` when its module runs. Its Node built-ins become the small stand-ins
+ * below, and a `process` shim is imported ahead of everything else in the module, so it runs first
+ * wherever the module loads: the page, the SharedWorker or the dedicated worker.
+ */
+const NODE_STANDINS: Record<string, string> = {
+  os: 'export const hostname = () => "browser"; export default { hostname };',
+  path: 'export const normalize = (p) => p; export default { normalize };',
+  util: [
+    'const show = (v) => (typeof v === "string" ? v : v instanceof Error ? (v.stack ?? String(v)) : (() => { try { return JSON.stringify(v); } catch { return String(v); } })());',
+    'export const formatWithOptions = (_options, ...args) => args.map(show).join(" ");',
+    'export const types = { isNativeError: (e) => e instanceof Error };',
+    'export default { formatWithOptions, types };',
+  ].join('\n'),
+};
+const PROCESS_SHIM =
+  'const g = globalThis; if (typeof g.process !== "object" || g.process === null) g.process = { env: {}, version: "", versions: {}, platform: "browser", cwd: () => "/" };';
+const MESHTASTIC_CORE = /[\\/]@meshtastic[\\/]core[\\/]dist[\\/]/;
+
+function meshtasticInTheBrowser(): Plugin {
+  return {
+    name: 'souk-meshtastic-in-the-browser',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source === 'virtual:souk-process-shim') return '\0souk-process-shim';
+      if (importer && MESHTASTIC_CORE.test(importer) && source in NODE_STANDINS) return `\0souk-node-standin:${source}`;
+      return null;
+    },
+    load(id) {
+      if (id === '\0souk-process-shim') return PROCESS_SHIM;
+      if (id.startsWith('\0souk-node-standin:')) return NODE_STANDINS[id.slice('\0souk-node-standin:'.length)];
+      return null;
+    },
+    transform(code, id) {
+      if (MESHTASTIC_CORE.test(id) && /[\\/]mod\.js$/.test(id)) return { code: `import 'virtual:souk-process-shim';\n${code}`, map: null };
+      return null;
+    },
+  };
+}
+
 export default defineConfig({
   plugins: [
+    meshtasticInTheBrowser(),
     react(),
     VitePWA({
       registerType: 'prompt',
@@ -35,7 +77,8 @@ export default defineConfig({
     }),
   ],
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['@automerge/automerge'] },
+  // @meshtastic/core is served as it is in dev, so the stand-ins above apply to it.
+  optimizeDeps: { exclude: ['@automerge/automerge', '@meshtastic/core'] },
   build: { target: 'es2022', sourcemap: true },
   // `npm run dev` with `npm run signaling` beside it: the dev server passes /signal on.
   server: { port: 5173, proxy: { '/signal': { target: 'ws://127.0.0.1:8080', ws: true } } },
