@@ -1,0 +1,345 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../test/manualClock';
+import { bytesEqual, toHex } from '../wire/hex';
+import { HOUR_MS } from './airtimeScheduler';
+import { MODEM_PRESETS, packetAirtimeMs } from './loraAirtime';
+import { MemoryRadioMedium } from './memoryRadioMedium';
+import { decodeEnvelope, encodeEnvelope } from './radioEnvelope';
+import { RadioSync } from './radioSync';
+import type { RadioItem, RadioTakeOutcome, RadioUpdate, RadioVaultSource } from './radioVaultSource';
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const key = (n: number) => new Uint8Array(32).fill(n & 0xff).map((b, i) => (i === 0 ? n >> 8 : b));
+const streamOf = (vault: number) => toHex(key(vault));
+
+/**
+ * A node's vaults as the engine sees them: streams (vault n, device n+1000) with counters. A
+ * compact update is opaque bytes: 1 | vault | counter | padding | 4-byte "signature" (a hash only
+ * honest test nodes make); a bundle: 2 | vault | from | to | filler | signature.
+ */
+class FakeSource implements RadioVaultSource {
+  readonly held = new Map<string, { vault: number; counter: number }>();
+  private readonly listeners = new Set<(u: RadioUpdate) => void>();
+  takes = 0;
+
+  constructor(private readonly compactBytes = 80) {}
+
+  hold(vault: number, counter: number): void {
+    this.held.set(streamOf(vault), { vault, counter });
+  }
+
+  counter(vault: number): number {
+    return this.held.get(streamOf(vault))?.counter ?? 0;
+  }
+
+  /** The merchant edits vault `vault` (an own update). */
+  edit(vault: number, asBundle = false): void {
+    const counter = this.counter(vault) + 1;
+    this.hold(vault, counter);
+    const update = asBundle ? this.bundle(vault, 0, counter) : this.compact(vault, counter);
+    update.cls = 'stock';
+    for (const l of this.listeners) l(update);
+  }
+
+  item(vault: number, counter: number): RadioItem {
+    return { vaultId: key(vault), deviceKey: key(vault + 1000), counter };
+  }
+
+  compact(vault: number, counter: number): RadioUpdate {
+    const body = new Uint8Array(this.compactBytes - 4);
+    body[0] = 1;
+    body[1] = vault >> 8;
+    body[2] = vault & 0xff;
+    new DataView(body.buffer).setUint32(3, counter);
+    return { kind: 'compact', bytes: signed(body), cls: 'catchUp', label: `vault ${vault}: ${counter}`, item: this.item(vault, counter) };
+  }
+
+  bundle(vault: number, from: number, to: number): RadioUpdate {
+    const body = new Uint8Array(Math.min(11 + 300 * (to - from), 16_000));
+    body[0] = 2;
+    body[1] = vault >> 8;
+    body[2] = vault & 0xff;
+    new DataView(body.buffer).setUint32(3, from);
+    new DataView(body.buffer).setUint32(7, to);
+    return { kind: 'bundle', bytes: signed(body), cls: 'catchUp', label: `vault ${vault}: ${from}→${to}`, item: this.item(vault, to) };
+  }
+
+  radioItems(): RadioItem[] {
+    return [...this.held.values()].map((h) => this.item(h.vault, h.counter));
+  }
+
+  async radioCatchUp(item: RadioItem, fromCounter: number): Promise<RadioUpdate[]> {
+    const vault = (item.vaultId[0]! << 8) | item.vaultId[1]!;
+    const held = this.counter(vault);
+    if (held <= fromCounter) return [];
+    if (fromCounter === 0) return [this.bundle(vault, 0, held)];
+    return Array.from({ length: held - fromCounter }, (_, i) => this.compact(vault, fromCounter + 1 + i));
+  }
+
+  onOwnUpdate(listener: (update: RadioUpdate) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async takeCompact(bytes: Uint8Array): Promise<RadioTakeOutcome> {
+    this.takes += 1;
+    const body = verified(bytes);
+    if (!body || body[0] !== 1 || body.length < 7) return { taken: false, reason: 'bad signature', offence: true };
+    const vault = (body[1]! << 8) | body[2]!;
+    const counter = new DataView(body.buffer, body.byteOffset).getUint32(3);
+    const held = this.counter(vault);
+    if (counter <= held) return { taken: false, reason: 'stale', offence: false, stale: true };
+    if (counter > held + 1) return { taken: false, reason: 'behind', offence: false, behind: true };
+    this.hold(vault, counter);
+    return { taken: true, label: `vault ${vault}` };
+  }
+
+  async takeBundle(bytes: Uint8Array): Promise<RadioTakeOutcome> {
+    this.takes += 1;
+    const body = verified(bytes);
+    if (!body || body[0] !== 2 || body.length < 11) return { taken: false, reason: 'bad signature', offence: true };
+    const view = new DataView(body.buffer, body.byteOffset);
+    const vault = (body[1]! << 8) | body[2]!;
+    const [from, to] = [view.getUint32(3), view.getUint32(7)];
+    const held = this.counter(vault);
+    if (to <= held) return { taken: false, reason: 'stale', offence: false, stale: true };
+    if (from > held) return { taken: false, reason: 'behind', offence: false, behind: true };
+    this.hold(vault, to);
+    return { taken: true, label: `vault ${vault}` };
+  }
+}
+
+function signature(body: Uint8Array): Uint8Array {
+  return sha256(Uint8Array.of(0x5a, ...body)).subarray(0, 4);
+}
+function signed(body: Uint8Array): Uint8Array {
+  return Uint8Array.of(...body, ...signature(body));
+}
+function verified(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length < 5) return undefined;
+  const body = bytes.subarray(0, -4);
+  return bytesEqual(signature(body), bytes.subarray(-4)) ? body : undefined;
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 30; i++) await Promise.resolve();
+}
+
+function network(count: number, options: { loss?: number; seed?: number; region?: number; compactBytes?: number } = {}) {
+  const clock = new ManualClock();
+  const seed = options.seed ?? 1;
+  const medium = new MemoryRadioMedium({ clock, random: seeded(seed), loss: options.loss ?? 0 });
+  const nodes = Array.from({ length: count }, (_, i) => {
+    const source = new FakeSource(options.compactBytes);
+    const sync = new RadioSync({ source, clock, random: seeded(seed * 100 + i), region: options.region ?? 0 });
+    sync.attach(medium.attach(i + 1));
+    return { source, sync, address: i + 1 };
+  });
+  const run = async (ms: number, until?: () => boolean, step = 250) => {
+    for (let t = 0; t < ms; t += step) {
+      clock.advance(step);
+      await settle();
+      if (until && t % 10_000 === 0 && until()) return true;
+    }
+    return until ? until() : true;
+  };
+  return { clock, medium, nodes, run };
+}
+
+const kindOf = (payload: Uint8Array) => {
+  const d = decodeEnvelope(payload);
+  return 'envelope' in d ? d.envelope.kind : 'refused';
+};
+
+function converged(nodes: { source: FakeSource }[]): boolean {
+  const latest = new Map<string, number>();
+  for (const n of nodes) for (const [s, h] of n.source.held) latest.set(s, Math.max(latest.get(s) ?? 0, h.counter));
+  return nodes.every((n) => [...latest].every(([s, c]) => n.source.held.get(s)?.counter === c));
+}
+
+describe('radio sync', () => {
+  for (const count of [2, 5]) {
+    it(`${count} engines at 30% loss converge: every item's latest counter reaches everyone`, async () => {
+      const { nodes, run, medium } = network(count, { loss: 0.3, seed: count });
+      const random = seeded(77);
+      nodes.forEach((n, i) => {
+        n.source.hold(i, 3);
+        // Some hold older versions of others' vaults, some none.
+        for (let j = 0; j < count; j++) if (j !== i && random() < 0.5) n.source.hold(j, 1 + Math.floor(random() * 2));
+      });
+      nodes.forEach((n, i) => n.source.edit(i));
+      await run(20 * 60_000);
+      nodes.forEach((n, i) => n.source.edit(i, i % 2 === 1)); // some go as bundles (fragments under loss)
+      const done = await run(6 * HOUR_MS, () => converged(nodes));
+      expect(done).toBe(true);
+      expect(nodes.every((n, i) => nodes.every((m) => m.source.counter(i) === n.source.counter(i) && m.source.counter(i) === 5))).toBe(true);
+      expect(medium.aired.some((a) => kindOf(a.payload) === 'fragment')).toBe(true);
+      expect(medium.aired.every((a) => kindOf(a.payload) !== 'refused')).toBe(true);
+    }, 120_000);
+  }
+
+  it('an over-budget burst at EU_868 waits instead of breaking the duty cycle, and all of it goes', async () => {
+    const { nodes, run, medium, clock } = network(1, { region: 3, compactBytes: 190 });
+    const [{ source, sync }] = nodes as [(typeof nodes)[0]];
+    const start = clock.now();
+    for (let v = 0; v < 250; v++) source.edit(v);
+    await run(10 * 60_000);
+    const status = sync.status();
+    expect(status.budget.allowedMs).toBe(360_000);
+    expect(status.budget.dutyCyclePercent).toBe(10);
+    await run(2 * HOUR_MS);
+    const sends = medium.aired.map((a) => ({ at: a.at, airtime: packetAirtimeMs(a.payload.length, MODEM_PRESETS.LONG_FAST) }));
+    expect(sends.length).toBe(250);
+    for (const s of sends) {
+      const inHour = sends.filter((o) => o.at > s.at - HOUR_MS && o.at <= s.at).reduce((n, o) => n + o.airtime, 0);
+      expect(inHour).toBeLessThanOrEqual(360_000);
+    }
+    // More than an hour's allowance: the last ones waited for the hour to roll.
+    expect(sends.reduce((n, s) => n + s.airtime, 0)).toBeGreaterThan(360_000);
+    expect(sends.at(-1)!.at - start).toBeGreaterThan(HOUR_MS);
+    expect(sync.status().budget.usedMs).toBeLessThanOrEqual(360_000);
+  });
+
+  it('reports that it waits for the duty cycle while the burst is held back', async () => {
+    const { nodes, run } = network(1, { region: 3, compactBytes: 190 });
+    const [{ source, sync }] = nodes as [(typeof nodes)[0]];
+    for (let v = 0; v < 250; v++) source.edit(v);
+    await run(50 * 60_000);
+    const budget = sync.status().budget;
+    expect(budget.waiting).toBe('the hourly airtime allowance (duty cycle) is used up');
+    expect(budget.nextSendAt).toBeGreaterThan(0);
+    expect(budget.queued.stock).toBeGreaterThan(0);
+  });
+
+  it('drops duplicates: the same datagram heard twice is taken once', async () => {
+    const { nodes, run, medium } = network(1);
+    const [{ source, sync }] = nodes as [(typeof nodes)[0]];
+    const other = new FakeSource();
+    other.hold(9, 0);
+    const payload = encodeEnvelope({ kind: 'update', cls: 'stock', urgent: false, update: other.compact(9, 1).bytes });
+    medium.inject({ from: 50, to: 'broadcast', payload });
+    medium.inject({ from: 51, to: 'broadcast', payload });
+    await run(1_000);
+    expect(source.counter(9)).toBe(1);
+    expect(source.takes).toBe(1);
+    expect(sync.status()).toMatchObject({ taken: 1, duplicates: 1, received: 2 });
+  });
+
+  it('a forged update is refused, counted against its claimed sender, and changes nothing; a sender over budget is ignored', async () => {
+    const { nodes, run, medium } = network(1);
+    const [{ source, sync }] = nodes as [(typeof nodes)[0]];
+    source.hold(9, 1);
+    const genuine = new FakeSource().compact(9, 2).bytes;
+    const forged = genuine.slice();
+    forged[20] ^= 1;
+    medium.inject({ from: 66, to: 'broadcast', payload: encodeEnvelope({ kind: 'update', cls: 'stock', urgent: false, update: forged }) });
+    await run(1_000);
+    expect(source.counter(9)).toBe(1);
+    expect(sync.status().refusals[0]!.reason).toBe('!00000042: bad signature');
+    // Garbage from 66 until it is over budget: then even a genuine update from 66 is ignored for a while.
+    for (let i = 0; i < 20; i++) medium.inject({ from: 66, to: 'broadcast', payload: Uint8Array.of(0x1f, 0, i) });
+    await run(1_000);
+    const refusals = sync.status().refusals.filter((r) => r.reason.startsWith('!00000042'));
+    expect(refusals.length).toBe(9);
+    expect(refusals[0]!.reason).toBe('!00000042: unknown envelope kind 15');
+    const payload = encodeEnvelope({ kind: 'update', cls: 'stock', urgent: false, update: genuine });
+    medium.inject({ from: 66, to: 'broadcast', payload });
+    await run(1_000);
+    expect(source.counter(9)).toBe(1);
+    // The same update from another claimed sender is taken.
+    medium.inject({ from: 67, to: 'broadcast', payload });
+    await run(1_000);
+    expect(source.counter(9)).toBe(2);
+  });
+
+  it('reconciliation finds exactly the difference and only the missing updates go on air', async () => {
+    const { nodes, run, medium } = network(2, { seed: 9 });
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const random = seeded(5);
+    for (let v = 0; v < 300; v++) {
+      const c = 1 + Math.floor(random() * 5);
+      a.source.hold(v, c);
+      b.source.hold(v, c);
+    }
+    const newerOnA = [3, 50, 77, 120, 200, 299];
+    for (const v of newerOnA) a.source.hold(v, a.source.counter(v) + 1);
+    const onlyOnB = [400, 401, 402, 403];
+    for (const v of onlyOnB) b.source.hold(v, 2);
+    a.source.edit(300); // a new item of A's own: B hears it, meets A, and they reconcile
+    const done = await run(HOUR_MS, () => converged(nodes));
+    expect(done).toBe(true);
+    const sent = medium.aired.map((x) => ({ from: x.from, kind: kindOf(x.payload), bytes: x.payload.length }));
+    const updatesFromA = sent.filter((s) => s.from === 1 && s.kind === 'update');
+    expect(updatesFromA.length).toBe(1 + newerOnA.length);
+    expect(sent.filter((s) => s.from === 2 && s.kind === 'update')).toHaveLength(0);
+    const bundles = sent.filter((s) => s.kind === 'fragment');
+    expect(bundles.every((s) => s.from === 2)).toBe(true);
+    expect(bundles.length).toBe(onlyOnB.length * 3); // 611 bytes each: 3 fragments
+    const summaries = sent.filter((s) => s.kind === 'summary');
+    expect(summaries.length).toBeLessThanOrEqual(3);
+  });
+
+  it('pause sends nothing, receiving goes on; resuming sends what waited', async () => {
+    const { nodes, run, medium } = network(1);
+    const [{ source, sync }] = nodes as [(typeof nodes)[0]];
+    sync.pause(true);
+    source.edit(1);
+    source.edit(2);
+    const other = new FakeSource();
+    medium.inject({ from: 40, to: 'broadcast', payload: encodeEnvelope({ kind: 'update', cls: 'stock', urgent: false, update: other.compact(9, 1).bytes }) });
+    await run(HOUR_MS);
+    expect(medium.aired).toHaveLength(0);
+    expect(source.counter(9)).toBe(1);
+    expect(sync.status().budget.waiting).toBe('radio sync is paused');
+    sync.pause(false);
+    await run(60_000);
+    expect(medium.aired.filter((a) => kindOf(a.payload) === 'update')).toHaveLength(2);
+  });
+
+  it('detach and attach keep the queue: nothing queued is lost while unplugged', async () => {
+    const { nodes, run, medium } = network(1);
+    const [{ source, sync, address }] = nodes as [(typeof nodes)[0]];
+    sync.detach();
+    for (let v = 0; v < 3; v++) source.edit(v);
+    const id = sync.queueView()[2]!.id;
+    expect(sync.markUrgent(id)).toBe(true);
+    await run(60_000);
+    expect(medium.aired).toHaveLength(0);
+    expect(sync.queueView().map((e) => e.label)).toEqual(['vault 2: 1', 'vault 0: 1', 'vault 1: 1']);
+    expect(sync.status().budget).toMatchObject({ waiting: 'the radio is unplugged', queued: { stock: 3 } });
+    sync.attach(medium.attach(address));
+    await run(60_000);
+    expect(medium.aired.map((a) => [kindOf(a.payload), a.hopLimit])).toEqual([
+      ['update', 7],
+      ['update', 3],
+      ['update', 3],
+    ]);
+    expect(sync.queueView()).toHaveLength(0);
+  });
+
+  it('a link closed under it (unplugged) keeps what was queued for the next one', async () => {
+    const { nodes, run, medium } = network(1, { region: 3, compactBytes: 190 });
+    const [{ source, sync, address }] = nodes as [(typeof nodes)[0]];
+    for (let v = 0; v < 5; v++) source.edit(v);
+    const link = medium.attach(address); // takes the address: the engine's link is closed
+    void link;
+    await run(60_000);
+    expect(sync.status().attached).toBe(false);
+    const before = medium.aired.length;
+    expect(before).toBeLessThan(5);
+    sync.attach(medium.attach(address));
+    await run(60_000);
+    expect(medium.aired.length).toBe(5);
+  });
+});
