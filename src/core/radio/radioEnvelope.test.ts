@@ -13,7 +13,7 @@ import {
   RadioEnvelopeError,
   type RadioEnvelope,
 } from './radioEnvelope';
-import { ITEM_ID_BYTES, SYMBOL_BYTES } from './reconcile';
+import { ITEM_ID_BYTES, SUMMARY_BYTES_PER_PACKET, SYMBOL_BYTES } from './reconcile';
 
 /** A seeded generator (mulberry32), so a failure replays. */
 function seeded(seed: number): () => number {
@@ -33,6 +33,9 @@ function randomBytes(random: () => number, n: number): Uint8Array {
   return out;
 }
 
+/** One symbol: bytes 00, 01, … (the symbol size is reconcile.ts's; docs/radio-reconcile.md). */
+const SYMBOL_HEX = Array.from({ length: SYMBOL_BYTES }, (_, i) => i.toString(16).padStart(2, '0')).join('');
+
 const VECTORS: [string, RadioEnvelope, string][] = [
   ['more', { kind: 'more', session: 5, next: 300 }, '1500' + '05012c'],
   ['urgent stock update', { kind: 'update', cls: 'stock', urgent: true, update: fromHex('010203') }, '1100' + '05010203'],
@@ -44,23 +47,23 @@ const VECTORS: [string, RadioEnvelope, string][] = [
   ['missing 0 and 9 of 10', { kind: 'missing', messageId: 7, count: 10, bitmap: missingBitmap([0, 9], 10) }, '1300' + '0007' + '0a' + '0102'],
   [
     'summary',
-    { kind: 'summary', session: 1, setSize: 1000, first: 0, symbols: fromHex('00010203040506070809') },
-    '1400' + '01' + '0003e8' + '0000' + '00010203040506070809',
+    { kind: 'summary', session: 1, setSize: 1000, first: 0, symbols: fromHex(SYMBOL_HEX) },
+    '1400' + '01' + '0003e8' + '0000' + SYMBOL_HEX,
   ],
   [
     'difference',
-    { kind: 'difference', session: 2, lacking: [fromHex('11'.repeat(8))], holding: [fromHex('22'.repeat(8))] },
-    '1600' + '02' + '01' + '11'.repeat(8) + '22'.repeat(8),
+    { kind: 'difference', session: 2, lacking: [fromHex('11'.repeat(ITEM_ID_BYTES))], holding: [fromHex('22'.repeat(ITEM_ID_BYTES))] },
+    '1600' + '02' + '01' + '11'.repeat(ITEM_ID_BYTES) + '22'.repeat(ITEM_ID_BYTES),
   ],
 ];
 
 describe('radio envelope', () => {
   it('matches the reconciliation sizes it was specified for', () => {
-    expect(ITEM_ID_BYTES).toBe(8);
-    expect(SYMBOL_BYTES).toBe(10);
+    expect(SYMBOL_BYTES).toBeGreaterThan(ITEM_ID_BYTES);
+    expect(6 + SUMMARY_BYTES_PER_PACKET).toBeLessThanOrEqual(231);
     expect(MAX_FRAGMENT_BYTES).toBe(227);
     expect(MAX_FRAGMENTS).toBe(73);
-    expect(MAX_DIFFERENCE_IDS).toBe(28);
+    expect(MAX_DIFFERENCE_IDS).toBe(Math.floor(229 / ITEM_ID_BYTES));
   });
 
   for (const [name, envelope, hex] of VECTORS) {
@@ -89,10 +92,10 @@ describe('radio envelope', () => {
       ['1200' + '0001' + '0002' + 'abab', 'a fragment before the last carries 227 bytes'],
       ['1300' + '0007' + '0a' + '0106', 'missing bitmap has the wrong size or names no fragment below the count'],
       ['1300' + '0007' + '0a' + '0000', 'missing bitmap has the wrong size or names no fragment below the count'],
-      ['1400' + '01' + '0003e8' + '0000' + '000102', 'summary symbols are not whole symbols within one packet'],
+      ['1400' + '01' + '0003e8' + '0000' + SYMBOL_HEX + '00', 'summary symbols are not whole symbols within one packet'],
       ['1500' + '0501', 'more is 3 bytes'],
-      ['1600' + '02' + '02' + '11'.repeat(8), 'difference names more lacking ids than it carries'],
-      ['1600' + '02' + '00' + '11'.repeat(7), 'difference ids are not whole ids'],
+      ['1600' + '02' + '02' + '11'.repeat(ITEM_ID_BYTES), 'difference names more lacking ids than it carries'],
+      ['1600' + '02' + '00' + '11'.repeat(ITEM_ID_BYTES + 1), 'difference ids are not whole ids'],
     ];
     for (const [hex, reason] of refusals) expect(decodeEnvelope(fromHex(hex)), hex).toEqual({ refused: reason });
   });
@@ -101,7 +104,7 @@ describe('radio envelope', () => {
     expect(() => encodeEnvelope({ kind: 'update', cls: 'trade', urgent: false, update: new Uint8Array(201) })).toThrow(RadioEnvelopeError);
     expect(() => encodeEnvelope({ kind: 'fragment', messageId: 1, index: 0, count: 2, bytes: new Uint8Array(10) })).toThrow(RadioEnvelopeError);
     expect(() => encodeEnvelope({ kind: 'more', session: 256, next: 0 })).toThrow(RadioEnvelopeError);
-    const ids = Array.from({ length: MAX_DIFFERENCE_IDS + 1 }, () => new Uint8Array(8));
+    const ids = Array.from({ length: MAX_DIFFERENCE_IDS + 1 }, () => new Uint8Array(ITEM_ID_BYTES));
     expect(() => encodeEnvelope({ kind: 'difference', session: 0, lacking: ids, holding: [] })).toThrow(RadioEnvelopeError);
     expect(() => encodeEnvelope({ kind: 'summary', session: 0, setSize: 1, first: 0, symbols: new Uint8Array(230) })).toThrow(RadioEnvelopeError);
   });

@@ -242,7 +242,7 @@ describe('radio sync', () => {
     source.hold(9, 1);
     const genuine = new FakeSource().compact(9, 2).bytes;
     const forged = genuine.slice();
-    forged[20] ^= 1;
+    forged[20]! ^= 1;
     medium.inject({ from: 66, to: 'broadcast', payload: encodeEnvelope({ kind: 'update', cls: 'stock', urgent: false, update: forged }) });
     await run(1_000);
     expect(source.counter(9)).toBe(1);
