@@ -195,7 +195,12 @@ export class MeshtasticLink implements DatagramLink {
         settle();
       };
       this.inFlight.add(entry);
-      this.device.sendRaw(bytes, id).then(
+      const sending = this.device.sendRaw(bytes, id);
+      // Core rejects the queued item's own promise when the radio's answer comes while its queue
+      // is still writing other packets, before sendRaw reaches queue.wait(): mark it handled so
+      // it is not an unhandled rejection (the same outcome reaches us through `sending`).
+      for (const item of this.device.queue.getState()) if (item.id === id) item.promise.catch(() => {});
+      sending.then(
         () => finish(resolve),
         (error: unknown) => entry.reject(new DatagramLinkError(`the radio refused the datagram: ${routingReason(error)}`)),
       );

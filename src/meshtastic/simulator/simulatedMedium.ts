@@ -306,7 +306,7 @@ export class SimulatedMedium {
     state.wakeTimer = this.clock.setTimer(() => {
       state.wakeTimer = null;
       this.pump(state);
-    }, Math.max(0, ms));
+    }, Math.max(0, Math.ceil(ms))); // whole ms: a clock with whole-ms time must not wake a hair early, forever
   }
 
   /** Sends the next packet of `state` if the channel, the duty cycle and its delay allow; else waits. */
@@ -375,7 +375,7 @@ export class SimulatedMedium {
       state.queue.push({
         packet: { ...packet, hopLimit: packet.hopLimit - 1, relayNode: me },
         relay: true,
-        notBefore: this.clock.now() + min + this.random() * (max - min),
+        notBefore: this.clock.now() + Math.round(min + this.random() * (max - min)),
       });
       this.pump(state);
     }
