@@ -37,8 +37,10 @@ function meshtasticInTheBrowser(): Plugin {
       return null;
     },
     transform(code, id) {
-      if (MESHTASTIC_CORE.test(id) && /[\\/]mod\.js$/.test(id)) return { code: `import 'virtual:souk-process-shim';\n${code}`, map: null };
-      return null;
+      if (!MESHTASTIC_CORE.test(id) || !/[\\/]mod\.js$/.test(id)) return null;
+      // tslog's isBuffer reads the global Buffer, which browsers do not have (and no global one is made).
+      const body = code.replaceAll('Buffer.isBuffer(arg)', '(typeof Buffer !== "undefined" && Buffer.isBuffer(arg))');
+      return { code: `import 'virtual:souk-process-shim';\n${body}`, map: null };
     },
   };
 }
@@ -76,7 +78,8 @@ export default defineConfig({
       },
     }),
   ],
-  worker: { format: 'es' },
+  // Workers are bundled with their own plugins: the node's worker is where @meshtastic/core runs.
+  worker: { format: 'es', plugins: () => [meshtasticInTheBrowser()] },
   // @meshtastic/core is served as it is in dev, so the stand-ins above apply to it.
   optimizeDeps: { exclude: ['@automerge/automerge', '@meshtastic/core'] },
   build: { target: 'es2022', sourcemap: true },

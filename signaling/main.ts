@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { forwardedAddress, SignalingServer } from './signalingServer';
 import { staticFiles } from './staticFiles';
 import { SIGNALING_PATH } from './signalingProtocol';
+import { RADIO_SIM_PATH, RadioMediumServer } from '../src/headless/radioMediumServer';
 
 /**
  * `tsx signaling/main.ts [--port 8080] [--host 0.0.0.0] [--serve dist] [--trust-proxy]`
@@ -31,12 +32,25 @@ const server = createServer((request, response) => {
 });
 const limits = Number.isInteger(perAddressInRoom) && perAddressInRoom > 0 ? { maxPerAddressInRoom: perAddressInRoom } : {};
 const signaling = new SignalingServer(server, limits, trustProxy ? { addressOf: forwardedAddress } : {});
+// The simulated LoRa medium ("simulated radio" on the Radio page) on the same port: its upgrades
+// are taken before the signaling server's, which refuses every path but its own.
+const radioMedium = new RadioMediumServer();
+const otherUpgrades = server.listeners('upgrade') as ((...args: unknown[]) => void)[];
+server.removeAllListeners('upgrade');
+server.on('upgrade', (request, socket, head) => {
+  if (radioMedium.handleUpgrade(request, socket, head)) return;
+  for (const listener of otherUpgrades) listener.call(server, request, socket, head);
+});
 server.listen(port, host, () => {
   const shown = host === '0.0.0.0' ? 'localhost' : host;
-  console.log(root ? `Souk is running at http://${shown}:${port} (signaling on ${SIGNALING_PATH})` : `Souk signaling on ws://${shown}:${port}${SIGNALING_PATH}`);
+  console.log(
+    root
+      ? `Souk is running at http://${shown}:${port} (signaling on ${SIGNALING_PATH}, simulated radio medium on ${RADIO_SIM_PATH})`
+      : `Souk signaling on ws://${shown}:${port}${SIGNALING_PATH}, simulated radio medium on ${RADIO_SIM_PATH}`,
+  );
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    void signaling.close().then(() => server.close(() => process.exit(0)));
+    void Promise.all([signaling.close(), radioMedium.close()]).then(() => server.close(() => process.exit(0)));
   });
 }

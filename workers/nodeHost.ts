@@ -8,6 +8,8 @@ import { handedOutType } from '../src/core/packages/mediaTypes';
 import type { AttachmentInput, AttachmentKind, PackageApi, PackageSettings } from '../src/core/packages/packageView';
 import { SoukNode } from '../src/core/node/soukNode';
 import type { SyncSession } from '../src/core/sync/syncSession';
+import { RadioHost, type RadioStreams } from '../src/browser/radio/radioHost';
+import type { RadioConnection } from '../src/core/radio/radioView';
 
 /**
  * The node as the UI and the leader tab see it through Comlink. Everything here is cloneable;
@@ -26,6 +28,9 @@ export async function startNodeHost() {
       changes.postMessage({ changedAt: node.view().changedAt });
     }, 25);
   });
+
+  /** The node's radio: one sync engine for the node's life, a Meshtastic radio attached while one is connected. */
+  const radio = new RadioHost(() => node.radioSource());
 
   let leaderEpoch = '';
   const sessions = new Map<SyncSession, string>();
@@ -112,6 +117,19 @@ export async function startNodeHost() {
       // and never as a type that could run in the app's origin (HTML, SVG…): plain bytes then.
       return new Blob(parts as Blob[], { type: handedOutType(mediaType) });
     },
+
+    /**
+     * The radio (Meshtastic LoRa). The page that owns the radio (it opened the serial port, the
+     * Bluetooth device or the simulated one) transfers its byte streams here with Comlink.transfer.
+     */
+    radio: Comlink.proxy({
+      status: () => radio.status(),
+      connect: (connection: RadioConnection, streams: RadioStreams) => radio.connect(connection, streams),
+      disconnect: () => radio.disconnect(),
+      pause: (paused: boolean) => radio.pause(paused),
+      queue: () => radio.queue(),
+      markUrgent: (id: string) => radio.markUrgent(id),
+    }),
 
     /** The leader tab's signaling client proves this node's id to the server with this. */
     proveSignalingJoin: (challenge: Uint8Array, room: string) => node.proveSignalingJoin(challenge, room),

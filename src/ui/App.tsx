@@ -5,19 +5,22 @@ import { BackupReminder } from './devices/BackupReminder';
 import { OtherWaysIn, ShopPanel } from './devices/ShopPanel';
 import { Marketplace } from './Marketplace';
 import { Network } from './Network';
+import { RadioPage } from './radio/RadioPage';
+import { useRadioResume } from './radio/useRadioResume';
 import { Storage } from './Storage';
 import { useNode } from './nodeContext';
 import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network', 'Storage'] as const;
+const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network', 'Radio', 'Storage'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
   const { view } = useNode();
   const [current, setCurrent] = useState<ViewName>('Marketplace');
   const [reminderLater, setReminderLater] = useState(false);
+  useRadioResume();
   return (
     <>
       <header>
@@ -65,6 +68,7 @@ export function App() {
         {current === 'Marketplace' && <Marketplace />}
         {current === 'Shop' && <ShopPanel />}
         {current === 'Network' && <Network />}
+        {current === 'Radio' && <RadioPage />}
         {current === 'Storage' && <Storage />}
       </main>
     </>

@@ -235,7 +235,8 @@ export class RadioOwner {
   }
 
   async #openSimulated(url: string): Promise<Held> {
-    const port = new SimulatedSerialPort(url);
+    // The simulated radio keeps one name per browser profile (and so its node number), unless the address names one.
+    const port = new SimulatedSerialPort(url, new URL(url).searchParams.has('name') ? undefined : simulatedRadioName());
     try {
       await port.open({ baudRate: 115200 });
     } catch (error) {
@@ -258,6 +259,15 @@ export class RadioOwner {
     this.#releaseLock = undefined;
     await held?.close();
   }
+}
+
+function simulatedRadioName(): string {
+  let name = localStorage.getItem('souk-simulated-radio-name');
+  if (!name) {
+    name = `souk-${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
+    localStorage.setItem('souk-simulated-radio-name', name);
+  }
+  return name;
 }
 
 function matches(port: SerialPort, known: RememberedRadio): boolean {
