@@ -55,13 +55,13 @@ describe('the node’s side of radio sync', () => {
     expect(await headsOf(buyer, vault)).toEqual(await headsOf(seller, vault));
   });
 
-  it('a forged update (any byte of the signature changed) is refused and changes nothing', async () => {
+  it('a forged update (any byte of the signature changed) is refused as an offence and changes nothing', async () => {
     const { seller, buyer, honey, updates } = await apart();
     await seller.setOffer(honey, { quantity: 1, price: 1 });
     const forged = updates[0]!.bytes.slice();
     forged[forged.length - 5]! ^= 0x01;
     const outcome = await buyer.radioSource().takeCompact(forged, '!0000bad0');
-    expect(outcome.taken).toBe(false);
+    expect(outcome).toMatchObject({ taken: false, offence: true });
     expect(offered(buyer, 'Honey')).toMatchObject({ quantity: 8, price: 700, viaRadio: false });
   });
 

@@ -321,6 +321,13 @@ describe('compact update: refusals', () => {
     });
   });
 
+  it('an update for the very next counter whose signature fails is forged, not "may not follow"', () => {
+    const { update, receiver } = sample();
+    const forged = update.slice();
+    forged[forged.length - 1]! ^= 0x01;
+    expect(decodeCompactUpdate(forged, lookupOf(receiver))).toEqual({ error: 'compact update refused: signature does not verify the rebuilt change' });
+  });
+
   it('refuses anything over 200 bytes before parsing it', () => {
     const { update, receiver } = sample();
     const lookup = lookupOf(receiver);
