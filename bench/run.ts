@@ -10,6 +10,7 @@ import { flood } from './flood';
 import { hash } from './hash';
 import { importBench } from './importBench';
 import { open } from './open';
+import { radioReconcile } from './radioReconcile';
 import { radioUpdate } from './radioUpdate';
 import { transfer1, transfer3 } from './transfer';
 import { updateSize } from './updateSize';
@@ -22,7 +23,7 @@ import { verify } from './verify';
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
 const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup, hash, transfer1, transfer3 };
-const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize, 'radio-update': radioUpdate };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize, 'radio-update': radioUpdate, 'radio-reconcile': radioReconcile };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
