@@ -110,6 +110,8 @@ function forgeFrom(heard: Uint8Array[]): Uint8Array {
 test('two shops trade over a simulated LoRa radio with no signaling: changes arrive "via radio", a forgery is refused, an unplugged radio keeps its queue', async ({
   browser,
 }) => {
+  // LoRa is slow: a catch-up bundle and several updates at LongFast airtime take minutes of the medium's real time.
+  test.setTimeout(240_000);
   const medium = await startRadioMediumServer(0);
   const mediumUrl = (name: string) => `${medium.url}?name=${name}`;
   const listener = mediumDevice(mediumUrl('listener'));
@@ -117,14 +119,14 @@ test('two shops trade over a simulated LoRa radio with no signaling: changes arr
   const bo = await openRadioShop(browser, 'Bo Spices');
   try {
     await listener.opened;
-    await addOffer(ada.page, { name: 'Rice 5kg', price: '12.50', stock: 40 }, 30, '12.00');
-
     // Each shop connects a simulated radio; the Radio page shows the device.
     await connectSimulated(ada.page, mediumUrl('ada'));
     await connectSimulated(bo.page, mediumUrl('bo'));
     const device = ada.page.getByRole('region', { name: 'Radio device' });
     await expect(device).toContainText(/Node number\s*![0-9a-f]{8}/);
     await expect(device).toContainText('LONG_FAST');
+    // Ada offers rice with the radio on: her update goes on the air; Bo, who never held her shop, reconciles and catches up.
+    await addOffer(ada.page, { name: 'Rice 5kg', price: '12.50', stock: 40 }, 30, '12.00');
 
     // Ada's offer reaches Bo over the radio alone, marked as such.
     await view(bo.page, 'Marketplace');
