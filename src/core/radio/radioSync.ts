@@ -197,6 +197,9 @@ export class RadioSync {
   private summaryEntry: number | null = null;
   private cancelSummary: (() => void) | undefined;
   private cancelRound: (() => void) | undefined;
+  private abandonInFlight: (() => void) | undefined;
+  /** Catch-ups queued lately (stream, counter, from → when), bounded: a second session's finding is not sent twice. */
+  private readonly caughtUp = new Map<string, number>();
 
   constructor(options: RadioSyncOptions) {
     this.source = options.source;
@@ -221,6 +224,8 @@ export class RadioSync {
     if (this.closed) throw new Error('the radio sync engine is closed');
     this.detach();
     this.link = link;
+    // A radio (re)connected may have missed what others sent meanwhile: reconcile soon.
+    this.summarySoon(this.random() * this.limits.newNeighbourDelayMs);
     link.start({
       receive: (datagram) => {
         if (this.link === link) this.receive(datagram);
@@ -235,6 +240,10 @@ export class RadioSync {
   /** Lets the radio go; everything queued stays. */
   detach(): void {
     this.link = null;
+    // A datagram handed to the radio that went away is not waited for: it stays first in the
+    // queue and goes on the next radio (a copy that did get out is dropped as a duplicate).
+    this.abandonInFlight?.();
+    this.abandonInFlight = undefined;
     this.cancelPump?.();
     this.cancelPump = undefined;
   }
@@ -320,7 +329,10 @@ export class RadioSync {
     const lane: QueueLane = own ? update.cls : 'catchUp';
     const envelopes: RadioEnvelope[] =
       update.kind === 'compact' ? [{ kind: 'update', cls: update.cls, urgent: false, update: update.bytes }] : this.sentFragments.cut(update.bytes);
-    this.enqueue(lane, update.label, envelopes, 'broadcast', own, own ? streamOf(update.item) : undefined);
+    // Never replaced by a newer one of the same stream: each compact update is built on the one
+    // before (its deps are elided), so a receiver needs them all; one that arrives early is parked
+    // by the node until its predecessor does.
+    this.enqueue(lane, update.label, envelopes, 'broadcast', own);
   }
 
   private enqueue(lane: QueueLane, label: string, envelopes: RadioEnvelope[], to: number | 'broadcast', own: boolean, stream?: string): number | null {
@@ -373,6 +385,12 @@ export class RadioSync {
       this.pump();
     };
     const cancelTimeout = this.clock.setTimer(() => finish(false), this.limits.sendTimeoutMs);
+    this.abandonInFlight = () => {
+      if (settled) return;
+      settled = true;
+      cancelTimeout();
+      this.inFlight = false;
+    };
     link.send(next.datagram.payload, next.datagram.to, { hopLimit: next.hopLimit }).then(
       () => finish(true),
       () => finish(false),
@@ -677,7 +695,16 @@ export class RadioSync {
       }
       if (ahead) continue;
       if (this.catchUps.length >= this.limits.catchUpsWaiting) break;
-      if (!this.catchUps.some((c) => streamOf(c.item) === streamOf(item) && c.from === fromCounter)) this.catchUps.push({ item, from: fromCounter });
+      // Both sides of a meeting may decode each other's summary: a catch-up already queued lately
+      // for the same stream from the same counter is not queued again (one copy on air serves all).
+      const key = `${streamOf(item)}:${item.counter}:${fromCounter}`;
+      const now = this.clock.now();
+      const lately = this.caughtUp.get(key);
+      if (lately !== undefined && now - lately < this.limits.sessionMs) continue;
+      this.caughtUp.delete(key);
+      this.caughtUp.set(key, now);
+      while (this.caughtUp.size > this.limits.catchUpsWaiting * 4) this.caughtUp.delete(this.caughtUp.keys().next().value!);
+      this.catchUps.push({ item, from: fromCounter });
     }
     this.drainCatchUps();
   }
