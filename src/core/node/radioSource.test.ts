@@ -96,6 +96,19 @@ describe('the node’s side of radio sync', () => {
     expect(offered(other, 'Honey')).toBeUndefined();
   });
 
+  it('updates heard out of order are parked and taken once the one they build on arrives', async () => {
+    const { seller, buyer, honey, updates } = await apart();
+    await seller.setOffer(honey, { quantity: 7, price: 700 });
+    await seller.setOffer(honey, { quantity: 6, price: 700 });
+    await seller.setOffer(honey, { quantity: 5, price: 700 });
+    const [first, second, third] = updates as [RadioUpdate, RadioUpdate, RadioUpdate];
+    expect(await buyer.radioSource().takeCompact(third.bytes, '!0000beef')).toMatchObject({ taken: false, behind: true });
+    expect(await buyer.radioSource().takeCompact(second.bytes, '!0000beef')).toMatchObject({ taken: false, behind: true });
+    expect(offered(buyer, 'Honey')?.quantity).toBe(8);
+    expect(await buyer.radioSource().takeCompact(first.bytes, '!0000beef')).toMatchObject({ taken: true });
+    expect(offered(buyer, 'Honey')?.quantity).toBe(5);
+  });
+
   it('a change too large for one packet goes as a bundle that a holder of the previous version takes', async () => {
     const { seller, buyer, updates } = await apart();
     await seller.updateProfile({ name: 'Hill Stall — honey, figs, dates, olives and the best almonds in the valley', area: 'Upper valley road, by the well' });

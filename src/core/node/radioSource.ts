@@ -14,6 +14,12 @@ export const MAX_LOGGED_STREAMS = 2048;
 export const MAX_LOGGED_PER_STREAM = 8;
 /** Items offered to reconciliation: own shop first, then partners, then the most recently taken. */
 export const MAX_RADIO_ITEMS = 4096;
+/**
+ * Compact updates heard before the one they build on (loss, or a higher class sent first) are
+ * parked, at most this many in all and a quarter of them per vault, and tried again when their
+ * vault moves; the oldest go first when full.
+ */
+export const MAX_PARKED = 64;
 
 /** What the radio source needs of the node. */
 export interface RadioNodeAccess {
@@ -42,6 +48,8 @@ export class NodeRadioSource implements RadioVaultSource {
   private readonly listeners = new Set<(update: RadioUpdate) => void>();
   /** `${vault}/${device}` → its recent compact updates, in counter order (our own canonical bytes). */
   private readonly log = new Map<string, LoggedUpdate[]>();
+  /** Parked compact updates, oldest first: vault prefix (hex) and the bytes heard. */
+  private parked: { vault: string; bytes: Uint8Array; from: string }[] = [];
 
   constructor(private readonly node: RadioNodeAccess) {}
 
@@ -125,6 +133,34 @@ export class NodeRadioSource implements RadioVaultSource {
   }
 
   async takeCompact(bytes: Uint8Array, from: string): Promise<RadioTakeOutcome> {
+    const outcome = await this.takeCompactOnce(bytes, from);
+    const vault = toHex(bytes.subarray(1, 1 + VAULT_PREFIX_BYTES));
+    if (outcome.taken) await this.retryParked(vault);
+    else if (outcome.behind && bytes.length > 1 + VAULT_PREFIX_BYTES) this.park(vault, bytes, from);
+    return outcome;
+  }
+
+  private park(vault: string, bytes: Uint8Array, from: string): void {
+    if (this.parked.some((p) => bytesEqual(p.bytes, bytes))) return;
+    const sameVault = this.parked.filter((p) => p.vault === vault);
+    if (sameVault.length >= MAX_PARKED / 4) this.parked.splice(this.parked.indexOf(sameVault[0]!), 1);
+    this.parked.push({ vault, bytes: bytes.slice(), from });
+    if (this.parked.length > MAX_PARKED) this.parked.shift();
+  }
+
+  /** Tries the vault's parked updates again until none more is taken (each at most once per pass). */
+  private async retryParked(vault: string): Promise<void> {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const waiting of this.parked.filter((p) => p.vault === vault)) {
+        const outcome = await this.takeCompactOnce(waiting.bytes, waiting.from);
+        if (outcome.taken || !outcome.behind) this.parked = this.parked.filter((p) => p !== waiting);
+        if (outcome.taken) progress = true;
+      }
+    }
+  }
+
+  private async takeCompactOnce(bytes: Uint8Array, from: string): Promise<RadioTakeOutcome> {
     let heldFor: { id: string; statements: readonly SignedHeads[] } | undefined;
     const decoded = decodeCompactUpdate(bytes, {
       vault: (prefix) => {
@@ -165,6 +201,7 @@ export class NodeRadioSource implements RadioVaultSource {
     if ('error' in message) return { taken: false, reason: message.error, offence: true };
     const outcome = await this.node.take(message, from);
     if (!outcome.taken) return { ...outcome, behind: /dependencies are missing/.test(outcome.reason) };
+    await this.retryParked(toHex(message.statements[0]!.vaultId.subarray(0, VAULT_PREFIX_BYTES)));
     return { taken: true, label: 'a shop version' };
   }
 
