@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../test/manualClock';
-import { AirtimeScheduler, BACKOFF_MAX_MS, HOUR_MS } from './airtimeScheduler';
+import { AirtimeScheduler, BACKOFF_MAX_MS, UTILIZATION_FRESH_MS, HOUR_MS } from './airtimeScheduler';
 import { MODEM_PRESETS, packetAirtimeMs } from './loraAirtime';
 
 const EU_868 = 3;
@@ -68,11 +68,24 @@ describe('airtime scheduler', () => {
       expect(slot.waiting).toBe('the channel is busy');
       waits.push(slot.at - clock.now());
       clock.advance(slot.at - clock.now());
+      scheduler.configure({ channelUtilization: 31 + (i % 2) }); // the radio keeps reporting a busy channel
     }
     expect(waits[1]).toBeGreaterThan(waits[0]!);
     expect(Math.max(...waits)).toBeLessThanOrEqual(BACKOFF_MAX_MS);
     expect(waits.at(-1)).toBe(BACKOFF_MAX_MS);
     scheduler.configure({ channelUtilization: 12 });
+    expect(scheduler.slotFor(50)).toEqual({ at: clock.now(), waiting: null });
+  });
+
+  it('an old busy reading stops holding sending back, and the same reading passed on again adds no backoff', () => {
+    const clock = new ManualClock();
+    const scheduler = new AirtimeScheduler(clock, () => 1, { region: US });
+    scheduler.configure({ channelUtilization: 90 });
+    const first = scheduler.slotFor(50);
+    expect(first.waiting).toBe('the channel is busy');
+    for (let i = 0; i < 10; i++) scheduler.configure({ channelUtilization: 90, region: US }); // other radio facts, same reading
+    expect(scheduler.slotFor(50).at).toBe(first.at);
+    clock.advance(UTILIZATION_FRESH_MS + 1);
     expect(scheduler.slotFor(50)).toEqual({ at: clock.now(), waiting: null });
   });
 

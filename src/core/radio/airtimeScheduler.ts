@@ -12,6 +12,11 @@ import { dutyCycleOf, MODEM_PRESETS, packetAirtimeMs, type ModemPreset } from '.
 export const HOUR_MS = 3_600_000;
 /** Channel utilisation (percent) above which this node holds back. The firmware itself stops at 40. */
 export const BUSY_CHANNEL_PERCENT = 25;
+/**
+ * A utilisation reading counts this long: radios report it about once a minute, over the last
+ * minute, so an old reading says nothing about now (a burst long over must not hold sending back).
+ */
+export const UTILIZATION_FRESH_MS = 90_000;
 export const BACKOFF_BASE_MS = 2_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
 /** Meshtastic's client waits this long before each write to the device. */
@@ -41,6 +46,7 @@ export class AirtimeScheduler {
   private backoffUntil = 0;
   private backoffReason: string | null = null;
   private lastEnd = 0;
+  private utilizationAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
@@ -51,10 +57,19 @@ export class AirtimeScheduler {
   }
 
   configure(settings: Partial<AirtimeSettings>): void {
+    const reading = settings.channelUtilization;
+    // The same reading passed on again (with other radio facts) is not a new one: it neither
+    // restarts its freshness nor backs off once more.
+    const fresh = reading !== undefined && reading !== this.settings.channelUtilization;
     this.settings = { ...this.settings, ...settings };
-    if (settings.channelUtilization !== undefined) {
+    if (fresh) {
+      this.utilizationAt = this.clock.now();
       if (this.isBusy()) this.holdBack('the channel is busy');
-      else this.busyStreak = 0;
+      else {
+        this.busyStreak = 0;
+        // The channel cleared: a wait that was only for it ends now.
+        if (this.backoffReason === 'the channel is busy' && this.failures === 0) this.backoffUntil = Math.min(this.backoffUntil, this.clock.now());
+      }
     }
   }
 
@@ -136,7 +151,7 @@ export class AirtimeScheduler {
 
   private isBusy(): boolean {
     const u = this.settings.channelUtilization;
-    return u !== null && u > BUSY_CHANNEL_PERCENT;
+    return u !== null && u > BUSY_CHANNEL_PERCENT && this.clock.now() - this.utilizationAt <= UTILIZATION_FRESH_MS;
   }
 
   private holdBack(reason: string): void {
