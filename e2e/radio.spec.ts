@@ -111,7 +111,7 @@ test('two shops trade over a simulated LoRa radio with no signaling: changes arr
   browser,
 }) => {
   // LoRa is slow: a catch-up bundle and several updates at LongFast airtime take minutes of the medium's real time.
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   const medium = await startRadioMediumServer(0);
   const mediumUrl = (name: string) => `${medium.url}?name=${name}`;
   const listener = mediumDevice(mediumUrl('listener'));
@@ -161,7 +161,7 @@ test('two shops trade over a simulated LoRa radio with no signaling: changes arr
 
     // Plugged back in: the waiting edit goes, and Bo sees it.
     await connectSimulated(ada.page, mediumUrl('ada'));
-    await expect(rice).toContainText('10 each available', { timeout: 60_000 });
+    await expect(rice).toContainText('10 each available', { timeout: 180_000 });
     await expect(rice).toContainText('via radio');
   } finally {
     listener.close();
