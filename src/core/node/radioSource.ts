@@ -20,6 +20,19 @@ export const MAX_RADIO_ITEMS = 4096;
  * vault moves; the oldest go first when full.
  */
 export const MAX_PARKED = 64;
+export const MAX_PARKED_PER_COUNTER = 2;
+
+/** The device prefix and counter a compact update names (header: version, vault 8, device 4, counter uLEB128). */
+function streamSlotOf(bytes: Uint8Array): { device: string; counter: number } | undefined {
+  let counter = 0;
+  let scale = 1;
+  for (let i = 13; i < Math.min(bytes.length, 13 + 8); i++) {
+    counter += (bytes[i]! & 0x7f) * scale;
+    if ((bytes[i]! & 0x80) === 0) return { device: toHex(bytes.subarray(9, 13)), counter };
+    scale *= 128;
+  }
+  return undefined;
+}
 
 /** What the radio source needs of the node. */
 export interface RadioNodeAccess {
@@ -49,7 +62,7 @@ export class NodeRadioSource implements RadioVaultSource {
   /** `${vault}/${device}` → its recent compact updates, in counter order (our own canonical bytes). */
   private readonly log = new Map<string, LoggedUpdate[]>();
   /** Parked compact updates, oldest first: vault prefix (hex) and the bytes heard. */
-  private parked: { vault: string; bytes: Uint8Array; from: string }[] = [];
+  private parked: { vault: string; bytes: Uint8Array; from: string; slot: { device: string; counter: number } }[] = [];
 
   constructor(private readonly node: RadioNodeAccess) {}
 
@@ -136,15 +149,27 @@ export class NodeRadioSource implements RadioVaultSource {
     const outcome = await this.takeCompactOnce(bytes, from);
     const vault = toHex(bytes.subarray(1, 1 + VAULT_PREFIX_BYTES));
     if (outcome.taken) await this.retryParked(vault);
-    else if (outcome.behind && bytes.length > 1 + VAULT_PREFIX_BYTES) this.park(vault, bytes, from);
+    // Only what follows a stream this node holds is parked: an unknown vault or device waits for reconciliation.
+    else if (outcome.behind && !/unknown (vault|device)/.test(outcome.reason)) this.park(vault, bytes, from);
     return outcome;
   }
 
+  /**
+   * Parks an update heard too early. What cannot be verified yet may be junk under a spoofed
+   * number, so: at most MAX_PARKED_PER_COUNTER for one (vault, device, counter), the first heard
+   * kept; per vault, the counters farthest ahead go first when full; in all, the oldest.
+   */
   private park(vault: string, bytes: Uint8Array, from: string): void {
-    if (this.parked.some((p) => bytesEqual(p.bytes, bytes))) return;
+    const slot = streamSlotOf(bytes);
+    if (!slot || this.parked.some((p) => bytesEqual(p.bytes, bytes))) return;
+    if (this.parked.filter((p) => p.vault === vault && p.slot.device === slot.device && p.slot.counter === slot.counter).length >= MAX_PARKED_PER_COUNTER) return;
     const sameVault = this.parked.filter((p) => p.vault === vault);
-    if (sameVault.length >= MAX_PARKED / 4) this.parked.splice(this.parked.indexOf(sameVault[0]!), 1);
-    this.parked.push({ vault, bytes: bytes.slice(), from });
+    if (sameVault.length >= MAX_PARKED / 4) {
+      const farthest = sameVault.reduce((a, b) => (b.slot.counter >= a.slot.counter ? b : a));
+      if (farthest.slot.counter < slot.counter) return;
+      this.parked.splice(this.parked.indexOf(farthest), 1);
+    }
+    this.parked.push({ vault, bytes: bytes.slice(), from, slot });
     if (this.parked.length > MAX_PARKED) this.parked.shift();
   }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../test/manualClock';
 import { toHex } from '../wire/hex';
-import { decodeEnvelope, encodeEnvelope, MAX_FRAGMENT_BYTES, missingIndices } from './radioEnvelope';
-import { cutBundle, FRAGMENT_LIMITS, FragmentAssembler, RadioFragmentError, SentFragments, type FragmentEnvelope, type MissingEnvelope } from './radioFragments';
+import { decodeEnvelope, encodeEnvelope, MAX_FRAGMENT_BYTES, missingBitmap, missingIndices } from './radioEnvelope';
+import { cutBundle, FRAGMENT_LIMITS, FragmentAssembler, MAX_RESENDS, RadioFragmentError, SentFragments, type FragmentEnvelope, type MissingEnvelope } from './radioFragments';
 import { MAX_RADIO_BUNDLE_BYTES } from './radioVaultSource';
 
 function seeded(seed: number): () => number {
@@ -95,18 +95,29 @@ describe('radio fragments', () => {
     for (const r of requests) expect(missingIndices(r.bitmap, r.count).length).toBeLessThan(73);
   });
 
-  it('a fragment that contradicts one held discards the message', () => {
+  it('a fragment that contradicts one held is dropped, nobody charged (the number may be spoofed), and the message still completes', () => {
     const clock = new ManualClock();
     const assembler = new FragmentAssembler(clock, () => {});
-    const fragments = cutBundle(new Uint8Array(600).fill(1), 3);
+    const bundle = new Uint8Array(600).fill(1);
+    const fragments = cutBundle(bundle, 3);
     expect(assembler.add(8, fragments[0]!)).toEqual({ pending: true });
     const forged = { ...fragments[0]!, bytes: fragments[0]!.bytes.map((b) => b ^ 0xff) };
-    expect(assembler.add(8, forged)).toMatchObject({ offence: true });
-    expect(assembler.pendingCount).toBe(0);
+    expect(assembler.add(8, forged)).toMatchObject({ refused: 'fragment conflicts with one held for the same message and index', offence: false });
     const otherCount = { ...fragments[1]!, count: 4 };
+    expect(assembler.add(8, otherCount)).toMatchObject({ refused: 'fragment count conflicts with an earlier fragment of the same message', offence: false });
+    expect(assembler.pendingCount).toBe(1);
     assembler.add(8, fragments[1]!);
-    expect(assembler.add(8, otherCount)).toMatchObject({ refused: 'fragment count conflicts with an earlier fragment of the same message' });
-    expect(assembler.pendingCount).toBe(0);
+    expect(assembler.add(8, fragments[2]!)).toEqual({ complete: bundle });
+  });
+
+  it('a sent bundle answers requests for a fragment at most MAX_RESENDS times, whoever asks', () => {
+    const clock = new ManualClock();
+    const sent = new SentFragments(clock, () => 0);
+    const fragments = sent.cut(new Uint8Array(600).fill(2));
+    const all = { kind: 'missing' as const, messageId: fragments[0]!.messageId, count: fragments.length, bitmap: missingBitmap([0, 1, 2], fragments.length) };
+    let total = 0;
+    for (let i = 0; i < 20; i++) total += sent.answer(all).length;
+    expect(total).toBe(MAX_RESENDS * fragments.length);
   });
 
   it('holds a bounded number of incomplete messages per claimed sender and in all, oldest evicted', () => {

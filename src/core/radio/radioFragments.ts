@@ -110,10 +110,9 @@ export class FragmentAssembler {
     if (this.completed.includes(key)) return { duplicate: true };
     if (fragment.count > MAX_FRAGMENTS || fragment.index >= fragment.count) return { refused: 'fragment index or count out of range', offence: true };
     let message = this.incomplete.get(key);
-    if (message && message.count !== fragment.count) {
-      this.drop(key);
-      return { refused: 'fragment count conflicts with an earlier fragment of the same message', offence: true };
-    }
+    // The sender's number is not authenticated: a conflicting fragment may be a third party's.
+    // The first copy is kept and the newcomer dropped, nobody charged; the bundle's signatures decide.
+    if (message && message.count !== fragment.count) return { refused: 'fragment count conflicts with an earlier fragment of the same message', offence: false };
     if (!message) {
       if (fragment.count === 1) return this.finish(key, [fragment.bytes]);
       this.makeRoom(from);
@@ -133,8 +132,7 @@ export class FragmentAssembler {
     const held = message.parts[fragment.index];
     if (held) {
       if (bytesEqual(held, fragment.bytes)) return { duplicate: true };
-      this.drop(key);
-      return { refused: 'fragment conflicts with one held for the same message and index', offence: true };
+      return { refused: 'fragment conflicts with one held for the same message and index', offence: false };
     }
     message.parts[fragment.index] = fragment.bytes.slice();
     message.held += 1;
@@ -214,9 +212,12 @@ export interface SentFragmentLimits {
 export const SENT_FRAGMENT_LIMITS: SentFragmentLimits = { messages: 8, keepMs: 30 * 60_000 };
 
 /** The sender's side: message ids, and the fragments of recent messages kept to answer `missing`. */
+/** How many times one sent fragment is sent again on request, in all. */
+export const MAX_RESENDS = 4;
+
 export class SentFragments {
   private nextId: number;
-  private readonly kept: { messageId: number; fragments: FragmentEnvelope[]; at: number }[] = [];
+  private readonly kept: { messageId: number; fragments: FragmentEnvelope[]; at: number; resent: Uint8Array }[] = [];
   private readonly limits: SentFragmentLimits;
 
   constructor(
@@ -233,7 +234,7 @@ export class SentFragments {
     const messageId = this.nextId;
     this.nextId = (this.nextId + 1) & 0xffff;
     const fragments = cutBundle(bundle, messageId);
-    this.kept.push({ messageId, fragments, at: this.clock.now() });
+    this.kept.push({ messageId, fragments, at: this.clock.now(), resent: new Uint8Array(fragments.length) });
     while (this.kept.length > this.limits.messages) this.kept.shift();
     return fragments;
   }
@@ -244,6 +245,12 @@ export class SentFragments {
     while (this.kept.length && now - this.kept[0]!.at > this.limits.keepMs) this.kept.shift();
     const message = this.kept.find((m) => m.messageId === missing.messageId);
     if (!message || message.fragments.length !== missing.count) return [];
-    return message.fragments.filter((f) => (missing.bitmap[f.index >> 3]! >> (f.index & 7)) & 1);
+    // Each fragment goes again at most MAX_RESENDS times, whoever asks: a request cannot buy more
+    // airtime than the bundle cost once more, twice.
+    return message.fragments.filter((f) => {
+      if (!((missing.bitmap[f.index >> 3]! >> (f.index & 7)) & 1) || message.resent[f.index]! >= MAX_RESENDS) return false;
+      message.resent[f.index]! += 1;
+      return true;
+    });
   }
 }

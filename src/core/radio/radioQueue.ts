@@ -60,6 +60,7 @@ export interface QueueEntryView {
 
 export interface NextDatagram {
   entryId: number;
+  lane: QueueLane;
   datagram: QueuedDatagram;
   hopLimit: number;
 }
@@ -128,7 +129,7 @@ export class RadioQueue {
   peek(): NextDatagram | undefined {
     const entry = this.first();
     if (!entry) return undefined;
-    return { entryId: entry.id, datagram: entry.datagrams[0]!, hopLimit: entry.urgent ? URGENT_HOP_LIMIT : DEFAULT_HOP_LIMIT };
+    return { entryId: entry.id, lane: entry.lane, datagram: entry.datagrams[0]!, hopLimit: entry.urgent ? URGENT_HOP_LIMIT : DEFAULT_HOP_LIMIT };
   }
 
   /** The datagram `peek` gave went out: take it off. */

@@ -61,6 +61,15 @@ export interface RadioSyncLimits {
   counterpartSearch: number;
   /** A send the radio does not settle in this long counts as timed out. */
   sendTimeoutMs: number;
+  /**
+   * Airtime per rolling hour for what others ask of this node (catch-ups, summaries, fragments
+   * sent again, differences): this share of what the region allows, or of `replyAirtimeMs` where
+   * it sets no limit. Whoever asks, and under whatever number, cannot spend more.
+   */
+  replyShare: number;
+  replyAirtimeMs: number;
+  /** Symbols one served summary session gives out in all, whoever asks for more. */
+  servedSymbolsPerSession: number;
 }
 
 export const RADIO_SYNC_LIMITS: RadioSyncLimits = {
@@ -89,6 +98,9 @@ export const RADIO_SYNC_LIMITS: RadioSyncLimits = {
   maxSymbols: DEFAULT_MAX_SYMBOLS,
   counterpartSearch: 64,
   sendTimeoutMs: 60_000,
+  replyShare: 0.5,
+  replyAirtimeMs: 180_000,
+  servedSymbolsPerSession: 16 * SYMBOLS_PER_PACKET,
 };
 
 export interface RadioSyncOptions {
@@ -138,6 +150,8 @@ interface ServedSession {
   encoder: SymbolEncoder;
   items: Map<string, RadioItem>;
   at: number;
+  /** `more` answered so far. */
+  answered: number;
 }
 
 /** A summary heard from another node, being decoded. */
@@ -198,6 +212,8 @@ export class RadioSync {
   private cancelSummary: (() => void) | undefined;
   private cancelRound: (() => void) | undefined;
   private abandonInFlight: (() => void) | undefined;
+  /** Airtime spent answering others in the last hour (time, ms), oldest first. */
+  private replies: { at: number; airtime: number }[] = [];
   /** Catch-ups queued lately (stream, counter, from → when), bounded: a second session's finding is not sent twice. */
   private readonly caughtUp = new Map<string, number>();
 
@@ -357,6 +373,14 @@ export class RadioSync {
       return;
     }
     const now = this.clock.now();
+    if (next.lane === 'control' || next.lane === 'catchUp') {
+      const until = this.replyRoomAt(this.scheduler.airtimeOf(next.datagram.payload.length));
+      if (until > now) {
+        this.waiting = { why: 'answers to other radios have used their share of this hour’s airtime', at: until };
+        this.cancelPump = this.clock.setTimer(() => this.pump(), until - now);
+        return;
+      }
+    }
     const slot = this.scheduler.slotFor(next.datagram.payload.length);
     if (slot.at > now) {
       this.waiting = { why: slot.waiting ?? 'waiting', at: slot.at };
@@ -365,6 +389,7 @@ export class RadioSync {
     }
     this.waiting = null;
     this.scheduler.record(next.datagram.payload.length);
+    if (next.lane === 'control' || next.lane === 'catchUp') this.replies.push({ at: now, airtime: this.scheduler.airtimeOf(next.datagram.payload.length) });
     this.inFlight = true;
     const link = this.link;
     let settled = false;
@@ -397,6 +422,22 @@ export class RadioSync {
     );
   }
 
+  /** When `airtime` more of answers to others fits this hour's reply share (now, or when enough rolls out). */
+  private replyRoomAt(airtime: number): number {
+    const now = this.clock.now();
+    const hour = 3_600_000;
+    this.replies = this.replies.filter((r) => r.at > now - hour);
+    const allowed = this.scheduler.allowedMs();
+    const share = (allowed ?? this.limits.replyAirtimeMs) * this.limits.replyShare;
+    let used = this.replies.reduce((sum, r) => sum + r.airtime, 0);
+    if (used + airtime <= share) return now;
+    for (const r of this.replies) {
+      used -= r.airtime;
+      if (used + airtime <= share) return r.at + hour;
+    }
+    return now + hour;
+  }
+
   // ---- receiving ----
 
   private receive(datagram: Datagram): void {
@@ -406,8 +447,11 @@ export class RadioSync {
     const address = this.link?.address ?? null;
     if (datagram.to !== 'broadcast' && address !== null && datagram.to !== address) return;
     const budget = this.budgetOf(from);
-    if (budget.ignoredUntil > this.clock.now()) return;
+    // The sender's number is not authenticated, so an ignored number only loses what costs this
+    // node work or airtime on its word (requests); signed updates and fragments are still judged.
+    const ignored = budget.ignoredUntil > this.clock.now();
     const decoded = decodeEnvelope(datagram.payload);
+    if (ignored && ('refused' in decoded || (decoded.envelope.kind !== 'update' && decoded.envelope.kind !== 'fragment'))) return;
     if ('refused' in decoded) return this.refuse(from, decoded.refused);
     const envelope = decoded.envelope;
     const heardBefore = this.hear(from);
@@ -580,7 +624,7 @@ export class RadioSync {
     const encoder = new SymbolEncoder(ids);
     const session = this.nextSession;
     this.nextSession = (this.nextSession + 1) & 0xff;
-    this.served.push({ session, encoder, items: byId, at: this.clock.now() });
+    this.served.push({ session, encoder, items: byId, at: this.clock.now(), answered: 0 });
     while (this.served.length > this.limits.servedSessions) this.served.shift();
     this.lastSummaryAt = this.clock.now();
     this.summaryEntry = this.enqueue(
@@ -595,6 +639,10 @@ export class RadioSync {
   private answerMore(from: number, more: Extract<RadioEnvelope, { kind: 'more' }>): void {
     const served = this.served.find((s) => s.session === more.session && this.clock.now() - s.at <= this.limits.sessionMs);
     if (!served || more.next + SYMBOLS_PER_PACKET > Math.min(this.limits.maxSymbols, MAX_SYMBOL_INDEX + 1)) return;
+    // At most servedSymbolsPerSession symbols' worth of answers per session (and a few repeats for
+    // answers lost on the way), whoever asks: `more` cannot buy airtime beyond that.
+    if (served.answered * SYMBOLS_PER_PACKET >= this.limits.servedSymbolsPerSession + 4 * SYMBOLS_PER_PACKET) return;
+    served.answered += 1;
     const symbols = served.encoder.symbols(more.next, SYMBOLS_PER_PACKET);
     this.enqueue('control', 'reconciliation symbols', [{ kind: 'summary', session: more.session, setSize: Math.min(served.encoder.size, MAX_SET_SIZE), first: more.next, symbols }], from, false);
   }
@@ -605,7 +653,12 @@ export class RadioSync {
     if (!session) {
       if (summary.first !== 0) return;
       const perSender = [...this.decoding.values()].filter((s) => s.from === from).length;
-      if (perSender >= this.limits.sessionsPerSender || this.decoding.size >= this.limits.sessions) return;
+      if (perSender >= this.limits.sessionsPerSender) return;
+      // Full: the session that has waited longest makes room (invented senders cannot hold every slot).
+      if (this.decoding.size >= this.limits.sessions) {
+        const oldest = [...this.decoding].sort((a, b) => a[1].at - b[1].at)[0]!;
+        this.endDecoding(oldest[0]);
+      }
       const items = new Map<string, RadioItem>();
       const ids = this.source.radioItems().map((item) => {
         const id = itemId(item.vaultId, item.deviceKey, item.counter);
@@ -697,10 +750,13 @@ export class RadioSync {
       if (this.catchUps.length >= this.limits.catchUpsWaiting) break;
       // Both sides of a meeting may decode each other's summary: a catch-up already queued lately
       // for the same stream from the same counter is not queued again (one copy on air serves all).
-      const key = `${streamOf(item)}:${item.counter}:${fromCounter}`;
+      // Keyed by what is sent, not by what the asker claims to hold: naming other old counters
+      // cannot buy the same stream's catch-up again and again.
+      const key = `${streamOf(item)}:${item.counter}`;
       const now = this.clock.now();
       const lately = this.caughtUp.get(key);
-      if (lately !== undefined && now - lately < this.limits.sessionMs) continue;
+      // A whole vault (the other side holds nothing of the stream) goes at most once an hour.
+      if (lately !== undefined && now - lately < (fromCounter === 0 ? 3_600_000 : this.limits.sessionMs)) continue;
       this.caughtUp.delete(key);
       this.caughtUp.set(key, now);
       while (this.caughtUp.size > this.limits.catchUpsWaiting * 4) this.caughtUp.delete(this.caughtUp.keys().next().value!);
