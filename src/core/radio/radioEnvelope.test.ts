@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../test/fakeRadioNetwork';
 import { fromHex, toHex } from '../wire/hex';
 import {
   chooseMask,
@@ -16,17 +17,6 @@ import {
 import { ITEM_ID_BYTES, SUMMARY_BYTES_PER_PACKET, SYMBOL_BYTES } from './reconcile';
 
 /** A seeded generator (mulberry32), so a failure replays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomBytes(random: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(random() * 256);

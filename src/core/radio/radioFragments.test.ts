@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../test/fakeRadioNetwork';
 import { ManualClock } from '../test/manualClock';
 import { toHex } from '../wire/hex';
 import { decodeEnvelope, encodeEnvelope, MAX_FRAGMENT_BYTES, missingBitmap, missingIndices } from './radioEnvelope';
 import { cutBundle, FRAGMENT_LIMITS, FragmentAssembler, MAX_RESENDS, RadioFragmentError, SentFragments, type FragmentEnvelope, type MissingEnvelope } from './radioFragments';
 import { MAX_RADIO_BUNDLE_BYTES } from './radioVaultSource';
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bundleOf(n: number, random: () => number): Uint8Array {
   return new Uint8Array(n).map(() => Math.floor(random() * 256));
