@@ -86,4 +86,24 @@ describe('radio medium server', () => {
     cleanups.push(() => first.close());
     expect(await refused(`${server.url}?name=two`)).toBe(true);
   });
+
+  it('one address holds at most maxPerAddress connections; a slot freed is free again', async () => {
+    const server = await startRadioMediumServer(0, { maxPerAddress: 2 });
+    cleanups.push(() => server.close());
+    const open = (name: string) =>
+      new Promise<WebSocket | null>((resolve) => {
+        const ws = new WebSocket(`${server.url}?name=${name}`);
+        ws.once('open', () => resolve(ws));
+        ws.once('error', () => resolve(null));
+      });
+    const [a, b] = [await open('a'), await open('b')];
+    expect(a && b).toBeTruthy();
+    expect(await open('c')).toBeNull();
+    a!.close();
+    await until(() => server.medium.stats().connections === 1, 'the slot to free');
+    const c = await open('c');
+    expect(c).not.toBeNull();
+    b!.close();
+    c!.close();
+  });
 });

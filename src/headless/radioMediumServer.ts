@@ -22,6 +22,8 @@ export interface RadioMediumOptions {
   preset?: ModemPresetName;
   seed?: number;
   maxConnections?: number;
+  /** Connections from one address (one machine cannot take every slot). */
+  maxPerAddress?: number;
   /** Radios kept (a name's radio outlives its connection); the oldest unplugged one goes first. */
   maxRadios?: number;
   /** Largest WebSocket message, bytes (a few serial frames). */
@@ -38,6 +40,7 @@ export class RadioMediumServer {
   private readonly radios = new Map<string, SimulatedDevice>();
   private readonly sockets = new Set<WebSocket>();
   private attachedTo: Server | null = null;
+  private readonly perAddress = new Map<string, number>();
 
   constructor(options: RadioMediumOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -45,6 +48,7 @@ export class RadioMediumServer {
     this.options = {
       preset: options.preset ?? 'LONG_FAST',
       maxConnections: options.maxConnections ?? 64,
+      maxPerAddress: options.maxPerAddress ?? 16,
       maxRadios: options.maxRadios ?? 256,
       maxMessageBytes: options.maxMessageBytes ?? 4096,
     };
@@ -58,11 +62,12 @@ export class RadioMediumServer {
     if (url.pathname !== RADIO_SIM_PATH) return false;
     socket.on('error', () => socket.destroy());
     const name = url.searchParams.get('name') ?? `radio-${Math.floor(Math.random() * 1e9).toString(36)}`;
-    if (!NAME.test(name) || this.sockets.size >= this.options.maxConnections) {
+    const address = request.socket.remoteAddress ?? '';
+    if (!NAME.test(name) || this.sockets.size >= this.options.maxConnections || (this.perAddress.get(address) ?? 0) >= this.options.maxPerAddress) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return true;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.admit(ws, name));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.admit(ws, name, address));
     return true;
   }
 
@@ -108,7 +113,7 @@ export class RadioMediumServer {
     return radio;
   }
 
-  private admit(ws: WebSocket, name: string): void {
+  private admit(ws: WebSocket, name: string, address: string): void {
     let radio: SimulatedDevice;
     try {
       radio = this.radioFor(name);
@@ -117,6 +122,7 @@ export class RadioMediumServer {
       return;
     }
     this.sockets.add(ws);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const session = radio.connect(
       (bytes) => {
         if (ws.readyState === ws.OPEN) ws.send(bytes);
@@ -134,6 +140,9 @@ export class RadioMediumServer {
     });
     ws.on('close', () => {
       this.sockets.delete(ws);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       session.end();
     });
     ws.on('error', () => ws.terminate());
