@@ -77,6 +77,26 @@ describe('airtime scheduler', () => {
     expect(scheduler.slotFor(50)).toEqual({ at: clock.now(), waiting: null });
   });
 
+  it('the merchant’s own updates do not yield to a busy channel, but still wait for refused sends and the duty cycle', () => {
+    const clock = new ManualClock();
+    const scheduler = new AirtimeScheduler(clock, () => 1, { region: EU_868 });
+    scheduler.configure({ channelUtilization: 90 });
+    expect(scheduler.slotFor(50).waiting).toBe('the channel is busy');
+    expect(scheduler.slotFor(50, { yieldToBusy: false })).toEqual({ at: clock.now(), waiting: null });
+    scheduler.sendFailed();
+    expect(scheduler.slotFor(50, { yieldToBusy: false }).waiting).toBe('the radio refused or timed out the last datagram');
+    clock.advance(BACKOFF_MAX_MS);
+    scheduler.sendSucceeded();
+    let sent = 0;
+    while (scheduler.slotFor(200, { yieldToBusy: false }).at === clock.now()) {
+      scheduler.record(200, { yieldToBusy: false });
+      clock.advance(packetAirtimeMs(200));
+      sent += 1;
+    }
+    expect(sent * packetAirtimeMs(200)).toBeLessThanOrEqual(0.1 * HOUR_MS);
+    expect(scheduler.slotFor(200, { yieldToBusy: false }).waiting).toBe('the hourly airtime allowance (duty cycle) is used up');
+  });
+
   it('an old busy reading stops holding sending back, and the same reading passed on again adds no backoff', () => {
     const clock = new ManualClock();
     const scheduler = new AirtimeScheduler(clock, () => 1, { region: US });

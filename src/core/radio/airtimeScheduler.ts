@@ -43,8 +43,11 @@ export class AirtimeScheduler {
   private settings: AirtimeSettings;
   private failures = 0;
   private busyStreak = 0;
+  /** After refused or timed-out sends: every datagram waits. */
   private backoffUntil = 0;
   private backoffReason: string | null = null;
+  /** While the channel is busy: what may yield (answers to others) waits; the merchant's own updates do not. */
+  private busyUntil = 0;
   private lastEnd = 0;
   private utilizationAt = Number.NEGATIVE_INFINITY;
 
@@ -68,7 +71,7 @@ export class AirtimeScheduler {
       else {
         this.busyStreak = 0;
         // The channel cleared: a wait that was only for it ends now.
-        if (this.backoffReason === 'the channel is busy' && this.failures === 0) this.backoffUntil = Math.min(this.backoffUntil, this.clock.now());
+        this.busyUntil = Math.min(this.busyUntil, this.clock.now());
       }
     }
   }
@@ -103,11 +106,14 @@ export class AirtimeScheduler {
 
   /**
    * When a datagram of `payloadBytes` may go. While the channel stays busy past a backoff, the
-   * next backoff is longer (bounded).
+   * next backoff is longer (bounded). `yieldToBusy: false` (the merchant's own updates): a busy
+   * channel does not hold it back (the radio's firmware holds its own line at 40%); the duty cycle
+   * and the backoff after refused sends still do.
    */
-  slotFor(payloadBytes: number): SendSlot {
+  slotFor(payloadBytes: number, options: { yieldToBusy?: boolean } = {}): SendSlot {
     const now = this.clock.now();
-    if (now >= this.backoffUntil && this.isBusy()) this.holdBack('the channel is busy');
+    const yieldToBusy = options.yieldToBusy ?? true;
+    if (yieldToBusy && now >= this.busyUntil && this.isBusy()) this.holdBack('the channel is busy');
     const airtime = this.airtimeOf(payloadBytes);
     const allowed = this.allowedMs();
     if (allowed !== null && airtime > allowed) return { at: Number.POSITIVE_INFINITY, waiting: 'the datagram is longer than the whole hourly airtime allowance' };
@@ -121,6 +127,7 @@ export class AirtimeScheduler {
     };
     later(this.lastEnd, 'the previous datagram is still on air');
     later(this.backoffUntil, this.backoffReason ?? 'backing off');
+    if (yieldToBusy) later(this.busyUntil, 'the channel is busy');
     later(this.dutyCycleFit(airtime, allowed), 'the hourly airtime allowance (duty cycle) is used up');
     return { at, waiting };
   }
@@ -129,8 +136,8 @@ export class AirtimeScheduler {
    * Counts a datagram handed to the radio now. Refuses (throws) one that does not fit now: callers
    * send only when `slotFor` says so, and the hour is never exceeded.
    */
-  record(payloadBytes: number): void {
-    const slot = this.slotFor(payloadBytes);
+  record(payloadBytes: number, options: { yieldToBusy?: boolean } = {}): void {
+    const slot = this.slotFor(payloadBytes, options);
     const now = this.clock.now();
     if (slot.at > now) throw new Error(`airtime scheduler: not before ${slot.at} (${slot.waiting})`);
     const airtimeMs = this.airtimeOf(payloadBytes);
@@ -159,6 +166,10 @@ export class AirtimeScheduler {
     const steps = Math.max(this.failures, this.busyStreak);
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(steps - 1, 20));
     const delay = ceiling / 2 + (this.random() * ceiling) / 2;
+    if (reason.startsWith('the channel')) {
+      this.busyUntil = Math.max(this.busyUntil, this.clock.now() + delay);
+      return;
+    }
     this.backoffUntil = Math.max(this.backoffUntil, this.clock.now() + delay);
     this.backoffReason = reason;
   }

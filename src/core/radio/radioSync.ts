@@ -381,14 +381,16 @@ export class RadioSync {
         return;
       }
     }
-    const slot = this.scheduler.slotFor(next.datagram.payload.length);
+    // The merchant's own updates do not yield to a busy channel; answers to others do.
+    const yieldToBusy = next.lane === 'control' || next.lane === 'catchUp';
+    const slot = this.scheduler.slotFor(next.datagram.payload.length, { yieldToBusy });
     if (slot.at > now) {
       this.waiting = { why: slot.waiting ?? 'waiting', at: slot.at };
       if (Number.isFinite(slot.at)) this.cancelPump = this.clock.setTimer(() => this.pump(), slot.at - now);
       return;
     }
     this.waiting = null;
-    this.scheduler.record(next.datagram.payload.length);
+    this.scheduler.record(next.datagram.payload.length, { yieldToBusy });
     if (next.lane === 'control' || next.lane === 'catchUp') this.replies.push({ at: now, airtime: this.scheduler.airtimeOf(next.datagram.payload.length) });
     this.inFlight = true;
     const link = this.link;
