@@ -163,6 +163,12 @@ test('two shops trade over a simulated LoRa radio with no signaling: changes arr
     await connectSimulated(ada.page, mediumUrl('ada'));
     await expect(rice).toContainText('10 each available', { timeout: 180_000 });
     await expect(rice).toContainText('via radio');
+
+    // The radio is remembered: after a reload, Bo's page reconnects it without a tap.
+    await bo.page.reload();
+    await expect(bo.page.getByRole('navigation', { name: 'Views' })).toBeVisible();
+    await radioView(bo.page);
+    await expect(bo.page.getByRole('region', { name: 'Radio connection' }).getByRole('status').first()).toContainText('Connected', { timeout: 60_000 });
   } finally {
     listener.close();
     await ada.context.close();
