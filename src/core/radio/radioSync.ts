@@ -351,10 +351,10 @@ export class RadioSync {
     this.enqueue(lane, update.label, envelopes, 'broadcast', own);
   }
 
-  private enqueue(lane: QueueLane, label: string, envelopes: RadioEnvelope[], to: number | 'broadcast', own: boolean, stream?: string): number | null {
+  private enqueue(lane: QueueLane, label: string, envelopes: RadioEnvelope[], to: number | 'broadcast', own: boolean): number | null {
     let id: number | null = null;
     try {
-      id = this.queue.add({ lane, label, own, stream, datagrams: envelopes.map((e) => ({ payload: encodeEnvelope(e), to })) });
+      id = this.queue.add({ lane, label, own, datagrams: envelopes.map((e) => ({ payload: encodeEnvelope(e), to })) });
     } catch (error) {
       if (!(error instanceof RadioQueueFullError)) throw error;
       this.note(error.message);

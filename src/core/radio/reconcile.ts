@@ -308,19 +308,24 @@ export class SymbolEncoder {
     }
     const { items, buckets } = this;
     for (let i = this.generated; i < end; i++) {
-      let hi = 0, lo = 0, check = 0;
-      for (let e = buckets.take(i); e !== -1; ) {
-        const following = items.link[e]!;
-        hi ^= items.hi[e]!;
-        lo ^= items.lo[e]!;
-        check ^= items.check[e]!;
-        items.advance(e);
-        buckets.place(e);
-        e = following;
-      }
-      writeSymbol(this.out, i, hi >>> 0, lo, check);
+      const sum = { hi: 0, lo: 0, check: 0 };
+      foldSymbol(items, buckets, i, sum);
+      writeSymbol(this.out, i, sum.hi >>> 0, sum.lo, sum.check);
     }
     this.generated = end;
+  }
+}
+
+/** XORs into `sum` every item mapped to symbol `i`, and moves each on to the next symbol it maps to. */
+function foldSymbol(items: Items, buckets: Buckets, i: number, sum: { hi: number; lo: number; check: number }): void {
+  for (let e = buckets.take(i); e !== -1; ) {
+    const following = items.link[e]!;
+    sum.hi ^= items.hi[e]!;
+    sum.lo ^= items.lo[e]!;
+    sum.check ^= items.check[e]!;
+    items.advance(e);
+    buckets.place(e);
+    e = following;
   }
 }
 
@@ -454,19 +459,11 @@ export class SymbolDecoder {
   /** Takes the next symbol: XORs out the items mapped to it, then peels what becomes pure. */
   private take(hi: number, lo: number, check: number): string | undefined {
     const i = this.received++;
-    const { items, buckets } = this;
-    for (let e = buckets.take(i); e !== -1; ) {
-      const following = items.link[e]!;
-      hi ^= items.hi[e]!;
-      lo ^= items.lo[e]!;
-      check ^= items.check[e]!;
-      items.advance(e);
-      buckets.place(e);
-      e = following;
-    }
-    this.hi.push(hi >>> 0);
-    this.lo.push(lo);
-    this.check.push(check);
+    const sum = { hi, lo, check };
+    foldSymbol(this.items, this.buckets, i, sum);
+    this.hi.push(sum.hi >>> 0);
+    this.lo.push(sum.lo);
+    this.check.push(sum.check);
     // Highest index first: those symbols hold the fewest items and their purity test is the
     // strongest, so an impure low symbol is often emptied by true peels before it is tested.
     const pending = new MaxHeap();
