@@ -15,7 +15,7 @@ import type * as A from '@automerge/automerge';
  */
 export type SharedVaultDoc = {
   schema: 2;
-  profile: { name: A.ImmutableString; area: A.ImmutableString; currency: A.ImmutableString };
+  profile: { name: A.ImmutableString; area: A.ImmutableString; currency: A.ImmutableString; role?: A.ImmutableString };
   /** Device public key (hex) → its name and when the root key certified it (the certificate itself, bytes). */
   devices: Record<string, { name: A.ImmutableString; certificate: Uint8Array }>;
   /** Device public key (hex) → the root key's signed revocation (bytes, deviceRevocation.ts). */
@@ -26,6 +26,8 @@ export type SharedVaultDoc = {
   offerFields: Record<string, OfferFieldValue>;
   /** Package root (hex) → a shared file's record (attachmentRecord.ts); absent until the first file. */
   files?: Record<string, Uint8Array>;
+  /** Event id (16 hex digits) → a signed trade event (src/core/trade/tradeEvent.ts); absent until the first. */
+  trade?: Record<string, Uint8Array>;
 };
 
 export type OfferFieldValue = number | A.ImmutableString | null;
@@ -50,6 +52,8 @@ export interface ShopProfile {
   area: string;
   /** ISO 4217 code prices are in. */
   currency: string;
+  /** What the participant does; absent means a shop. */
+  role?: 'supplier' | 'driver';
 }
 
 export interface SharedOffer {

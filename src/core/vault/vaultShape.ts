@@ -1,4 +1,5 @@
 import { readAttachments } from '../packages/attachmentRecord';
+import { decodeTradeEvent, requiredId, type TradeEvent } from '../trade/tradeEvent';
 import * as A from '@automerge/automerge';
 import type { SharedOffer, ShopProfile } from './vaultDocuments';
 import { rawOffers } from '../catalog/sharedOffers';
@@ -28,6 +29,8 @@ export interface VaultContent {
   offers: SharedOffer[];
   /** Files the shop shares, attached to its products: each record's bytes as hex (attachmentRecord.ts), JSON-safe. */
   files?: string[];
+  /** The shop's signed trade events (tradeEvent.ts), each checked; absent until the first. */
+  trade?: TradeEvent[];
   /** Bytes of packed offer sets decoded to read this content: the work a version costs to check. */
   packedBytes: number;
 }
@@ -42,7 +45,12 @@ export class VaultShapeError extends Error {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const PRODUCT_ID = /^[0-9a-z_-]{1,64}$/i;
-const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields', 'files']);
+const TOP_LEVEL = new Set(['schema', 'profile', 'devices', 'revocations', 'offerSets', 'offerFields', 'files', 'trade']);
+const EVENT_KEY = /^[0-9a-f]{16}$/;
+/** Trade events one vault may hold, and their bytes in all. */
+export const MAX_TRADE_EVENTS = 20_000;
+export const MAX_TRADE_BYTES = 4 * 1024 * 1024;
+export const ROLES = ['shop', 'supplier', 'driver'] as const;
 const SET_ID = /^[0-9a-z_-]{1,32}$/i;
 const OFFER_KEY = /^([0-9a-zA-Z_-]{1,64})\/([nsuqpex])$/;
 /** The packed offer sets of one vault, in bytes, before any is decoded. */
@@ -131,13 +139,20 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
   if (doc.schema !== 2) fail('vault schema is not 2');
   const profile = doc.profile;
   if (!isRecord(profile)) fail('vault has no profile');
-  for (const key of Object.keys(profile)) if (!['name', 'area', 'currency'].includes(key)) fail('profile has an unknown field');
+  for (const key of Object.keys(profile)) if (!['name', 'area', 'currency', 'role'].includes(key)) fail('profile has an unknown field');
+  let role: string | undefined;
+  if (profile.role !== undefined) {
+    const value = text(profile.role, 'profile role', 16, 1);
+    if (!(ROLES as readonly string[]).includes(value)) fail('profile role is not shop, supplier or driver');
+    role = value;
+  }
   const currency = text(profile.currency, 'profile currency', 3, 3);
   if (!/^[A-Z]{3}$/.test(currency)) fail('profile currency is not an ISO 4217 code');
   const checkedProfile: ShopProfile = {
     name: text(profile.name, 'profile name', TEXT_LIMITS.shopName, 1),
     area: text(profile.area, 'profile area', TEXT_LIMITS.area, 1),
     currency,
+    ...(role && role !== 'shop' ? { role: role as 'supplier' | 'driver' } : {}),
   };
   const devices = doc.devices;
   if (!isRecord(devices)) fail('vault has no device list');
@@ -192,6 +207,32 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
   } catch (error) {
     fail(`vault ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, files, packedBytes: setBytes };
+  const trade = readTrade(doc.trade, new Set(checkedDevices.map((d) => d.publicKey.slice(0, 8))));
+  return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, files, ...(trade ? { trade } : {}), packedBytes: setBytes };
+}
+
+/** The trade map: ids as 16 hex digits, each event decoded and checked, signed by a listed device, derived steps at their derived id. */
+function readTrade(value: unknown, devicePrefixes: ReadonlySet<string>): TradeEvent[] | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) fail('vault trade events are not a map');
+  const events: TradeEvent[] = [];
+  let bytes = 0;
+  for (const id of keysOf(value, 'trade events', MAX_TRADE_EVENTS)) {
+    if (!EVENT_KEY.test(id)) fail('trade event id is not 16 hex digits');
+    const encoded = bytesValue(value[id], 'trade event');
+    bytes += encoded.length;
+    if (bytes > MAX_TRADE_BYTES) fail(`trade events are over ${MAX_TRADE_BYTES} bytes`);
+    let event: TradeEvent;
+    try {
+      event = decodeTradeEvent(id, encoded);
+    } catch (error) {
+      fail(`trade event ${id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!devicePrefixes.has(event.device)) fail(`trade event ${id} names a device the vault does not list`);
+    const required = requiredId(event);
+    if (required !== undefined && required !== id) fail(`trade event ${id} (${event.type}) is not at its derived id`);
+    events.push(event);
+  }
+  return events;
 }
 
