@@ -8,6 +8,8 @@ export interface NodeSettings {
   maxConnections: number;
   /** Shops the merchant marked as known and trusted: kept first, shown as such. */
   trustedShops: string[];
+  /** The seller's rule for reservations on this device (tradeDesk.ts); absent: answered by hand, holds of a day. */
+  trade?: { autoAcceptUpTo: number | null; holdMinutes: number };
 }
 
 export const DEFAULT_NETWORK = 'souk-local';

@@ -128,6 +128,16 @@ export class OwnShop {
     public measured: VaultCost = cost,
   ) {}
 
+  /** What the seller's accepted holds keep out of each product's offer (the trade desk's holds). */
+  heldOf: (productId: string) => number = () => 0;
+
+  /** The shared offer of a product as of now: the catalog's offer less what is held. */
+  offerOf(product: Product): ReturnType<typeof offerFor> {
+    const offer = offerFor(product);
+    const held = offer ? this.heldOf(product.id) : 0;
+    return offer && held > 0 ? { ...offer, quantity: Math.max(0, Math.round((offer.quantity - held) * 1000) / 1000) } : offer;
+  }
+
   get deviceKey(): string {
     return toHex(this.keys.device.publicKey);
   }
@@ -342,14 +352,14 @@ export class OwnShop {
     const doc = A.change(this.doc, { time }, (draft) => {
       shareEdit?.(draft);
       for (const set of packed) {
-        const offers = set.products.map((p) => offerFor(p)).filter((o) => o !== null);
+        const offers = set.products.map((p) => this.offerOf(p)).filter((o) => o !== null);
         for (const p of set.products) inSets.add(p.id);
         if (offers.length) draft.offerSets[set.setId] = packOffers(offers);
       }
       for (const id of touched) {
         if (inSets.has(id)) continue;
         const product = products.get(id);
-        writeOffer(draft, id, current.get(id), product ? offerFor(product) : null);
+        writeOffer(draft, id, current.get(id), product ? this.offerOf(product) : null);
       }
     });
     return doc;
@@ -421,7 +431,7 @@ export class OwnShop {
     for (const id of new Set([...was.keys(), ...this.products.keys()])) {
       const before = was.get(id);
       const after = this.products.get(id);
-      if (JSON.stringify(before ? offerFor(before) : null) !== JSON.stringify(after ? offerFor(after) : null)) moved.push(id);
+      if (JSON.stringify(before ? this.offerOf(before) : null) !== JSON.stringify(after ? this.offerOf(after) : null)) moved.push(id);
     }
     return moved;
   }
@@ -438,7 +448,7 @@ export class OwnShop {
     for (const id of new Set(among)) {
       const held = current.get(id);
       const product = this.products.get(id);
-      const want = product ? offerFor(product) : null;
+      const want = product ? this.offerOf(product) : null;
       const offered = held !== undefined && held.x !== 1;
       if (!want) {
         if (offered) ids.push(id);

@@ -29,6 +29,8 @@ import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import type { VaultContent } from '../vault/vaultShape';
 import { warmUpAcceptance } from './acceptanceWarmUp';
+import { DEFAULT_TRADE_RULES, TradeDesk, type ReservationView, type TradeRules } from './tradeDesk';
+import type { EventRef } from '../trade/tradeEvent';
 import { deviceActor, OwnShop, shopKeysKey, type CatalogDraft, type ShopEdit } from './ownShop';
 import { decodeShopKeys } from '../vault/shopKeys';
 import { encodeShopBackup, grantFor, shopFromBackup, shopFromGrant } from './shopDevices';
@@ -117,6 +119,15 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Why trade rules are not acceptable, or undefined. */
+function checkTradeRules(rules: TradeRules): string | undefined {
+  if (typeof rules !== 'object' || rules === null) return 'Trade rules are missing';
+  const { autoAcceptUpTo, holdMinutes } = rules;
+  if (autoAcceptUpTo !== null && (typeof autoAcceptUpTo !== 'number' || !Number.isFinite(autoAcceptUpTo) || autoAcceptUpTo < 0 || autoAcceptUpTo > 1e9)) return 'Auto-accept must be a quantity from 0, or answered by hand';
+  if (typeof holdMinutes !== 'number' || !Number.isInteger(holdMinutes) || holdMinutes < 1 || holdMinutes > 60 * 24 * 60) return 'A hold lasts from 1 minute to 60 days (in whole minutes)';
+  return undefined;
+}
+
 function readSettings(bytes: Uint8Array | undefined): NodeSettings {
   const defaults: NodeSettings = { networkName: DEFAULT_NETWORK, maxConnections: DEFAULT_MAX_CONNECTIONS, trustedShops: [] };
   if (!bytes) return defaults;
@@ -126,6 +137,7 @@ function readSettings(bytes: Uint8Array | undefined): NodeSettings {
       networkName: typeof stored.networkName === 'string' ? stored.networkName : defaults.networkName,
       maxConnections: typeof stored.maxConnections === 'number' ? stored.maxConnections : defaults.maxConnections,
       trustedShops: Array.isArray(stored.trustedShops) ? stored.trustedShops.filter((id) => /^[0-9a-f]{64}$/.test(id)).slice(0, MAX_TRUSTED_SHOPS) : [],
+      ...(stored.trade && checkTradeRules(stored.trade) === undefined ? { trade: stored.trade } : {}),
     };
   } catch {
     return defaults;
@@ -195,7 +207,18 @@ export class SoukNode implements SyncHost {
   private trustedShops: Set<string>;
   private readonly storage: StorageAdapter;
   private readonly random: (n: number) => Uint8Array;
-  private shop: OwnShop | undefined;
+  private ownShop: OwnShop | undefined;
+  /** The shop this device belongs to; whichever object holds it leaves the trade desk's holds out of its offers. */
+  private get shop(): OwnShop | undefined {
+    return this.ownShop;
+  }
+  private set shop(shop: OwnShop | undefined) {
+    if (shop) shop.heldOf = (product) => this.heldOf(product);
+    this.ownShop = shop;
+  }
+  private heldOf: (product: string) => number = () => 0;
+  /** Reservations: requests, the seller's judgement, holds, fulfilment (tradeDesk.ts). */
+  trade!: TradeDesk;
   private store!: VaultStore;
   readonly policy: PeerPolicy;
   private readonly sessions = new Set<SyncSession>();
@@ -293,6 +316,7 @@ export class SoukNode implements SyncHost {
     const backedUp = Number(new TextDecoder().decode((await storage.load(backupKey)) ?? new Uint8Array()));
     node.lastBackupAt = backedUp > 0 ? backedUp : null;
     node.packages = node.packageService(options.chunkStore ?? new MemoryChunkStore(), await loadBlake3());
+    node.trade = node.tradeDesk();
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     return node;
@@ -650,6 +674,11 @@ export class SoukNode implements SyncHost {
       throw new InputError('Trusted shops', `At most ${MAX_TRUSTED_SHOPS} shops can be marked trusted`);
     }
     next.trustedShops = [...new Set(next.trustedShops)];
+    if (next.trade !== undefined) {
+      const problem = checkTradeRules(next.trade);
+      if (problem) throw new InputError('Reservation rules', problem);
+      next.trade = { autoAcceptUpTo: next.trade.autoAcceptUpTo, holdMinutes: next.trade.holdMinutes };
+    }
     await this.write([{ op: 'put', key: settingsKey, data: new TextEncoder().encode(JSON.stringify(next)) }]);
     this.settings = next;
     this.trustedShops = new Set(next.trustedShops);
@@ -661,6 +690,42 @@ export class SoukNode implements SyncHost {
   setTrusted(vaultId: string, trusted: boolean): Promise<NodeSettings> {
     const others = this.settings.trustedShops.filter((id) => id !== vaultId);
     return this.updateSettings({ trustedShops: trusted ? [...others, vaultId] : others });
+  }
+
+  // ---------------------------------------------------------------- trade (tradeDesk.ts)
+
+  /** Reserves a quantity of another shop's offer (a request written into this shop's vault; it waits for the seller). */
+  reserve(sellerVaultId: string, productId: string, quantity: number, note = ''): Promise<EventRef> {
+    return this.trade.reserve(sellerVaultId, productId, quantity, note);
+  }
+
+  /** The buyer cancels a request or hold; the seller cancels an accepted hold (it is released). */
+  cancelReservation(request: EventRef, reason = ''): Promise<void> {
+    return this.trade.cancel(request, reason);
+  }
+
+  /** The seller's answer to a request the rule left for the merchant. */
+  answerReservation(request: EventRef, accept: boolean, reason = ''): Promise<void> {
+    return this.trade.answer(request, accept, reason);
+  }
+
+  /** Records the sale of an accepted reservation and moves the stock, exactly once. */
+  fulfilReservation(request: EventRef): Promise<void> {
+    return this.trade.fulfil(request);
+  }
+
+  messageReservation(request: EventRef, text: string): Promise<void> {
+    return this.trade.message(request, text);
+  }
+
+  /** Every reservation this shop takes part in, as buyer or seller, latest first. */
+  reservations(): ReservationView[] {
+    return this.trade.reservations();
+  }
+
+  /** The seller's rule: auto-accept up to N units (null: by hand) and how long a hold lasts. */
+  setTradeRules(rules: TradeRules): Promise<NodeSettings> {
+    return this.updateSettings({ trade: rules });
   }
 
   // ---------------------------------------------------------------- devices of this shop
@@ -1289,7 +1354,32 @@ export class SoukNode implements SyncHost {
     this.packages.receive(session, message);
   }
 
+  private tradeDesk(): TradeDesk {
+    return new TradeDesk({
+      clock: this.clock,
+      randomBytes: (n) => this.random(n),
+      shop: () => {
+        const shop = this.shop;
+        return shop && this.revokedAt === null ? { id: shop.id, deviceKey: shop.deviceKey, content: shop.content, products: shop.products } : undefined;
+      },
+      carried: () => this.carriedContent(),
+      rules: () => this.settings.trade ?? DEFAULT_TRADE_RULES,
+      edit: (edit, shareEdit) => this.editShop(edit, shareEdit),
+      setHeld: (held) => {
+        this.heldOf = held;
+      },
+      refuse: (where, reason) => this.refuse(where, reason),
+      changed: () => this.changed(),
+      closed: () => this.closed,
+    });
+  }
+
+  private *carriedContent(): Iterable<{ id: string; content: VaultContent | undefined }> {
+    for (const record of this.store.all()) if (record.id !== this.shop?.id) yield { id: record.id, content: this.store.cachedContent(record.id) };
+  }
+
   private changed(): void {
+    this.trade?.nodeChanged();
     this.changedAt = this.clock.now();
     for (const listener of this.listeners) {
       try {
@@ -1325,6 +1415,7 @@ export class SoukNode implements SyncHost {
 
   close(): void {
     this.closed = true;
+    this.trade?.close();
     this.cancelRetry?.();
     this.cancelWarm?.();
     this.packages?.close();

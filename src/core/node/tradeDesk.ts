@@ -1,0 +1,510 @@
+import type { Clock } from '../clock';
+import { InputError } from '../inputError';
+import type { VaultContent } from '../vault/vaultShape';
+import type { Product, SharedVaultDoc } from '../vault/vaultDocuments';
+import { toHex } from '../wire/hex';
+import type { CatalogDraft } from './ownShop';
+import { holdsOf, REFUSAL_REASONS, ReservationIndex, type RefusalCode, type Reservation, type VaultEvents } from '../trade/reservationBook';
+import {
+  encodeTradeEvent,
+  MESSAGE_BYTES,
+  NOTE_BYTES,
+  slotId,
+  vaultPrefix,
+  type EventRef,
+  type NewTradeEvent,
+  type Take,
+  type TradeEvent,
+} from '../trade/tradeEvent';
+import { utf8Length } from '../vault/vaultLimits';
+
+/** The seller's rule for requests, kept in the node's settings (per device). */
+export interface TradeRules {
+  /** Requests up to this many units are accepted by the node at once; null: the merchant answers each. */
+  autoAcceptUpTo: number | null;
+  /** How long an accepted hold lasts, in minutes. */
+  holdMinutes: number;
+}
+
+export const DEFAULT_TRADE_RULES: TradeRules = { autoAcceptUpTo: null, holdMinutes: 24 * 60 };
+/** Requests answered in one edit (the rest wait for the next). */
+const ANSWERS_PER_EDIT = 64;
+/** Messages one side may write on one reservation. */
+export const MAX_MESSAGES_PER_SIDE = 50;
+/** Open requests this node's buyer may have at once. */
+export const MAX_OPEN_REQUESTS = 500;
+/** Open (unanswered, unseen) requests one buyer vault may hold on this seller before the rest wait for the merchant. */
+const MAX_PENDING_PER_BUYER = 20;
+
+/** What the trade desk needs of the node. */
+export interface TradeHost {
+  readonly clock: Clock;
+  randomBytes(n: number): Uint8Array;
+  /** The shop this device belongs to, as of now. */
+  shop(): { id: string; deviceKey: string; content: VaultContent; products: ReadonlyMap<string, Product> } | undefined;
+  /** Every carried vault but the own, with its checked content where loaded. */
+  carried(): Iterable<{ id: string; content: VaultContent | undefined }>;
+  rules(): TradeRules;
+  /** An edit of the shop in the node's edit queue (editShop). */
+  edit<T>(edit: (draft: CatalogDraft) => { result: T; touched: string[] }, shareEdit?: (draft: SharedVaultDoc) => void): Promise<T>;
+  /** The hold per product the shop's offers must leave out, as the next edit will compute offers. */
+  setHeld(held: (productId: string) => number): void;
+  refuse(where: string, reason: string): void;
+  changed(): void;
+  closed(): boolean;
+}
+
+export interface ReservationView extends Reservation {
+  productName: string;
+  unit: string;
+  buyerName: string;
+  sellerName: string;
+  currency: string;
+}
+
+/**
+ * Reservations as the node keeps them: the buyer's requests written into its own vault, and the
+ * seller's node judging requests addressed to it, alone, in the node's edit queue — one request
+ * after another, so two buyers racing for the last units get one acceptance and one refusal.
+ * Every answering step sits at its derived id and is written only if its slot is empty, so a
+ * request applied twice (a retry, a reconnect, the same vault heard by radio and WebRTC)
+ * changes nothing. Holds expire on a timer; the shared offer leaves out what is held.
+ */
+export class TradeDesk {
+  private index = new ReservationIndex([]);
+  /** Content each vault's events were read from, to rebuild only what changed. */
+  private readonly seen = new Map<string, { content: VaultContent | undefined; events: VaultEvents }>();
+  private ownContent: VaultContent | undefined;
+  private answering = false;
+  private answerAgain = false;
+  private cancelExpiry: (() => void) | undefined;
+  private expiryAt = Infinity;
+  private rescanQueued = false;
+
+  constructor(private readonly host: TradeHost) {
+    host.setHeld((product) => this.held.get(product) ?? 0);
+  }
+
+  private held = new Map<string, number>();
+
+  private nowSeconds(): number {
+    return Math.floor(this.host.clock.now() / 1000);
+  }
+
+  /** Called on every node change: re-reads the vaults whose content moved, then answers what is due. */
+  nodeChanged(): void {
+    if (this.rescanQueued) return;
+    this.rescanQueued = true;
+    queueMicrotask(() => {
+      this.rescanQueued = false;
+      if (this.host.closed()) return;
+      this.rescan();
+      this.answerDue();
+    });
+  }
+
+  /** Rebuilds the index from the carried vaults' checked content (only vaults whose content object changed are re-read). */
+  rescan(): void {
+    const shop = this.host.shop();
+    let moved = false;
+    const present = new Set<string>();
+    const entries: VaultEvents[] = [];
+    const take = (id: string, content: VaultContent | undefined) => {
+      present.add(id);
+      const was = this.seen.get(id);
+      if (was && was.content === content) {
+        entries.push(was.events);
+        return;
+      }
+      moved = true;
+      const events: VaultEvents = { vaultId: id, events: content?.trade ?? was?.events.events ?? [] };
+      this.seen.set(id, { content, events });
+      entries.push(events);
+    };
+    if (shop) take(shop.id, shop.content);
+    for (const { id, content } of this.host.carried()) if (id !== shop?.id) take(id, content);
+    for (const id of [...this.seen.keys()]) if (!present.has(id)) {
+      this.seen.delete(id);
+      moved = true;
+    }
+    if (!moved && this.ownContent === shop?.content) return;
+    this.ownContent = shop?.content;
+    this.index = new ReservationIndex(entries);
+    this.held = shop ? holdsOf(this.index, shop.id, this.nowSeconds()) : new Map();
+    this.scheduleExpiry();
+  }
+
+  // ------------------------------------------------------------------ views
+
+  reservations(): ReservationView[] {
+    const shop = this.host.shop();
+    if (!shop) return [];
+    this.rescan();
+    const now = this.nowSeconds();
+    return this.index.reservationsOf(shop.id, now).map((r) => this.viewOf(r));
+  }
+
+  reservation(request: EventRef): ReservationView | undefined {
+    const shop = this.host.shop();
+    if (!shop) return undefined;
+    this.rescan();
+    const side = request.vault === vaultPrefix(shop.id) ? 'buyer' : 'seller';
+    const r = this.index.reservation(request, side, this.nowSeconds());
+    return r && this.viewOf(r);
+  }
+
+  /** An edit through the node's queue; on failure the holds are read again from what the shop holds. */
+  private async edit(edit: Parameters<TradeHost['edit']>[0], shareEdit?: Parameters<TradeHost['edit']>[1]): Promise<void> {
+    try {
+      await this.host.edit(edit, shareEdit);
+    } catch (error) {
+      const shop = this.host.shop();
+      this.rescan();
+      this.held = shop ? holdsOf(this.index, shop.id, this.nowSeconds()) : new Map();
+      throw error;
+    }
+  }
+
+  /** The index as of now (for the trail and deliveries). */
+  currentIndex(): ReservationIndex {
+    this.rescan();
+    return this.index;
+  }
+
+  private viewOf(r: Reservation): ReservationView {
+    const shop = this.host.shop()!;
+    const contentOf = (id: string) => (id === shop.id ? shop.content : this.seen.get(id)?.content);
+    const seller = contentOf(r.seller);
+    const buyer = contentOf(r.buyer);
+    const own = r.side === 'seller' ? shop.products.get(r.product) : undefined;
+    const offer = seller?.offers.find((o) => o.productId === r.product);
+    return {
+      ...r,
+      steps: [...r.steps],
+      productName: own?.name ?? offer?.name ?? r.product,
+      unit: own?.unit ?? offer?.unit ?? '',
+      buyerName: buyer?.profile.name ?? 'a buyer not carried here',
+      sellerName: seller?.profile.name ?? 'a seller not carried here',
+      currency: seller?.profile.currency ?? shop.content.profile.currency,
+    };
+  }
+
+  // ------------------------------------------------------------------ buyer
+
+  /**
+   * Reserves `quantity` of a seller's offer: a request with an id made on this device, written
+   * into this shop's own vault. Works with the seller unreachable: the request travels with the
+   * vault whenever a link (WebRTC or radio) carries it.
+   */
+  async reserve(sellerVaultId: string, productId: string, quantity: number, note = ''): Promise<EventRef> {
+    const shop = this.requireShop();
+    if (!/^[0-9a-f]{64}$/.test(sellerVaultId)) throw new InputError('seller', 'That seller is not known here');
+    if (sellerVaultId === shop.id) throw new InputError('seller', 'You cannot reserve from your own shop');
+    const seller = [...this.host.carried()].find((v) => v.id === sellerVaultId)?.content;
+    const offer = seller?.offers.find((o) => o.productId === productId);
+    if (!offer) throw new InputError('offer', 'That offer is no longer listed');
+    checkQuantity(quantity);
+    if (quantity > offer.quantity) throw new InputError('Quantity', `Only ${offer.quantity} ${offer.unit} offered`);
+    if (utf8Length(note) > NOTE_BYTES) throw new InputError('Note', `A note is at most ${NOTE_BYTES} bytes`);
+    this.rescan();
+    const open = this.index.reservationsOf(shop.id, this.nowSeconds()).filter((r) => r.side === 'buyer' && (r.state === 'sent' || r.state === 'seen'));
+    if (open.length >= MAX_OPEN_REQUESTS) throw new InputError('reservation', `You have ${open.length} requests waiting for an answer; cancel some first`);
+    const id = toHex(this.host.randomBytes(8));
+    const event: NewTradeEvent = {
+      type: 'reservationRequested',
+      time: this.nowSeconds(),
+      device: shop.deviceKey.slice(0, 8),
+      seller: vaultPrefix(sellerVaultId),
+      product: productId,
+      quantity,
+      price: offer.price,
+      note,
+    };
+    const bytes = encodeTradeEvent(event);
+    await this.edit(
+      () => ({ result: undefined, touched: [] }),
+      (draft) => writeEvent(draft, id, bytes),
+    );
+    return { vault: vaultPrefix(shop.id), id };
+  }
+
+  /** Cancels a reservation: the buyer's own, or (as the seller) an accepted hold, which releases it. */
+  async cancel(request: EventRef, text = ''): Promise<void> {
+    const shop = this.requireShop();
+    if (utf8Length(text) > NOTE_BYTES) throw new InputError('Reason', `At most ${NOTE_BYTES} bytes`);
+    await this.edit(
+      () => {
+        this.rescan();
+        this.held = holdsOf(this.index, shop.id, this.nowSeconds());
+        const r = this.index.reservation(request, request.vault === vaultPrefix(shop.id) ? 'buyer' : 'seller', this.nowSeconds());
+        if (!r) throw new InputError('reservation', 'That reservation is not known here');
+        if (!['sent', 'seen', 'accepted'].includes(r.state)) throw new InputError('reservation', `That reservation is already ${r.state}`);
+        if (r.side === 'seller' && r.state !== 'accepted') throw new InputError('reservation', 'Refuse the request instead');
+        if (r.side === 'seller') this.releaseHold(r);
+        return { result: undefined, touched: r.side === 'seller' ? [r.product] : [] };
+      },
+      (draft) => writeEvent(draft, slotId('cancel', request), encodeTradeEvent({ type: 'reservationCancelled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, text })),
+    );
+  }
+
+  /** A short message on a reservation, from either side. */
+  async message(request: EventRef, text: string): Promise<void> {
+    const shop = this.requireShop();
+    const trimmed = text.trim();
+    if (!trimmed) throw new InputError('Message', 'Write a message first');
+    if (utf8Length(trimmed) > MESSAGE_BYTES) throw new InputError('Message', `A message is at most ${MESSAGE_BYTES} bytes`);
+    this.rescan();
+    const r = this.index.reservation(request, request.vault === vaultPrefix(shop.id) ? 'buyer' : 'seller', this.nowSeconds());
+    if (!r) throw new InputError('reservation', 'That reservation is not known here');
+    if (r.messages.filter((m) => m.from === r.side).length >= MAX_MESSAGES_PER_SIDE) throw new InputError('Message', `At most ${MAX_MESSAGES_PER_SIDE} messages per reservation`);
+    const id = toHex(this.host.randomBytes(8));
+    const bytes = encodeTradeEvent({ type: 'reservationMessage', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, text: trimmed });
+    await this.edit(
+      () => ({ result: undefined, touched: [] }),
+      (draft) => writeEvent(draft, id, bytes),
+    );
+  }
+
+  // ------------------------------------------------------------------ seller
+
+  /** The merchant's answer to a request waiting for one. */
+  async answer(request: EventRef, accept: boolean, text = ''): Promise<void> {
+    this.requireShop();
+    if (utf8Length(text) > NOTE_BYTES) throw new InputError('Reason', `At most ${NOTE_BYTES} bytes`);
+    const answered = await this.answerNow([request], accept ? 'accept' : { code: 4, text });
+    const outcome = answered.get(`${request.vault}:${request.id}`);
+    if (!outcome) throw new InputError('reservation', 'That request is not waiting for an answer');
+    if (accept && outcome !== 'accepted') throw new InputError('reservation', `Refused: ${outcome}`);
+  }
+
+  /**
+   * Fulfils an accepted reservation: the sale is recorded (`inventory.offer.fulfilled` at the
+   * request's closing slot) and the stock moves, in one edit — exactly once: a second call finds
+   * the slot filled and changes nothing.
+   */
+  async fulfil(request: EventRef): Promise<void> {
+    const shop = this.requireShop();
+    await this.edit(
+      (draft) => {
+        this.rescan();
+        this.held = holdsOf(this.index, shop.id, this.nowSeconds());
+        const r = this.index.reservation(request, 'seller', this.nowSeconds());
+        if (!r || r.side !== 'seller' || request.vault === vaultPrefix(shop.id)) throw new InputError('reservation', 'That reservation is not one of your sales');
+        if (r.state === 'fulfilled') throw new InputError('reservation', 'That reservation is already fulfilled');
+        if (r.state !== 'accepted') throw new InputError('reservation', `That reservation is ${r.state}, not accepted`);
+        const product = draft.products.get(r.product);
+        if (!product) throw new InputError('product', 'That product no longer exists');
+        if (product.stock < r.quantity) throw new InputError('Stock', `Only ${product.stock} ${product.unit} in stock`);
+        const price = Math.min(r.price, product.offer?.price ?? r.price);
+        draft.move(r.product, -r.quantity);
+        const offered = product.offer ? { ...product.offer, quantity: Math.max(0, round3(product.offer.quantity - r.quantity)) } : null;
+        draft.put({ ...draft.products.get(r.product)!, offer: offered, updatedAt: this.host.clock.now() });
+        this.releaseHold(r);
+        this.pendingFulfil = { request, quantity: r.quantity, price, takes: r.takes };
+        return { result: undefined, touched: [r.product] };
+      },
+      (draft) => {
+        const f = this.pendingFulfil!;
+        this.pendingFulfil = undefined;
+        writeEvent(draft, slotId('close', request), encodeTradeEvent({ type: 'offerFulfilled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request: f.request, quantity: f.quantity, price: f.price, takes: f.takes }));
+      },
+    );
+  }
+
+  private pendingFulfil: { request: EventRef; quantity: number; price: number; takes: Take[] } | undefined;
+
+  /** Answers the requests addressed to this shop that have no answer yet, by the seller's rule. */
+  private answerDue(): void {
+    const shop = this.host.shop();
+    if (!shop || this.host.closed()) return;
+    if (this.answering) {
+      this.answerAgain = true;
+      return;
+    }
+    const due = this.dueRequests();
+    const expiring = this.expiringHolds();
+    const releasing = this.releasedByBuyers();
+    if (!due.length && !expiring.length && !releasing.length) return;
+    this.answering = true;
+    this.answerNow(due.map((d) => d.ref), 'rule')
+      .catch((error) => this.host.refuse('trade', `answering reservations failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.answering = false;
+        if (this.answerAgain) {
+          this.answerAgain = false;
+          this.nodeChanged();
+        }
+      });
+  }
+
+  /** Requests to this shop without an answer slot or a `seen` slot (those wait for the merchant), oldest first. */
+  private dueRequests(): { ref: EventRef; time: number }[] {
+    const shop = this.host.shop()!;
+    const own = this.index.eventsOf(vaultPrefix(shop.id));
+    const perBuyer = new Map<string, number>();
+    const due: { ref: EventRef; time: number }[] = [];
+    for (const { ref, event } of this.index.requestsTo(vaultPrefix(shop.id))) {
+      if (own?.has(slotId('answer', ref))) continue;
+      if (own?.has(slotId('seen', ref))) continue;
+      const n = (perBuyer.get(ref.vault) ?? 0) + 1;
+      perBuyer.set(ref.vault, n);
+      due.push({ ref, time: event.time });
+    }
+    return due.sort((a, b) => a.time - b.time || (a.ref.id < b.ref.id ? -1 : 1));
+  }
+
+  private expiringHolds(): Reservation[] {
+    const shop = this.host.shop()!;
+    const own = this.index.eventsOf(vaultPrefix(shop.id));
+    const now = this.nowSeconds();
+    return this.index
+      .reservationsOf(shop.id, now)
+      .filter((r) => r.side === 'seller' && r.state === 'expired' && r.holdUntil !== null && !own?.has(slotId('close', r.request)));
+  }
+
+  /** Accepted holds the buyer cancelled that this seller has not yet released in its own vault. */
+  private releasedByBuyers(): Reservation[] {
+    const shop = this.host.shop()!;
+    const own = this.index.eventsOf(vaultPrefix(shop.id));
+    return this.index
+      .reservationsOf(shop.id, this.nowSeconds())
+      .filter((r) => r.side === 'seller' && r.state === 'cancelled' && r.cancelledBy === 'buyer' && r.holdUntil !== null && !own?.has(slotId('cancel', r.request)) && !own?.has(slotId('close', r.request)));
+  }
+
+  private releaseHold(r: Reservation): void {
+    const left = round3((this.held.get(r.product) ?? 0) - r.quantity);
+    if (left > 0) this.held.set(r.product, left);
+    else this.held.delete(r.product);
+  }
+
+  /**
+   * One edit that answers `requests` (by the rule, or the merchant's decision), writes the
+   * expiry of holds past their time and the release of holds buyers cancelled. Judged one after
+   * another against the stock as it stands inside the edit. Returns each request's outcome.
+   */
+  private async answerNow(requests: EventRef[], decision: 'rule' | 'accept' | { code: RefusalCode; text: string }): Promise<Map<string, string>> {
+    const outcomes = new Map<string, string>();
+    const shop = this.requireShop();
+    const writes: { id: string; event: NewTradeEvent }[] = [];
+    await this.edit(
+      (draft) => {
+        writes.length = 0;
+        outcomes.clear();
+        this.rescan();
+        const now = this.nowSeconds();
+        this.held = holdsOf(this.index, shop.id, now);
+        const device = shop.deviceKey.slice(0, 8);
+        const ownPrefix = vaultPrefix(shop.id);
+        const own = this.index.eventsOf(ownPrefix);
+        const touched = new Set<string>();
+        const rules = this.host.rules();
+        const perBuyer = new Map<string, number>();
+        for (const ref of requests.slice(0, ANSWERS_PER_EDIT)) {
+          if (own?.has(slotId('answer', ref))) continue;
+          if (decision === 'rule' && own?.has(slotId('seen', ref))) continue;
+          const r = this.index.reservation(ref, 'seller', now);
+          if (!r || r.side !== 'seller') continue;
+          if (r.state === 'cancelled') {
+            writes.push({ id: slotId('answer', ref), event: { type: 'reservationRefused', time: now, device, request: ref, reason: 6, text: '' } });
+            outcomes.set(`${ref.vault}:${ref.id}`, REFUSAL_REASONS[6]);
+            continue;
+          }
+          const product = draft.products.get(r.product);
+          const refuse = (code: RefusalCode, text = '') => {
+            writes.push({ id: slotId('answer', ref), event: { type: 'reservationRefused', time: now, device, request: ref, reason: code, text } });
+            outcomes.set(`${ref.vault}:${ref.id}`, text || REFUSAL_REASONS[code]);
+          };
+          if (typeof decision === 'object') {
+            refuse(decision.code, decision.text);
+            continue;
+          }
+          if (!product || !product.offer) {
+            refuse(2);
+            continue;
+          }
+          if (r.price < product.offer.price) {
+            refuse(3, `The price is now ${product.offer.price} (minor units)`);
+            continue;
+          }
+          const available = round3(Math.min(product.offer.quantity, product.stock) - (this.held.get(r.product) ?? 0));
+          if (r.quantity > available) {
+            refuse(1, available > 0 ? `Only ${available} ${product.unit} available` : 'None available');
+            continue;
+          }
+          if (decision === 'rule' && (rules.autoAcceptUpTo === null || r.quantity > rules.autoAcceptUpTo)) {
+            const n = (perBuyer.get(ref.vault) ?? 0) + 1;
+            perBuyer.set(ref.vault, n);
+            if (n > MAX_PENDING_PER_BUYER) continue;
+            writes.push({ id: slotId('seen', ref), event: { type: 'reservationSeen', time: now, device, request: ref } });
+            outcomes.set(`${ref.vault}:${ref.id}`, 'seen');
+            continue;
+          }
+          const holdUntil = now + Math.max(1, Math.round(rules.holdMinutes * 60));
+          writes.push({ id: slotId('answer', ref), event: { type: 'reservationAccepted', time: now, device, request: ref, quantity: r.quantity, holdUntil, offer: null, takes: [] } });
+          this.held.set(r.product, round3((this.held.get(r.product) ?? 0) + r.quantity));
+          touched.add(r.product);
+          outcomes.set(`${ref.vault}:${ref.id}`, 'accepted');
+        }
+        for (const r of this.expiringHolds()) {
+          writes.push({ id: slotId('close', r.request), event: { type: 'reservationExpired', time: now, device, request: r.request } });
+          touched.add(r.product);
+        }
+        for (const r of this.releasedByBuyers()) {
+          writes.push({ id: slotId('cancel', r.request), event: { type: 'reservationCancelled', time: now, device, request: r.request, text: 'released: the buyer cancelled' } });
+          touched.add(r.product);
+        }
+        return { result: undefined, touched: [...touched] };
+      },
+      (draft) => {
+        for (const { id, event } of writes) writeEvent(draft, id, encodeTradeEvent(event));
+      },
+    );
+    return outcomes;
+  }
+
+  private scheduleExpiry(): void {
+    const shop = this.host.shop();
+    if (!shop) return;
+    let next = Infinity;
+    for (const r of this.index.reservationsOf(shop.id, this.nowSeconds())) if (r.side === 'seller' && r.state === 'accepted' && r.holdUntil !== null) next = Math.min(next, r.holdUntil);
+    if (next === this.expiryAt) return;
+    this.cancelExpiry?.();
+    this.cancelExpiry = undefined;
+    this.expiryAt = next;
+    if (next === Infinity) return;
+    const delay = Math.max(0, next * 1000 - this.host.clock.now() + 1000);
+    this.cancelExpiry = this.host.clock.setTimer(() => {
+      this.cancelExpiry = undefined;
+      this.expiryAt = Infinity;
+      this.held = holdsOf(this.index, shop.id, this.nowSeconds());
+      this.answerDue();
+    }, delay);
+  }
+
+  close(): void {
+    this.cancelExpiry?.();
+  }
+
+  private requireShop() {
+    const shop = this.host.shop();
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    return shop;
+  }
+}
+
+function writeEvent(draft: SharedVaultDoc, id: string, bytes: Uint8Array): void {
+  if (!draft.trade) draft.trade = {};
+  if (id in draft.trade) return;
+  draft.trade[id] = bytes;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function checkQuantity(quantity: number): void {
+  if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) throw new InputError('Quantity', 'Quantity must be above 0');
+  if (Math.round(quantity * 1000) / 1000 !== quantity) throw new InputError('Quantity', 'Quantity has at most three decimals');
+}
+
+export type { TradeEvent };
