@@ -13,6 +13,7 @@ import { open } from './open';
 import { radioReconcile } from './radioReconcile';
 import { radioHops } from './radioHops';
 import { radioUpdate } from './radioUpdate';
+import { reserve } from './reserve';
 import { transfer1, transfer3 } from './transfer';
 import { updateSize } from './updateSize';
 import { verify } from './verify';
@@ -24,7 +25,7 @@ import { verify } from './verify';
  * `BENCH <name> <value> <unit> ref=<value> ratio=<x>`, the reference measured in the same run.
  */
 const browserBenchmarks: Record<string, (browser: Browser, baseURL: string) => Promise<void>> = { catchup, hash, transfer1, transfer3 };
-const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize, 'radio-update': radioUpdate, 'radio-hops': radioHops, 'radio-reconcile': radioReconcile };
+const nodeBenchmarks: Record<string, () => Promise<void>> = { flood, open, verify, import: importBench, 'catchup-node': catchupNode, 'update-size': updateSize, 'radio-update': radioUpdate, 'radio-hops': radioHops, 'radio-reconcile': radioReconcile, reserve };
 const benchmarks = { ...browserBenchmarks, ...nodeBenchmarks };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1364,6 +1364,7 @@ export class SoukNode implements SyncHost {
       },
       carried: () => this.carriedContent(),
       rules: () => this.settings.trade ?? DEFAULT_TRADE_RULES,
+      busy: () => this.acceptance.size > 0,
       edit: (edit, shareEdit) => this.editShop(edit, shareEdit),
       setHeld: (held) => {
         this.heldOf = held;

@@ -27,6 +27,10 @@ export interface TradeRules {
 }
 
 export const DEFAULT_TRADE_RULES: TradeRules = { autoAcceptUpTo: null, holdMinutes: 24 * 60 };
+/** Answers wait this long from the first request due, so requests arriving together share one edit (one signed version). */
+const ANSWER_GATHER_MS = 50;
+/** The longest answers wait for the node to finish taking a burst of peers' versions. */
+const ANSWER_WAIT_MS = 250;
 /** Requests answered in one edit (the rest wait for the next). */
 const ANSWERS_PER_EDIT = 64;
 /** Messages one side may write on one reservation. */
@@ -45,6 +49,8 @@ export interface TradeHost {
   /** Every carried vault but the own, with its checked content where loaded. */
   carried(): Iterable<{ id: string; content: VaultContent | undefined }>;
   rules(): TradeRules;
+  /** True while peers' vault versions wait to be taken: answers wait for them (a little) and go out together. */
+  busy(): boolean;
   /** An edit of the shop in the node's edit queue (editShop). */
   edit<T>(edit: (draft: CatalogDraft) => { result: T; touched: string[] }, shareEdit?: (draft: SharedVaultDoc) => void): Promise<T>;
   /** The hold per product the shop's offers must leave out, as the next edit will compute offers. */
@@ -313,6 +319,10 @@ export class TradeDesk {
 
   private pendingFulfil: { request: EventRef; quantity: number; price: number; takes: Take[] } | undefined;
 
+  /** When answering started waiting for the node to take what peers sent (ms), if it is waiting. */
+  private waitingSince: number | undefined;
+  private cancelWait: (() => void) | undefined;
+
   /** Answers the requests addressed to this shop that have no answer yet, by the seller's rule. */
   private answerDue(): void {
     const shop = this.host.shop();
@@ -321,6 +331,21 @@ export class TradeDesk {
       this.answerAgain = true;
       return;
     }
+    // Requests arriving together are answered in one edit: gather for ANSWER_GATHER_MS from the
+    // first, and longer while the node is still taking peers' versions (at most ANSWER_WAIT_MS).
+    const now = this.host.clock.now();
+    if (this.cancelWait) return;
+    const waited = this.waitingSince === undefined ? 0 : now - this.waitingSince;
+    if (waited < ANSWER_GATHER_MS || (this.host.busy() && waited < ANSWER_WAIT_MS)) {
+      if (!this.dueRequests().length && !this.expiringHolds().length && !this.releasedByBuyers().length) return;
+      this.waitingSince ??= now;
+      this.cancelWait = this.host.clock.setTimer(() => {
+        this.cancelWait = undefined;
+        this.answerDue();
+      }, this.waitingSince + ANSWER_GATHER_MS > now ? this.waitingSince + ANSWER_GATHER_MS - now : 20);
+      return;
+    }
+    this.waitingSince = undefined;
     const due = this.dueRequests();
     const expiring = this.expiringHolds();
     const releasing = this.releasedByBuyers();
@@ -483,6 +508,7 @@ export class TradeDesk {
 
   close(): void {
     this.cancelExpiry?.();
+    this.cancelWait?.();
   }
 
   private requireShop() {

@@ -171,13 +171,17 @@ export class VaultRequests {
     }
     if (this.pending.size >= MAX_REQUESTS) return; // The retry asks again.
     const candidates: [SyncSession, LinkState, number][] = [];
+    // One draw for every link: a tie-break each, without a call to the random source per link.
+    const noise = this.host.randomBytes(Math.max(1, this.links.size));
+    let drawn = 0;
     for (const [session, link] of this.links) {
+      const tieBreak = noise[drawn++]! / 256;
       const counter = link.announced.get(vault) ?? 0;
       if (counter <= heldCounter || session.closedReason !== undefined || !session.remote) continue;
       if (this.evictedAt(vault, counter)) continue;
       const failed = this.failedFor(vault, session) ? 10 : 0;
       const rank = failed + (session.remote.shopVaultId === vault ? 0 : this.host.policy.isEstablished(session.remote.nodeId) ? 1 : 2);
-      candidates.push([session, link, rank + this.host.randomBytes(1)[0]! / 256]);
+      candidates.push([session, link, rank + tieBreak]);
     }
     candidates.sort((a, b) => a[2] - b[2]);
     for (const [session, link] of candidates) {

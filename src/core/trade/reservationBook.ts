@@ -194,8 +194,18 @@ export class ReservationIndex {
     };
   }
 
-  /** Every reservation this vault takes part in: its own requests (buyer) and those addressed to it (seller). */
+  private lastList: { key: string; list: Reservation[] } | undefined;
+
+  /** Every reservation this vault takes part in: its own requests (buyer) and those addressed to it (seller). The index never changes: the answer for one second is kept. */
   reservationsOf(vaultId: string, now: number): Reservation[] {
+    const key = `${vaultId}:${now}`;
+    if (this.lastList?.key === key) return this.lastList.list;
+    const list = this.listOf(vaultId, now);
+    this.lastList = { key, list };
+    return list;
+  }
+
+  private listOf(vaultId: string, now: number): Reservation[] {
     const prefix = vaultPrefix(vaultId);
     const out: Reservation[] = [];
     for (const event of this.byVault.get(prefix)?.values() ?? []) {

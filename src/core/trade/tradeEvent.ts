@@ -374,10 +374,20 @@ export const DERIVED_SLOTS = {
 
 const SLOT_TAG = new TextEncoder().encode('souk-trade-slot-v1');
 
+/** Slot ids computed lately (bounded: cleared when full). */
+const slotIds = new Map<string, string>();
+const MAX_SLOT_IDS = 65_536;
+
 /** The id of the step of kind `slot` that answers `ref` (the first 8 bytes of SHA-256 over tag, slot, ref). */
 export function slotId(slot: string, ref: EventRef): string {
+  const key = `${slot}:${ref.vault}:${ref.id}`;
+  const known = slotIds.get(key);
+  if (known) return known;
   const digest = sha256(concatBytes(SLOT_TAG, new TextEncoder().encode(slot), Uint8Array.of(0), fromHex(ref.vault), fromHex(ref.id)));
-  return toHex(digest.subarray(0, EVENT_ID_BYTES));
+  const id = toHex(digest.subarray(0, EVENT_ID_BYTES));
+  if (slotIds.size >= MAX_SLOT_IDS) slotIds.clear();
+  slotIds.set(key, id);
+  return id;
 }
 
 /** The id an event must have: derived for the steps in DERIVED_SLOTS, else any (undefined). */
