@@ -173,6 +173,8 @@ export class OwnShop {
         revocations: {},
         offerSets: {},
         offerFields: {},
+        // Made with the shop, so a first trade step is one put (small enough for one radio packet).
+        trade: {},
       },
       { actor },
     );

@@ -1,3 +1,4 @@
+import { TRADE_EVENT_TYPES } from '../trade/tradeEvent';
 import { CompactUpdateError, decodeCompactUpdate, encodeCompactUpdate, VAULT_PREFIX_BYTES } from '../vault/compactUpdate';
 import type { SignedHeads } from '../vault/signedHeads';
 import type { SharedOffer } from '../vault/vaultDocuments';
@@ -243,6 +244,13 @@ export class NodeRadioSource implements RadioVaultSource {
 
 /** The queue class and the merchant's words for a shop edit, from the offers before and after. */
 export function describeEdit(before: VaultContent, after: VaultContent): { cls: RadioClass; label: string } {
+  // A trade step (a reservation's request or answer, a delivery step) goes first, in its own lane.
+  const had = new Set((before.trade ?? []).map((e) => e.id));
+  const added = (after.trade ?? []).filter((e) => !had.has(e.id));
+  if (added.length) {
+    const more = added.length > 1 ? ` and ${added.length - 1} more` : '';
+    return { cls: 'trade', label: `${TRADE_EVENT_TYPES[added[0]!.type].name}${more}` };
+  }
   const was = new Map(before.offers.map((o) => [o.productId, o]));
   const now = new Map(after.offers.map((o) => [o.productId, o]));
   const moved: { before?: SharedOffer; after?: SharedOffer }[] = [];

@@ -465,7 +465,7 @@ export class TradeDesk {
             continue;
           }
           const holdUntil = now + Math.max(1, Math.round(rules.holdMinutes * 60));
-          writes.push({ id: slotId('answer', ref), event: { type: 'reservationAccepted', time: now, device, request: ref, quantity: r.quantity, holdUntil, offer: null, takes: [] } });
+          writes.push({ id: slotId('answer', ref), event: { type: 'reservationAccepted', time: now, device, request: ref, quantity: r.quantity, holdUntil, takes: [] } });
           this.held.set(r.product, round3((this.held.get(r.product) ?? 0) + r.quantity));
           touched.add(r.product);
           outcomes.set(`${ref.vault}:${ref.id}`, 'accepted');

@@ -49,8 +49,6 @@ export interface Reservation {
   fulfilled: { quantity: number; price: number; time: number; takes: Take[] } | null;
   /** The batches the acceptance held (FEFO). */
   takes: Take[];
-  /** The seller's offer event the acceptance names. */
-  offer: string | null;
   messages: ReservationMessage[];
   /** When the latest step was signed (seconds). */
   updatedAt: number;
@@ -143,7 +141,6 @@ export class ReservationIndex {
     let cancelledBy: Reservation['cancelledBy'] = null;
     let fulfilled: Reservation['fulfilled'] = null;
     let takes: Take[] = [];
-    let offer: string | null = null;
     if (seen?.type === 'reservationSeen' && isAbout(seen, ref)) state = 'seen';
     if (answer?.type === 'reservationRefused' && isAbout(answer, ref)) {
       state = 'refused';
@@ -152,7 +149,6 @@ export class ReservationIndex {
       state = 'accepted';
       holdUntil = answer.holdUntil;
       takes = answer.takes;
-      offer = answer.offer;
       if (close?.type === 'offerFulfilled' && isAbout(close, ref)) {
         state = 'fulfilled';
         fulfilled = { quantity: close.quantity, price: close.price, time: close.time, takes: close.takes };
@@ -187,7 +183,6 @@ export class ReservationIndex {
       cancelledBy,
       fulfilled,
       takes,
-      offer,
       messages,
       updatedAt: steps.reduce((max, s) => Math.max(max, s.time), request.time),
       steps,

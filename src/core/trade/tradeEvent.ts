@@ -15,13 +15,14 @@ import { MAX_MINOR_UNITS, MAX_QUANTITY } from '../vault/vaultLimits';
  * The body's fields follow the type's schema below, in order:
  *   vault   8 bytes  — the first 8 bytes of a vault id (a shop's root key)
  *   ref     16 bytes — another event: its vault's prefix (8) and its id (8)
- *   id      8 bytes  — an event of the same vault, or 8 zero bytes for none
- *   product text ≤ 64 bytes, [0-9A-Za-z_-]
+ *   id      u8 flag 0/1, then 8 bytes if 1 — an event of the same vault, or none
+ *   product u8 0xFF then 8 bytes (an id of 16 lowercase hex digits, as the app makes them), or
+ *           u8 length 1–64 then the id's text ([0-9A-Za-z_-])
  *   qty     uLEB128 of thousandths (quantities to three decimals), > 0, ≤ MAX_QUANTITY
  *   money   uLEB128 minor units ≤ MAX_MINOR_UNITS
  *   time    u32 seconds
  *   day     u16 days since 1970-01-01, 0 for none
- *   text    u16 length, UTF-8 ≤ the field's limit
+ *   text    u8 length, UTF-8 ≤ the field's limit (every limit is under 256)
  *   code    u8 (a reason)
  *   hash    u8 flag 0/1, then 32 bytes if 1
  *   vault?  u8 flag 0/1, then 8 bytes if 1
@@ -48,7 +49,7 @@ type FieldKind = 'vault' | 'ref' | 'id' | 'product' | 'qty' | 'money' | 'time' |
 export const TRADE_EVENT_TYPES = {
   offerCreated: { code: 1, name: 'inventory.offer.created', fields: { product: 'product', quantity: 'qty', price: 'money', expiresOn: 'day', receipts: 'takes' } },
   reservationRequested: { code: 2, name: 'inventory.offer.reserved.request', fields: { seller: 'vault', product: 'product', quantity: 'qty', price: 'money', note: `text${NOTE_BYTES}` } },
-  reservationAccepted: { code: 3, name: 'inventory.offer.reserved.acceptance', fields: { request: 'ref', quantity: 'qty', holdUntil: 'time', offer: 'id', takes: 'takes' } },
+  reservationAccepted: { code: 3, name: 'inventory.offer.reserved.acceptance', fields: { request: 'ref', quantity: 'qty', holdUntil: 'time', takes: 'takes' } },
   reservationRefused: { code: 4, name: 'inventory.offer.reserved.refusal', fields: { request: 'ref', reason: 'code', text: `text${NOTE_BYTES}` } },
   reservationExpired: { code: 5, name: 'inventory.offer.reserved.expiry', fields: { request: 'ref' } },
   reservationCancelled: { code: 6, name: 'inventory.offer.reserved.cancellation', fields: { request: 'ref', text: `text${NOTE_BYTES}` } },
@@ -116,7 +117,6 @@ const HEX4 = HEX(4);
 const HEX32 = HEX(32);
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
-const ZERO_ID = '0'.repeat(16);
 
 export function isEventId(value: string): boolean {
   return HEX8.test(value);
@@ -185,12 +185,17 @@ function writeField(out: BinaryWriter, kind: FieldKind, value: unknown, what: st
       return;
     }
     case 'id':
-      if (value !== null && (typeof value !== 'string' || !HEX8.test(value) || value === ZERO_ID)) fail(`${what} is not an event id`);
-      out.fixed(fromHex((value as string | null) ?? ZERO_ID), 8);
+      if (value === null) {
+        out.u8(0);
+        return;
+      }
+      if (typeof value !== 'string' || !HEX8.test(value)) fail(`${what} is not an event id`);
+      out.u8(1).fixed(fromHex(value), 8);
       return;
     case 'product':
       if (typeof value !== 'string' || !PRODUCT_ID.test(value)) fail(`${what} is not a product id`);
-      out.text(value);
+      if (HEX8.test(value)) out.u8(PACKED_PRODUCT).fixed(fromHex(value), 8);
+      else writeText(out, value);
       return;
     case 'qty':
       writeUleb(out, quantityUnits(value as number, what));
@@ -237,7 +242,7 @@ function writeField(out: BinaryWriter, kind: FieldKind, value: unknown, what: st
       if (typeof value !== 'string') fail(`${what} is not text`);
       const bytes = new TextEncoder().encode(value);
       if (bytes.length > limit) fail(`${what} is ${bytes.length} bytes, limit ${limit}`);
-      out.text(value);
+      writeText(out, value);
     }
   }
 }
@@ -249,12 +254,18 @@ function readField(reader: BinaryReader, kind: FieldKind, what: string): unknown
     case 'ref':
       return { vault: toHex(reader.fixed(8, what)), id: toHex(reader.fixed(8, what)) };
     case 'id': {
-      const id = toHex(reader.fixed(8, what));
-      return id === ZERO_ID ? null : id;
+      const flag = reader.u8(what);
+      if (flag === 0) return null;
+      if (flag !== 1) fail(`${what} flag is not 0 or 1`);
+      return toHex(reader.fixed(8, what));
     }
     case 'product': {
-      const id = reader.text(64, what);
-      if (!PRODUCT_ID.test(id)) fail(`${what} is not a product id`);
+      const length = reader.u8(what);
+      if (length === PACKED_PRODUCT) return toHex(reader.fixed(8, what));
+      if (length < 1 || length > 64) fail(`${what} is not a product id`);
+      const id = readText(reader, length, what);
+      // A hex id always travels packed: one product, one encoding.
+      if (!PRODUCT_ID.test(id) || HEX8.test(id)) fail(`${what} is not a product id`);
       return id;
     }
     case 'qty': {
@@ -292,8 +303,30 @@ function readField(reader: BinaryReader, kind: FieldKind, what: string): unknown
       }
       return takes;
     }
-    default:
-      return reader.text(Number(kind.slice(4)), what);
+    default: {
+      const length = reader.u8(`${what} length`);
+      if (length > Number(kind.slice(4))) throw new WireError('too-large', `${what} is ${length} bytes, limit ${kind.slice(4)}`);
+      return readText(reader, length, what);
+    }
+  }
+}
+
+/** An id of 16 lowercase hex digits, packed into 8 bytes. */
+const PACKED_PRODUCT = 0xff;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function writeText(out: BinaryWriter, value: string): void {
+  const bytes = new TextEncoder().encode(value);
+  if (bytes.length > 254) fail('text is over 254 bytes');
+  out.u8(bytes.length).fixed(bytes, bytes.length);
+}
+
+function readText(reader: BinaryReader, length: number, what: string): string {
+  const bytes = reader.fixed(length, what);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    fail(`${what} is not valid UTF-8`);
   }
 }
 
