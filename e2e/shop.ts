@@ -23,7 +23,7 @@ export async function createShop(page: Page, name: string, area = 'Old Town'): P
   }
 }
 
-export async function view(page: Page, name: 'Catalog' | 'Marketplace' | 'Network'): Promise<void> {
+export async function view(page: Page, name: 'Catalog' | 'Marketplace' | 'Network' | 'Reservations'): Promise<void> {
   await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name }).click();
 }
 

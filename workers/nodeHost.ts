@@ -7,6 +7,8 @@ import type { ChunkStore } from '../src/core/packages/chunkStore';
 import { handedOutType } from '../src/core/packages/mediaTypes';
 import type { AttachmentInput, AttachmentKind, PackageApi, PackageSettings } from '../src/core/packages/packageView';
 import { SoukNode } from '../src/core/node/soukNode';
+import type { TradeRules } from '../src/core/node/tradeDesk';
+import type { EventRef } from '../src/core/trade/tradeEvent';
 import type { SyncSession } from '../src/core/sync/syncSession';
 import { RadioHost, type RadioStreams } from '../src/browser/radio/radioHost';
 import type { RadioConnection } from '../src/core/radio/radioView';
@@ -62,6 +64,14 @@ export async function startNodeHost() {
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
     /** Marks a shop as one the merchant knows and trusts, or takes the mark away. */
     setTrusted: (vaultId: string, trusted: boolean) => node.setTrusted(vaultId, trusted),
+    /** Reservations (tradeDesk.ts): the buyer's requests and the seller's answers, holds and sales. */
+    reserve: (sellerVaultId: string, productId: string, quantity: number, note?: string) => node.reserve(sellerVaultId, productId, quantity, note),
+    cancelReservation: (request: EventRef, reason?: string) => node.cancelReservation(request, reason),
+    answerReservation: (request: EventRef, accept: boolean, reason?: string) => node.answerReservation(request, accept, reason),
+    fulfilReservation: (request: EventRef) => node.fulfilReservation(request),
+    messageReservation: (request: EventRef, text: string) => node.messageReservation(request, text),
+    reservations: () => node.reservations(),
+    setTradeRules: (rules: TradeRules) => node.setTradeRules(rules),
     /** Files attached to products and offers (PackageApi), with the page's Files and Blobs. */
     packages: Comlink.proxy({
       /**

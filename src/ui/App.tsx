@@ -8,12 +8,13 @@ import { Network } from './Network';
 import { RadioPage } from './radio/RadioPage';
 import { useRadioResume } from './radio/useRadioResume';
 import { Storage } from './Storage';
+import { Reservations } from './trade/Reservations';
 import { useNode } from './nodeContext';
 import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Shop', 'Network', 'Radio', 'Storage'] as const;
+const VIEWS = ['Catalog', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
@@ -66,6 +67,7 @@ export function App() {
         {current === 'Catalog' &&
           (view.shop ? <Catalog currency={view.shop.currency} /> : <p>Create your shop to keep a catalog.</p>)}
         {current === 'Marketplace' && <Marketplace />}
+        {current === 'Reservations' && (view.shop ? <Reservations /> : <p>Create your shop to reserve and sell.</p>)}
         {current === 'Shop' && <ShopPanel />}
         {current === 'Network' && <Network />}
         {current === 'Radio' && <RadioPage />}

@@ -1,6 +1,7 @@
 import { useDeferredValue, useState } from 'react';
 import type { MarketOffer } from '../core/node/nodeView';
 import { OfferFiles } from './files/OfferFiles';
+import { ReserveForm } from './trade/ReserveForm';
 import { useNode, useNodeQuery } from './nodeContext';
 import { clock, money } from './format';
 import { SafeItem } from './SafeItem';
@@ -49,6 +50,7 @@ function OfferCard({ offer, ownShopId }: { offer: MarketOffer; ownShopId: string
         {clock(finite(offer.asOf))}
       </small>
       {!own && vaultId && <TrustButton vaultId={vaultId} name={seller} fingerprint={fingerprint} trusted={trusted} />}
+      {!own && vaultId && <ReserveForm vaultId={vaultId} productId={text(offer.productId)} productName={name} unit={unit} available={quantity} />}
     </li>
   );
 }
