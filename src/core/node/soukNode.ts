@@ -569,6 +569,7 @@ export class SoukNode implements SyncHost {
    * different stock is a recount.
    */
   updateProduct(id: string, input: ProductInput, offer?: { quantity: number; price: number } | null): Promise<void> {
+    let created: Product | undefined;
     return this.editShop((draft) => {
       const product = this.product(draft, id);
       const { batches, stock, ...fields } = validateProduct(input, () => this.newId());
@@ -580,8 +581,9 @@ export class SoukNode implements SyncHost {
       if (offer !== undefined) next.offer = offer ? validateOffer({ ...next, stock: counted }, offer) : null;
       next.updatedAt = this.clock.now();
       draft.put({ ...next, stock: counted });
+      created = !product.offer && next.offer ? { ...next, stock: counted } : undefined;
       return { result: undefined, touched: [id] };
-    });
+    }, (shared) => created && this.trade.writeOfferCreated(shared, created));
   }
 
   /** Removes a product, and its attached files from both documents (their chunks once nothing else names them). */
@@ -617,11 +619,17 @@ export class SoukNode implements SyncHost {
 
   /** Offers a product to the network (quantity ≤ stock), or withdraws the offer with `null`. */
   setOffer(id: string, offer: { quantity: number; price: number } | null): Promise<void> {
-    return this.editShop((draft) => {
-      const product = this.product(draft, id);
-      draft.put({ ...product, offer: offer ? validateOffer(product, offer) : null, updatedAt: this.clock.now() });
-      return { result: undefined, touched: [id] };
-    });
+    let created: Product | undefined;
+    return this.editShop(
+      (draft) => {
+        const product = this.product(draft, id);
+        const next = { ...product, offer: offer ? validateOffer(product, offer) : null, updatedAt: this.clock.now() };
+        draft.put(next);
+        created = !product.offer && next.offer ? next : undefined;
+        return { result: undefined, touched: [id] };
+      },
+      (shared) => created && this.trade.writeOfferCreated(shared, created),
+    );
   }
 
   /**

@@ -317,6 +317,31 @@ export class TradeDesk {
     );
   }
 
+  /**
+   * Writes `inventory.offer.created` for a product just offered (one product at a time: an
+   * import's offers are not each an event), with the offer's quantity, price and earliest expiry.
+   */
+  writeOfferCreated(draft: SharedVaultDoc, product: Product): void {
+    const shop = this.host.shop();
+    if (!shop || !product.offer || product.offer.quantity <= 0) return;
+    const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
+    try {
+      const bytes = encodeTradeEvent({
+        type: 'offerCreated',
+        time: this.nowSeconds(),
+        device: shop.deviceKey.slice(0, 8),
+        product: product.id,
+        quantity: product.offer.quantity,
+        price: product.offer.price,
+        expiresOn: expiries[0] ?? null,
+        receipts: [],
+      });
+      writeEvent(draft, toHex(this.host.randomBytes(8)), bytes);
+    } catch {
+      // An offer the codec cannot carry (an odd imported id) is still offered; its trail starts at the first sale.
+    }
+  }
+
   private pendingFulfil: { request: EventRef; quantity: number; price: number; takes: Take[] } | undefined;
 
   /** When answering started waiting for the node to take what peers sent (ms), if it is waiting. */

@@ -42,6 +42,11 @@ describe('reservations between two shops', () => {
     await eventually(() => offerAt(b, vaultOf(s))?.quantity === 7, 10_000, 'offer after fulfilment');
     expect(s.products().products[0]!.offer!.quantity).toBe(7);
     expect(find(b, request)!.fulfilled).toMatchObject({ quantity: 3, price: 500 });
+    // Offering the product was itself a signed event: the trail starts there.
+    const created = [...s.trade.currentIndex().eventsOf(vaultOf(s).slice(0, 16))!.values()].filter((e) => e.type === 'offerCreated');
+    expect(created).toMatchObject([{ product, quantity: 10, price: 500 }]);
+    await s.setOffer(product, { quantity: 6, price: 520 });
+    expect([...s.trade.currentIndex().eventsOf(vaultOf(s).slice(0, 16))!.values()].filter((e) => e.type === 'offerCreated')).toHaveLength(1);
   });
 
   it('requests above the auto-accept limit wait for the merchant (seen), who accepts or refuses with a reason', async () => {
