@@ -1373,6 +1373,7 @@ export class SoukNode implements SyncHost {
       carried: () => this.carriedContent(),
       rules: () => this.settings.trade ?? DEFAULT_TRADE_RULES,
       busy: () => this.acceptance.size > 0,
+      trusted: (id) => this.trusted(id),
       edit: (edit, shareEdit) => this.editShop(edit, shareEdit),
       setHeld: (held) => {
         this.heldOf = held;

@@ -17,6 +17,7 @@ import {
   type TradeEvent,
 } from '../trade/tradeEvent';
 import { utf8Length } from '../vault/vaultLimits';
+import { MAX_TRADE_EVENTS } from '../vault/vaultShape';
 
 /** The seller's rule for requests, kept in the node's settings (per device). */
 export interface TradeRules {
@@ -37,8 +38,39 @@ const ANSWERS_PER_EDIT = 64;
 export const MAX_MESSAGES_PER_SIDE = 50;
 /** Open requests this node's buyer may have at once. */
 export const MAX_OPEN_REQUESTS = 500;
-/** Open (unanswered, unseen) requests one buyer vault may hold on this seller before the rest wait for the merchant. */
-const MAX_PENDING_PER_BUYER = 20;
+/**
+ * Answers the node writes by itself (acceptances, refusals, `seen`), per buyer and in all for
+ * buyers that are not trusted: each answer is an event in the seller's own vault, so a flood of
+ * requests (one buyer's, or many made-up buyers') must not fill it. Beyond the budget a request
+ * waits, unanswered, until the budget refills; the merchant can still answer it by hand.
+ */
+export const ANSWER_BUDGET = { perBuyer: 20, all: 300, refillMs: 60 * 60_000 } as const;
+/** The node stops answering by itself this close to its vault's trade-event limit. */
+const OWN_EVENTS_RESERVE = 500;
+
+/** A token bucket: `capacity` tokens, all refilled over `refillMs`. */
+class Allowance {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private readonly capacity: number,
+    private readonly refillMs: number,
+    now: number,
+  ) {
+    this.tokens = capacity;
+    this.at = now;
+  }
+  available(now: number): number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / this.refillMs) * this.capacity);
+    this.at = now;
+    return this.tokens;
+  }
+  take(now: number): boolean {
+    if (this.available(now) < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
 
 /** What the trade desk needs of the node. */
 export interface TradeHost {
@@ -49,6 +81,8 @@ export interface TradeHost {
   /** Every carried vault but the own, with its checked content where loaded. */
   carried(): Iterable<{ id: string; content: VaultContent | undefined }>;
   rules(): TradeRules;
+  /** A shop the merchant marked trusted: its requests are answered without the budget. */
+  trusted(vaultId: string): boolean;
   /** True while peers' vault versions wait to be taken: answers wait for them (a little) and go out together. */
   busy(): boolean;
   /** An edit of the shop in the node's edit queue (editShop). */
@@ -92,6 +126,36 @@ export class TradeDesk {
   }
 
   private held = new Map<string, number>();
+  /** Per buyer vault prefix, and for all untrusted buyers together (ANSWER_BUDGET); bounded by the carried vaults. */
+  private readonly allowances = new Map<string, Allowance>();
+  private allAllowance: Allowance | undefined;
+  private cancelRefill: (() => void) | undefined;
+  private warnedFull = false;
+
+  /** Spends one answer on a request from `buyer` (a vault prefix); false when its budget (or the shared one) is spent. */
+  private spendAnswer(buyer: string): boolean {
+    const now = this.host.clock.now();
+    const full = this.index.vaults.get(buyer);
+    if (full && this.host.trusted(full)) return true;
+    let own = this.allowances.get(buyer);
+    if (!own) {
+      if (this.allowances.size >= 4096) for (const [key, a] of this.allowances) if (a.available(now) >= ANSWER_BUDGET.perBuyer) this.allowances.delete(key);
+      own = new Allowance(ANSWER_BUDGET.perBuyer, ANSWER_BUDGET.refillMs, now);
+      this.allowances.set(buyer, own);
+    }
+    this.allAllowance ??= new Allowance(ANSWER_BUDGET.all, ANSWER_BUDGET.refillMs, now);
+    if (own.available(now) < 1 || this.allAllowance.available(now) < 1) {
+      // Look again once a token is back.
+      this.cancelRefill ??= this.host.clock.setTimer(() => {
+        this.cancelRefill = undefined;
+        this.nodeChanged();
+      }, Math.ceil(ANSWER_BUDGET.refillMs / ANSWER_BUDGET.perBuyer));
+      return false;
+    }
+    own.take(now);
+    this.allAllowance.take(now);
+    return true;
+  }
 
   private nowSeconds(): number {
     return Math.floor(this.host.clock.now() / 1000);
@@ -391,13 +455,10 @@ export class TradeDesk {
   private dueRequests(): { ref: EventRef; time: number }[] {
     const shop = this.host.shop()!;
     const own = this.index.eventsOf(vaultPrefix(shop.id));
-    const perBuyer = new Map<string, number>();
     const due: { ref: EventRef; time: number }[] = [];
     for (const { ref, event } of this.index.requestsTo(vaultPrefix(shop.id))) {
       if (own?.has(slotId('answer', ref))) continue;
       if (own?.has(slotId('seen', ref))) continue;
-      const n = (perBuyer.get(ref.vault) ?? 0) + 1;
-      perBuyer.set(ref.vault, n);
       due.push({ ref, time: event.time });
     }
     return due.sort((a, b) => a.time - b.time || (a.ref.id < b.ref.id ? -1 : 1));
@@ -448,12 +509,22 @@ export class TradeDesk {
         const own = this.index.eventsOf(ownPrefix);
         const touched = new Set<string>();
         const rules = this.host.rules();
-        const perBuyer = new Map<string, number>();
-        for (const ref of requests.slice(0, ANSWERS_PER_EDIT)) {
+        const ownEvents = own?.size ?? 0;
+        const byRule = decision === 'rule';
+        if (byRule && ownEvents + writes.length >= MAX_TRADE_EVENTS - OWN_EVENTS_RESERVE) {
+          if (!this.warnedFull) this.host.refuse('trade', `Your shop holds ${ownEvents} trade events, near the limit of ${MAX_TRADE_EVENTS}: requests now wait for you to answer them by hand`);
+          this.warnedFull = true;
+          requests = [];
+        }
+        let answered = 0;
+        for (const ref of requests) {
+          if (answered >= ANSWERS_PER_EDIT) break;
           if (own?.has(slotId('answer', ref))) continue;
-          if (decision === 'rule' && own?.has(slotId('seen', ref))) continue;
+          if (byRule && own?.has(slotId('seen', ref))) continue;
           const r = this.index.reservation(ref, 'seller', now);
           if (!r || r.side !== 'seller') continue;
+          if (byRule && !this.spendAnswer(ref.vault)) continue;
+          answered += 1;
           if (r.state === 'cancelled') {
             writes.push({ id: slotId('answer', ref), event: { type: 'reservationRefused', time: now, device, request: ref, reason: 6, text: '' } });
             outcomes.set(`${ref.vault}:${ref.id}`, REFUSAL_REASONS[6]);
@@ -482,9 +553,6 @@ export class TradeDesk {
             continue;
           }
           if (decision === 'rule' && (rules.autoAcceptUpTo === null || r.quantity > rules.autoAcceptUpTo)) {
-            const n = (perBuyer.get(ref.vault) ?? 0) + 1;
-            perBuyer.set(ref.vault, n);
-            if (n > MAX_PENDING_PER_BUYER) continue;
             writes.push({ id: slotId('seen', ref), event: { type: 'reservationSeen', time: now, device, request: ref } });
             outcomes.set(`${ref.vault}:${ref.id}`, 'seen');
             continue;
@@ -532,6 +600,7 @@ export class TradeDesk {
   }
 
   close(): void {
+    this.cancelRefill?.();
     this.cancelExpiry?.();
     this.cancelWait?.();
   }

@@ -115,3 +115,28 @@ describe('reservations between two shops', () => {
     expect(refused.refusal!.reason).toBe('not enough available');
   });
 });
+
+describe('a flood of requests', () => {
+  it('one buyer’s flood is answered only up to its budget; another buyer is still answered; a trusted buyer has no budget', async () => {
+    const { node: s, product } = await seller(1000);
+    const flood = await shopNode('Flood');
+    const honest = await shopNode('Honest');
+    link(s, flood);
+    link(s, honest);
+    await eventually(() => offerAt(flood, vaultOf(s)) !== undefined && offerAt(honest, vaultOf(s)) !== undefined, 10_000, 'offers');
+    const requests: EventRef[] = [];
+    for (let i = 0; i < 45; i++) requests.push(await flood.reserve(vaultOf(s), product, 1));
+    await eventually(() => requests.filter((r) => stateAt(flood, r) === 'accepted').length === 20, 20_000, 'twenty answered');
+    const mine = await honest.reserve(vaultOf(s), product, 1);
+    await eventually(() => stateAt(honest, mine) === 'accepted', 10_000, 'the honest buyer is answered');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requests.filter((r) => stateAt(flood, r) === 'accepted')).toHaveLength(20);
+    expect(requests.filter((r) => stateAt(flood, r) === 'sent')).toHaveLength(25);
+    // The seller can still answer the waiting ones by hand.
+    await s.answerReservation(requests[44]!, true);
+    // Trusting the buyer lifts its budget.
+    await s.setTrusted(vaultOf(flood), true);
+    await flood.reserve(vaultOf(s), product, 1);
+    await eventually(() => requests.filter((r) => stateAt(flood, r) === 'accepted').length === 45, 20_000, 'the rest answered once trusted');
+  });
+});
