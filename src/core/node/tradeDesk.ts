@@ -341,6 +341,8 @@ export class TradeDesk {
   async answer(request: EventRef, accept: boolean, text = ''): Promise<void> {
     this.requireShop();
     if (utf8Length(text) > NOTE_BYTES) throw new InputError('Reason', `At most ${NOTE_BYTES} bytes`);
+    this.rescan();
+    if (!this.index.event(request)) throw new InputError('reservation', 'That request has not reached this shop');
     const answered = await this.answerNow([request], accept ? 'accept' : { code: 4, text });
     const outcome = answered.get(`${request.vault}:${request.id}`);
     if (!outcome) throw new InputError('reservation', 'That request is not waiting for an answer');

@@ -19,6 +19,9 @@ export const REFUSAL_REASONS = {
 } as const;
 export type RefusalCode = keyof typeof REFUSAL_REASONS;
 
+/** Messages of one side read per reservation (the latest). */
+export const MESSAGES_SHOWN = 50;
+
 export interface ReservationMessage {
   from: 'buyer' | 'seller';
   text: string;
@@ -130,9 +133,13 @@ export class ReservationIndex {
       if (event.type !== 'reservationMessage') continue;
       if (vault !== ref.vault && vault !== seller) continue;
       messages.push({ from: vault === ref.vault ? 'buyer' : 'seller', text: event.text, time: event.time, id: event.id });
-      steps.push(event);
     }
     messages.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+    // A vault may hold many messages on one request: the latest MESSAGES_SHOWN of each side are read.
+    for (const side of ['buyer', 'seller'] as const) {
+      const mine = messages.filter((m) => m.from === side);
+      if (mine.length > MESSAGES_SHOWN) for (const old of mine.slice(0, mine.length - MESSAGES_SHOWN)) messages.splice(messages.indexOf(old), 1);
+    }
     steps.sort((a, b) => a.time - b.time);
 
     let state: ReservationState = 'sent';

@@ -133,7 +133,10 @@ describe('a flood of requests', () => {
     expect(requests.filter((r) => stateAt(flood, r) === 'accepted')).toHaveLength(20);
     expect(requests.filter((r) => stateAt(flood, r) === 'sent')).toHaveLength(25);
     // The seller can still answer the waiting ones by hand.
-    await s.answerReservation(requests[44]!, true);
+    await eventually(() => s.reservations().length === 46, 10_000, 'the seller holds every request');
+    const waiting = requests.find((r) => stateAt(s, r) === 'sent')!;
+    await s.answerReservation(waiting, true);
+    await eventually(() => stateAt(flood, waiting) === 'accepted', 10_000, 'the answer by hand arrives');
     // Trusting the buyer lifts its budget.
     await s.setTrusted(vaultOf(flood), true);
     await flood.reserve(vaultOf(s), product, 1);
