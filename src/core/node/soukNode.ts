@@ -1596,6 +1596,7 @@ export class SoukNode implements SyncHost {
     if (!this.sessions.has(session) || !peer) return;
     // Newer statements this node holds of what the peer announced: sent back in one announcement.
     const peerBehind = new Set<SignedHeads>();
+    const unverified: { statement: SignedHeads; id: string; version: number }[] = [];
     for (const statement of statements) {
       const id = toHex(statement.vaultId);
       const device = deviceOf(statement);
@@ -1620,16 +1621,32 @@ export class SoukNode implements SyncHost {
       }
       // Verifying costs CPU: a peer gets a budget of it; beyond, its announcements wait for the next link.
       if (!this.policy.take(peer, 'verifications')) break;
-      const problem = this.checkStatement(statement);
-      if (problem) {
-        this.offence(session, `heads for vault ${id.slice(0, 8)} refused: ${problem}`);
-        if (session.closedReason !== undefined) return;
-        continue;
-      }
-      this.requests.announce(session, id, version);
-      this.requests.request(id);
+      if (this.verified.has(toHex(encodeSignedHeads(statement)))) this.takeAnnounced(session, statement, id, version);
+      else unverified.push({ statement, id, version });
     }
     if (peerBehind.size) session.announce([...peerBehind]);
+    if (!unverified.length) return;
+    // Verified together through the platform's native Ed25519 first (a gossip burst of many
+    // vaults costs little), then judged one by one: what did not verify is refused with its reason.
+    void this.preverify(unverified.map((u) => u.statement))
+      .catch(() => {})
+      .then(() => {
+        for (const { statement, id, version } of unverified) {
+          if (!this.sessions.has(session) || session.closedReason !== undefined) return;
+          this.takeAnnounced(session, statement, id, version);
+        }
+      });
+  }
+
+  /** A statement a peer announced, within its budget: checked (from the cache when preverified), then noted and fetched. */
+  private takeAnnounced(session: SyncSession, statement: SignedHeads, id: string, version: number): void {
+    const problem = this.checkStatement(statement);
+    if (problem) {
+      this.offence(session, `heads for vault ${id.slice(0, 8)} refused: ${problem}`);
+      return;
+    }
+    this.requests.announce(session, id, version);
+    this.requests.request(id);
   }
 
   /**

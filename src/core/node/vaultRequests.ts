@@ -171,17 +171,18 @@ export class VaultRequests {
     }
     if (this.pending.size >= MAX_REQUESTS) return; // The retry asks again.
     const candidates: [SyncSession, LinkState, number][] = [];
-    // One draw for every link: a tie-break each, without a call to the random source per link.
-    const noise = this.host.randomBytes(Math.max(1, this.links.size));
-    let drawn = 0;
     for (const [session, link] of this.links) {
-      const tieBreak = noise[drawn++]! / 256;
       const counter = link.announced.get(vault) ?? 0;
       if (counter <= heldCounter || session.closedReason !== undefined || !session.remote) continue;
       if (this.evictedAt(vault, counter)) continue;
       const failed = this.failedFor(vault, session) ? 10 : 0;
       const rank = failed + (session.remote.shopVaultId === vault ? 0 : this.host.policy.isEstablished(session.remote.nodeId) ? 1 : 2);
-      candidates.push([session, link, rank + tieBreak]);
+      candidates.push([session, link, rank]);
+    }
+    // At random among equals: one draw for all the candidates, only when there is a choice.
+    if (candidates.length > 1) {
+      const noise = this.host.randomBytes(candidates.length);
+      candidates.forEach((candidate, i) => (candidate[2] += noise[i]! / 256));
     }
     candidates.sort((a, b) => a[2] - b[2]);
     for (const [session, link] of candidates) {
