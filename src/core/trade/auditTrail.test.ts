@@ -1,4 +1,8 @@
 import * as A from '@automerge/automerge';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, link, shopNode, vaultOf } from '../attacks/attackKit';
 import { generateKeyPair } from '../crypto/ed25519';
@@ -270,4 +274,23 @@ describe('the audit trail', () => {
       expect(() => verifyTrailExport(chars.join(''))).not.toThrow();
     }
   });
+
+  it('has a command a third party runs on the file: the verdict and exit code', async () => {
+    const { seller } = await market();
+    const json = await seller.exportTrail(0, 2 ** 32);
+    const dir = mkdtempSync(join(tmpdir(), 'souk-trail-'));
+    const good = join(dir, 'trail.json');
+    const bad = join(dir, 'tampered.json');
+    writeFileSync(good, json);
+    writeFileSync(bad, json.replace('"quantity":3', '"quantity":4'));
+    const run = (file: string, ...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/verify-trail.ts', file, ...args], { encoding: 'utf8' });
+    const valid = run(good, '--expect', vaultOf(seller));
+    expect(valid.stdout).toMatch(/VALID: 8 events verified/);
+    expect(valid.stdout).toMatch(/inventory\.offer\.fulfilled .* by "Ada Groceries" device/);
+    expect(valid.status).toBe(0);
+    const invalid = run(bad);
+    expect(invalid.stdout).toMatch(/PROBLEM: .*listed fields differ/);
+    expect(invalid.stdout).toMatch(/INVALID/);
+    expect(invalid.status).toBe(1);
+  }, 30_000);
 });
