@@ -55,7 +55,7 @@ import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
 import { NodeRadioSource } from './radioSource';
 import { exportTrail, indexTrail, shopTrail, trailEntryView, verifyTrailExport, type TrailEntryView, type TrailSource, type TrailVault, type TrailVerdict } from '../trade/auditTrail';
-import { encodeTradeEvent, vaultPrefix, type EventRef, type NewTradeEvent } from '../trade/tradeEvent';
+import { encodeTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,

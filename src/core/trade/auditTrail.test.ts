@@ -137,6 +137,29 @@ describe('the audit trail', () => {
     expect(actorOfDevice(toHex(seller.nodeId))).toBe(deviceActor(seller.nodeId));
   });
 
+  it('verifies the steps the reservation engine writes: a real request, auto-acceptance and fulfilment, from both sides', async () => {
+    const seller = await shopNode('Seller');
+    const product = await seller.addProduct({ name: 'Saffron', sku: 'SAF', unit: 'g', price: 500, stock: 10 });
+    await seller.setOffer(product, { quantity: 10, price: 500 });
+    await seller.setTradeRules({ autoAcceptUpTo: 100, holdMinutes: 60 });
+    const buyer = await shopNode('Buyer');
+    link(seller, buyer);
+    await until(async () => buyer.marketplace('Saffron').offers.some((o) => o.vaultId === vaultOf(seller)), 'the buyer to see the offer');
+    const request = await buyer.reserve(vaultOf(seller), product, 3, 'for Friday');
+    await until(async () => seller.reservations().some((r) => r.request.id === request.id && r.state === 'accepted'), 'the acceptance');
+    await seller.fulfilReservation(request);
+    await until(async () => (await buyer.trail()).entries.some((e) => e.name === 'inventory.offer.fulfilled'), 'the buyer to carry the fulfilment');
+    const chain = (await seller.walkBack({ vault: vaultPrefix(vaultOf(seller)), id: slotId('close', request) })).steps.map((s) => s.entry?.name);
+    expect(chain).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.request', 'inventory.offer.reserved.acceptance']);
+    for (const node of [seller, buyer]) {
+      const json = await node.exportTrail(0, 2 ** 32);
+      const verdict = verifyTrailExport(json, [vaultOf(seller), vaultOf(buyer)]);
+      expect(verdict.problems).toEqual([]);
+      expect(verdict.events.map((e) => e.name).sort()).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.acceptance', 'inventory.offer.reserved.request']);
+      expect(verdict.events.find((e) => e.type === 'reservationRequested')).toMatchObject({ shop: 'Buyer', deviceKey: toHex(buyer.nodeId) });
+    }
+  });
+
   it('a fuzzed export never makes the verifier throw', async () => {
     const { seller } = await market();
     const json = await seller.exportTrail(0, 2 ** 32);
