@@ -15,7 +15,8 @@ import { decodeShopKeys } from '../vault/shopKeys';
 import type { SharedVaultDoc } from '../vault/vaultDocuments';
 import { fromBase64, toBase64 } from '../wire/base64';
 import { toHex } from '../wire/hex';
-import { actorOfDevice, MAX_TRAIL_EXPORT_BYTES, verifyTrailExport } from './auditTrail';
+import { actorOfDevice, indexTrail, MAX_TRAIL_EXPORT_BYTES, MAX_WALK_STEPS, verifyTrailExport } from './auditTrail';
+import type { VaultContent } from '../vault/vaultShape';
 import { encodeTradeEvent, refKey, slotId, vaultPrefix, type EventRef, type NewTradeEvent } from './tradeEvent';
 
 afterEach(closeAll);
@@ -58,7 +59,7 @@ async function market() {
   ]);
   await buyer.recordTradeEvents([ev(buyer, request, { type: 'reservationRequested', time: T0 + 100, seller: S, product: 'honey', quantity: 3, price: 700, note: 'for Friday' })]);
   await seller.recordTradeEvents([
-    ev(seller, accepted, { type: 'reservationAccepted', time: T0 + 200, request, quantity: 3, holdUntil: T0 + 3600, offer: offer.id, takes: [{ receipt: receipt.id, quantity: 3 }] }),
+    ev(seller, accepted, { type: 'reservationAccepted', time: T0 + 200, request, quantity: 3, holdUntil: T0 + 3600, takes: [{ receipt: receipt.id, quantity: 3 }] }),
     ev(seller, fulfilled, { type: 'offerFulfilled', time: T0 + 300, request, quantity: 3, price: 2100, takes: [{ receipt: receipt.id, quantity: 3 }] }),
     ev(seller, delivery, { type: 'deliveryRequested', time: T0 + 400, request, driver: D, from: 'Old Town', to: 'Harbour', load: 3, answerBy: T0 + 1000, deliverBy: T0 + 7200, replaces: null }),
   ]);
@@ -158,6 +159,29 @@ describe('the audit trail', () => {
       expect(verdict.events.map((e) => e.name).sort()).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.acceptance', 'inventory.offer.reserved.request']);
       expect(verdict.events.find((e) => e.type === 'reservationRequested')).toMatchObject({ shop: 'Buyer', deviceKey: toHex(buyer.nodeId) });
     }
+  });
+
+  it('leads a request to the seller’s offer of its product as it stood then, never to a later one; walks are cycle-safe and bounded', () => {
+    const [S, B] = ['aa'.repeat(8), 'bb'.repeat(8)];
+    const content = (name: string, trade: unknown[]) => ({ profile: { name }, devices: [], trade }) as unknown as VaultContent;
+    const offerEvent = (n: number, time: number, product: string) => ({ type: 'offerCreated', id: id(n), time, device: '01020304', product, quantity: 1, price: 1, expiresOn: null, receipts: [] });
+    const request = { type: 'reservationRequested', id: id(9), time: 500, device: '05060708', seller: S, product: 'honey', quantity: 1, price: 1, note: '' };
+    const index = indexTrail([
+      { vaultId: S.padEnd(64, '0'), content: content('Seller', [offerEvent(1, 100, 'honey'), offerEvent(2, 400, 'honey'), offerEvent(3, 450, 'figs'), offerEvent(4, 600, 'honey')]) },
+      { vaultId: B.padEnd(64, '0'), content: content('Buyer', [request]) },
+    ]);
+    expect(index.get({ vault: B, id: id(9) })!.context).toEqual([refKey({ vault: S, id: id(2) })]);
+    // A cycle of refs (only a hostile vault could hold one) is walked once; a long chain stops at the bound.
+    const loop = [
+      { type: 'reservationMessage', id: id(20), time: 1, device: '01020304', request: { vault: S, id: id(21) }, text: '' },
+      { type: 'reservationMessage', id: id(21), time: 2, device: '01020304', request: { vault: S, id: id(20) }, text: '' },
+    ];
+    const chain = Array.from({ length: 400 }, (_, n) => ({ type: 'reservationMessage', id: id(1000 + n), time: n, device: '01020304', request: { vault: S, id: id(1000 + n + 1) }, text: '' }));
+    const hostile = indexTrail([{ vaultId: S.padEnd(64, '0'), content: content('Seller', [...loop, ...chain]) }]);
+    expect(hostile.walkBack({ vault: S, id: id(20) }).steps.map((step) => step.key)).toEqual([refKey({ vault: S, id: id(20) }), refKey({ vault: S, id: id(21) })]);
+    const long = hostile.walkBack({ vault: S, id: id(1000) });
+    expect(long.steps).toHaveLength(MAX_WALK_STEPS);
+    expect(long.truncated).toBe(true);
   });
 
   it('a fuzzed export never makes the verifier throw', async () => {

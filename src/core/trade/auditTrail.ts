@@ -64,8 +64,9 @@ export interface TrailEntry {
   /** The events it names (derivedFrom), each marked held or missing. */
   derivesFrom: { ref: EventRef; key: string; held: boolean }[];
   /**
-   * The acceptance of the request this step belongs to, where held and not already named: it
-   * carries the offer and batches a fulfilment, expiry or delivery does not name itself.
+   * Origins the event does not name but belongs to, where held: for a step on a request (other
+   * than the acceptance), the seller's acceptance of it (the batches held); for a request, the
+   * seller's latest `offer.created` of its product at or before the request's time.
    */
   context: string[];
   /** Keys of the held events that name this one. */
@@ -119,6 +120,16 @@ export function indexTrail(vaults: readonly TrailVault[]): TrailIndex {
       });
     }
   }
+  // The offers each shop created, by product, oldest first: a request's context is the seller's offer of its product.
+  const offers = new Map<string, TrailEntry[]>();
+  for (const entry of entries.values()) {
+    if (entry.event.type !== 'offerCreated') continue;
+    const key = `${entry.ref.vault}:${entry.event.product}`;
+    const list = offers.get(key);
+    if (list) list.push(entry);
+    else offers.set(key, [entry]);
+  }
+  for (const list of offers.values()) list.sort((a, b) => a.time - b.time);
   for (const entry of entries.values()) {
     const seen = new Set<string>();
     for (const ref of derivedFrom(entry.event, entry.ref.vault)) {
@@ -128,6 +139,11 @@ export function indexTrail(vaults: readonly TrailVault[]): TrailIndex {
       const origin = entries.get(key);
       entry.derivesFrom.push({ ref, key, held: origin !== undefined });
       origin?.derivedBy.push(entry.key);
+    }
+    if (entry.event.type === 'reservationRequested') {
+      const time = entry.time;
+      const offer = (offers.get(`${entry.event.seller}:${entry.event.product}`) ?? []).filter((o) => o.time <= time).at(-1);
+      if (offer) entry.context.push(offer.key);
     }
     if ('request' in entry.event && entry.type !== 'reservationAccepted') {
       const request = entry.event.request;
