@@ -151,12 +151,13 @@ describe('the audit trail', () => {
     await seller.fulfilReservation(request);
     await until(async () => (await buyer.trail()).entries.some((e) => e.name === 'inventory.offer.fulfilled'), 'the buyer to carry the fulfilment');
     const chain = (await seller.walkBack({ vault: vaultPrefix(vaultOf(seller)), id: slotId('close', request) })).steps.map((s) => s.entry?.name);
-    expect(chain).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.request', 'inventory.offer.reserved.acceptance']);
+    // Down to the offer the seller's node signed when the product was offered.
+    expect(chain).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.request', 'inventory.offer.reserved.acceptance', 'inventory.offer.created']);
     for (const node of [seller, buyer]) {
       const json = await node.exportTrail(0, 2 ** 32);
       const verdict = verifyTrailExport(json, [vaultOf(seller), vaultOf(buyer)]);
       expect(verdict.problems).toEqual([]);
-      expect(verdict.events.map((e) => e.name).sort()).toEqual(['inventory.offer.fulfilled', 'inventory.offer.reserved.acceptance', 'inventory.offer.reserved.request']);
+      expect(verdict.events.map((e) => e.name).sort()).toEqual(['inventory.offer.created', 'inventory.offer.fulfilled', 'inventory.offer.reserved.acceptance', 'inventory.offer.reserved.request']);
       expect(verdict.events.find((e) => e.type === 'reservationRequested')).toMatchObject({ shop: 'Buyer', deviceKey: toHex(buyer.nodeId) });
     }
   });
