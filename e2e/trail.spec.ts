@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { createShop, openSouk } from './shop';
+import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
 
 /**
  * The Trail page: a period's export downloads as a souk-audit-trail file, the page verifies it
@@ -48,4 +48,61 @@ test('exports the trail of a period and verifies the file in the page; a tampere
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await context.close();
+});
+
+test('a sale made through a reservation walks back to its request and offer on the Trail page, and its export verifies', async ({ browser }) => {
+  const seller = await openSouk(browser);
+  const buyer = await openSouk(browser);
+  await createShop(seller.page, 'Hill Honey');
+  await createShop(buyer.page, 'Valley Grocer', 'New Market');
+  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  await expectPeers(buyer.page, 1);
+  await view(buyer.page, 'Marketplace');
+  const card = offerCard(buyer.page, 'Honey', 'Hill Honey');
+  await expect(card).toContainText('10 each available', { timeout: 30_000 });
+  await card.getByRole('button', { name: 'Reserve Honey' }).click();
+  const form = card.getByRole('form', { name: 'Reserve Honey' });
+  await form.getByLabel(/Quantity/).fill('3');
+  await form.getByRole('button', { name: 'Send request' }).click();
+  await expect(form.getByRole('status')).toContainText('Request sent');
+
+  await view(seller.page, 'Reservations');
+  const asSeller = seller.page.getByRole('listitem', { name: /Request: 3 each Honey by Valley Grocer/ });
+  await expect(asSeller.getByRole('status', { name: 'State' })).toHaveText('Waiting for your answer', { timeout: 30_000 });
+  await asSeller.getByRole('button', { name: 'Accept' }).click();
+  await expect(asSeller.getByRole('status', { name: 'State' })).toHaveText(/Accepted/);
+  await asSeller.getByRole('button', { name: 'Fulfil' }).click();
+  await expect(asSeller.getByRole('status', { name: 'State' })).toHaveText('Fulfilled — sold');
+
+  const page = seller.page;
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Trail' }).click();
+  const events = page.getByRole('list', { name: 'Trade events, newest first' });
+  const sale = events.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'inventory.offer.fulfilled' }) });
+  await expect(sale).toContainText('Signed by Hill Honey (your shop)');
+  const request = events.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'inventory.offer.reserved.request' }) });
+  await expect(request).toContainText('Signed by Valley Grocer');
+  await sale.getByRole('button', { name: /^Walk back from inventory\.offer\.fulfilled/ }).click();
+  const chain = page.getByRole('list', { name: 'Chain of events, each followed by what it derives from' });
+  await expect(chain.getByRole('listitem')).toHaveCount(4);
+  await expect(chain).toContainText('inventory.offer.reserved.request');
+  await expect(chain).toContainText('inventory.offer.reserved.acceptance');
+  await expect(chain.getByRole('listitem').last()).toContainText('inventory.offer.created');
+  await expect(chain.getByRole('listitem').last()).toContainText('Signed by Hill Honey');
+
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('form', { name: 'Export the trail of a period' }).getByRole('button', { name: 'Export trail (JSON)' }).click();
+  const json = await readFile((await (await downloading).path())!, 'utf8');
+  expect(JSON.parse(json).events.map((e: { name: string }) => e.name).sort()).toEqual([
+    'inventory.offer.created',
+    'inventory.offer.fulfilled',
+    'inventory.offer.reserved.acceptance',
+    'inventory.offer.reserved.request',
+    'inventory.offer.reserved.seen',
+  ]);
+  const verify = page.getByRole('region', { name: 'Verify a trail file' });
+  await verify.getByLabel('Trail file (JSON)').setInputFiles({ name: 'sale.json', mimeType: 'application/json', buffer: Buffer.from(json) });
+  await expect(verify.getByRole('status')).toContainText('Valid.');
+  await expect(verify.getByRole('status')).toContainText('5 events verified');
+  await seller.context.close();
+  await buyer.context.close();
 });
