@@ -60,6 +60,10 @@ export async function startNodeHost() {
       node.updateProduct(id, input, offer),
     removeProduct: (id: string) => node.removeProduct(id),
     adjustStock: (id: string, delta: number) => node.adjustStock(id, delta),
+    trail: (options?: Parameters<SoukNode['trail']>[0]) => node.trail(options),
+    walkBack: (ref: Parameters<SoukNode['walkBack']>[0]) => node.walkBack(ref),
+    exportTrail: (from: number, to: number) => node.exportTrail(from, to),
+    verifyTrail: (text: string) => node.verifyTrail(text),
     setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
     /** Marks a shop as one the merchant knows and trusts, or takes the mark away. */

@@ -9,12 +9,13 @@ import { RadioPage } from './radio/RadioPage';
 import { useRadioResume } from './radio/useRadioResume';
 import { Storage } from './Storage';
 import { Reservations } from './trade/Reservations';
+import { TrailPage } from './trail/TrailPage';
 import { useNode } from './nodeContext';
 import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage'] as const;
+const VIEWS = ['Catalog', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
@@ -72,6 +73,7 @@ export function App() {
         {current === 'Network' && <Network />}
         {current === 'Radio' && <RadioPage />}
         {current === 'Storage' && <Storage />}
+        {current === 'Trail' && <TrailPage />}
       </main>
     </>
   );

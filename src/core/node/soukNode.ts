@@ -54,6 +54,8 @@ import { MAX_REQUESTS, VaultRequests } from './vaultRequests';
 import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
 import { NodeRadioSource } from './radioSource';
+import { exportTrail, indexTrail, shopTrail, trailEntryView, verifyTrailExport, type TrailEntryView, type TrailSource, type TrailVault, type TrailVerdict } from '../trade/auditTrail';
+import { encodeTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -1279,6 +1281,81 @@ export class SoukNode implements SyncHost {
   /** The statements this node holds for a vault (its version), as sent on the wire. */
   statementsOf(vaultId: string): SignedHeads[] | undefined {
     return this.store.get(vaultId)?.statements;
+  }
+
+  // ---------------------------------------------------------------- audit trail (trade/auditTrail.ts)
+
+  /** Writes trade events into the shop's shared document, signed like every edit. Internal: tests (the trade desk writes its own steps). */
+  recordTradeEvents(events: readonly { id: string; event: NewTradeEvent }[]): Promise<void> {
+    const encoded = events.map(({ id, event }) => ({ id, bytes: encodeTradeEvent(event) }));
+    return this.editShop(
+      () => ({ result: undefined, touched: [] }),
+      (shared) => {
+        shared.trade ??= {};
+        for (const { id, bytes } of encoded) shared.trade[id] = bytes;
+      },
+    );
+  }
+
+  /** The own vault's and every carried vault's checked content that holds trade events. */
+  private async trailVaults(): Promise<TrailVault[]> {
+    const shop = this.shop;
+    const vaults: TrailVault[] = shop ? [{ vaultId: shop.id, content: shop.content }] : [];
+    for (const record of [...this.store.all()]) {
+      if (record.id === shop?.id) continue;
+      const content = this.store.cachedContent(record.id) ?? (await this.store.content(record.id));
+      if (content?.trade?.length) vaults.push({ vaultId: record.id, content });
+    }
+    return vaults;
+  }
+
+  /** The trail index and the events of it that involve this shop (and what they derive from). */
+  private async shopTrail() {
+    const index = indexTrail(await this.trailVaults());
+    const keys = this.shop ? shopTrail(index, vaultPrefix(this.shop.id)) : new Set<string>();
+    return { index, keys };
+  }
+
+  /** The shop's trail, newest first: its events, events naming it, and their origins; `query` matches type, shop, device, product or id. */
+  async trail(options: { query?: string; limit?: number } = {}): Promise<{ entries: TrailEntryView[]; total: number }> {
+    const { index, keys } = await this.shopTrail();
+    const query = (options.query ?? '').trim().toLowerCase();
+    const found = [...keys]
+      .map((key) => index.entries.get(key)!)
+      .filter((e) => !query || [e.name, e.shop, e.deviceName ?? '', e.device, e.ref.id, 'product' in e.event ? e.event.product : ''].some((t) => t.toLowerCase().includes(query)))
+      .sort((a, b) => b.time - a.time || (a.key < b.key ? -1 : 1));
+    const limit = Math.max(0, Math.min(options.limit ?? 200, 1000));
+    return { entries: found.slice(0, limit).map((e) => trailEntryView(index, e, this.shop?.id)), total: found.length };
+  }
+
+  /** The chain back from an event to its roots (the offer, the batch receipts, the request), breadth first, bounded. */
+  async walkBack(ref: EventRef): Promise<{ steps: { key: string; ref: EventRef; depth: number; from?: string; entry?: TrailEntryView }[]; truncated: boolean }> {
+    const { index } = await this.shopTrail();
+    const { steps, truncated } = index.walkBack(ref);
+    return { steps: steps.map(({ entry, ...step }) => (entry ? { ...step, entry: trailEntryView(index, entry, this.shop?.id) } : step)), truncated };
+  }
+
+  /** The shop's trail of a period (seconds, from inclusive, to exclusive) as a self-verifying JSON file (docs/trade.md). */
+  async exportTrail(from: number, to: number): Promise<string> {
+    const shop = this.shop;
+    if (!shop) throw new InputError('shop', 'Create your shop first');
+    const vaults = await this.trailVaults();
+    const index = indexTrail(vaults);
+    const keys = shopTrail(index, vaultPrefix(shop.id));
+    const involved = new Set([shop.id, ...[...keys].map((key) => index.entries.get(key)!.vaultId)]);
+    const sources: TrailSource[] = [];
+    for (const vault of vaults) {
+      if (!involved.has(vault.vaultId)) continue;
+      const encoding = await this.store.encoding(vault.vaultId);
+      if (!encoding) throw new Error(`The vault of ${vault.content.profile.name} is not available right now; try again`);
+      sources.push({ ...vault, document: encoding.bytes, statements: encoding.statements, revocations: this.store.revocationsOf(vault.vaultId) });
+    }
+    return exportTrail({ from, to }, sources, { shop: shop.id, exportedAt: Math.floor(this.clock.now() / 1000), include: (entry) => keys.has(entry.key) });
+  }
+
+  /** Checks a trail file with the public keys in it alone. */
+  verifyTrail(text: string): TrailVerdict {
+    return verifyTrailExport(text);
   }
 
   subscribe(listener: () => void): () => void {
