@@ -676,7 +676,7 @@ export class SoukNode implements SyncHost {
    * `receiveBatch` brings a batch), `correction` says the stock counted now is `quantity` (a
    * recount, before and after kept). Returns the move's id in the history.
    */
-  stockMove(productId: string, input: { kind: 'sale' | 'received' | 'correction' | 'waste'; quantity: number; note?: string; unitPrice?: number }): Promise<string> {
+  async stockMove(productId: string, input: { kind: 'sale' | 'received' | 'correction' | 'waste'; quantity: number; note?: string; unitPrice?: number }): Promise<string> {
     const note = moveNote(input.note);
     if (input.kind === 'sale') return this.sellAtCounter({ productId, quantity: input.quantity, unitPrice: input.unitPrice, note });
     if (!['received', 'correction', 'waste'].includes(input.kind)) return Promise.reject(new InputError('Kind', 'Kind must be sale, received, correction or waste'));
@@ -698,7 +698,7 @@ export class SoukNode implements SyncHost {
   }
 
   /** A sale at the counter: `quantity` at `unitPrice` (the product's price unless given), earliest expiry first. Returns the move id. */
-  sellAtCounter(input: { productId: string; quantity: number; unitPrice?: number; note?: string }): Promise<string> {
+  async sellAtCounter(input: { productId: string; quantity: number; unitPrice?: number; note?: string }): Promise<string> {
     const quantity = validQuantity(input.quantity, true);
     const note = moveNote(input.note);
     if (input.unitPrice !== undefined && (!Number.isSafeInteger(input.unitPrice) || input.unitPrice < 0 || input.unitPrice > MAX_MINOR_UNITS)) {
@@ -717,7 +717,7 @@ export class SoukNode implements SyncHost {
    * supplier's name nor any cost. `invoice.file` is the root of an invoice file already attached
    * to the product (kept among the shop's own files).
    */
-  receiveBatch(
+  async receiveBatch(
     productId: string,
     input: { quantity: number; expiresOn?: string; supplier?: string; receivedOn?: string; invoice?: { hash: string } | { file: string }; supplierVault?: string; note?: string },
   ): Promise<{ moveId: string; batchId: string; receipt: string }> {
