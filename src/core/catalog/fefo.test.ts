@@ -81,3 +81,34 @@ describe('batch remainders derived from the moves history', () => {
     expect(utcDay(t + msToNextUtcDay(t))).toBe('2026-11-26');
   });
 });
+
+describe('the shared offer never holds expired stock', () => {
+  it('offerFor takes off what expired batches hold and what is held, and shows the earliest expiry not past', async () => {
+    const { offerFor } = await import('./sharedOffers');
+    const product = {
+      id: 'p1',
+      name: 'Milk',
+      sku: '',
+      unit: 'l',
+      price: 100,
+      stock: 10,
+      costPrice: null,
+      supplierNotes: '',
+      shelf: '',
+      batches: [
+        { id: 'old', quantity: 4, expiresOn: '2026-11-30' },
+        { id: 'new', quantity: 6, expiresOn: '2026-12-05' },
+      ],
+      offer: { quantity: 10, price: 100 },
+      createdAt: 1,
+      updatedAt: 1,
+    };
+    expect(offerFor(product, '2026-11-30')).toMatchObject({ quantity: 10, expiresOn: '2026-11-30' });
+    expect(offerFor(product, '2026-12-01')).toMatchObject({ quantity: 6, expiresOn: '2026-12-05' });
+    expect(offerFor(product, '2026-12-01', 2)).toMatchObject({ quantity: 4 });
+    expect(offerFor(product, '2026-12-06', 0)).toMatchObject({ quantity: 0, expiresOn: null });
+    // With what the history took: 3 of the old batch sold, so only 1 expired is taken off.
+    const stock = batchStock(product.batches, new Map([['old', 3]]), 7);
+    expect(offerFor({ ...product, stock: 7 }, '2026-12-01', 0, stock)).toMatchObject({ quantity: 6 });
+  });
+});
