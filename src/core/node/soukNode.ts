@@ -684,7 +684,7 @@ export class SoukNode implements SyncHost {
     return this.editShop((draft) => {
       const product = this.product(draft, productId);
       const moveId = this.newId();
-      const at = this.clock.now();
+      const at = this.moveTime();
       if (input.kind === 'waste') return { result: this.takeOut(draft, 'waste', product, quantity, moveId, { note }), touched: [productId] };
       if (input.kind === 'received') {
         if (product.stock + quantity > MAX_QUANTITY) throw new InputError('Quantity', `Stock cannot go above ${MAX_QUANTITY}`);
@@ -771,7 +771,7 @@ export class SoukNode implements SyncHost {
         if (product.stock + batch.quantity > MAX_QUANTITY) throw new InputError('Quantity', `Stock cannot go above ${MAX_QUANTITY}`);
         const moveId = this.newId();
         draft.move(productId, batch.quantity);
-        draft.recordMove(moveId, { kind: 'received', product: productId, delta: batch.quantity, takes: [], at: now, device: draft.device, batch, ...(note ? { note } : {}) });
+        draft.recordMove(moveId, { kind: 'received', product: productId, delta: batch.quantity, takes: [], at: this.moveTime(), device: draft.device, batch, ...(note ? { note } : {}) });
         return { result: { moveId, batchId: batch.id, receipt }, touched: [productId] };
       },
       (shared) => {
@@ -804,7 +804,7 @@ export class SoukNode implements SyncHost {
         product: product.id,
         delta,
         takes: move.takes.map((t) => ({ batch: t.batch, quantity: -t.quantity })),
-        at: this.clock.now(),
+        at: this.moveTime(),
         device: draft.device,
         undoes: moveId,
       });
@@ -922,7 +922,7 @@ export class SoukNode implements SyncHost {
     draft.move(product.id, -quantity);
     const priced = kind === 'sale' ? { price: options.unitPrice!, total: Math.round(options.unitPrice! * quantity) } : {};
     if ((priced.total ?? 0) > MAX_MINOR_UNITS) throw new InputError('Price', 'The sale’s total is too large');
-    draft.recordMove(moveId, { kind, product: product.id, delta: -quantity, takes: fefo.takes, at: this.clock.now(), device: draft.device, ...priced, ...(options.note ? { note: options.note } : {}) });
+    draft.recordMove(moveId, { kind, product: product.id, delta: -quantity, takes: fefo.takes, at: this.moveTime(), device: draft.device, ...priced, ...(options.note ? { note: options.note } : {}) });
     return moveId;
   }
 
@@ -936,7 +936,15 @@ export class SoukNode implements SyncHost {
       takes = takeFefo(stock.batches, roundQuantity(before - Math.max(0, counted)), draft.today, { unbatched: stock.unbatched, expired: true }).takes;
     }
     draft.recount(product.id, counted);
-    draft.recordMove(moveId, { kind: 'correction', product: product.id, delta: roundQuantity(counted - before), takes, at: this.clock.now(), device: draft.device, before, after: counted, ...(note ? { note } : {}) });
+    draft.recordMove(moveId, { kind: 'correction', product: product.id, delta: roundQuantity(counted - before), takes, at: this.moveTime(), device: draft.device, before, after: counted, ...(note ? { note } : {}) });
+  }
+
+  private lastMoveAt = 0;
+
+  /** The time of a new move: the clock, but always after this node's previous move, so a device's history keeps its order. */
+  private moveTime(): number {
+    this.lastMoveAt = Math.max(this.clock.now(), this.lastMoveAt + 1);
+    return this.lastMoveAt;
   }
 
   private cancelDayTurn: (() => void) | undefined;
