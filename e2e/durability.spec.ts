@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { addProduct, createShop, view } from './shop';
+import { addProduct, createShop, fillStockMove, view } from './shop';
 
 /**
  * A confirmed edit must be on disk when the UI confirms it. Closing the browser cleanly would
@@ -119,16 +119,16 @@ test('an edit the UI confirmed survives SIGKILL of the whole browser right after
     });
     await page.evaluate(() => {
       const signal = (window as unknown as { soukConfirmed(what: string): Promise<void> }).soukConfirmed;
-      const form = document.querySelector('form[aria-label="Adjust stock of Sardines"]')!;
-      form.addEventListener('reset', () => void signal('the adjust form was reset: adjustStock resolved'));
+      const form = document.querySelector('form[aria-label="Stock move for Sardines"]')!;
+      form.addEventListener('reset', () => void signal('the stock move form was reset: stockMove resolved'));
       const observer = new MutationObserver(() => {
         const row = [...document.querySelectorAll('tr')].find((r) => r.textContent?.includes('Sardines'));
         if (row?.textContent?.includes('19 each')) void signal(`the row shows ${row.textContent}`);
       });
       observer.observe(document.body, { subtree: true, childList: true, characterData: true });
     });
-    await page.getByLabel('Stock change for Sardines').fill('-5');
-    await page.getByRole('button', { name: 'Adjust stock of Sardines' }).click();
+    await fillStockMove(page, 'Sardines', -5);
+    await page.getByRole('button', { name: 'Record stock move for Sardines' }).click();
     const what = await killed;
     await running.kill();
     testInfo.annotations.push({ type: 'kill', description: `SIGKILL sent ${killedAt - signalledAt} ms after this process heard: ${what}` });

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addOffer, addProduct, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
+import { addOffer, addProduct, createShop, expectPeers, fillStockMove, offer, offerCard, openSouk, view } from './shop';
 
 test('(c) a reload keeps the shop, catalog, private fields and offers', async ({ browser }) => {
   const { context, page } = await openSouk(browser);
@@ -34,8 +34,8 @@ test('(d) a second tab is the same node, both show changes live, and it takes ov
   await addProduct(first.page, { name: 'Mint tea', price: '2.00', stock: 8 });
   await view(second, 'Catalog');
   await expect(second.getByRole('row', { name: /Mint tea/ })).toContainText('8 each');
-  await second.getByLabel('Stock change for Mint tea').fill('4');
-  await second.getByRole('button', { name: 'Adjust stock of Mint tea' }).click();
+  await fillStockMove(second, 'Mint tea', 4);
+  await second.getByRole('button', { name: 'Record stock move for Mint tea' }).click();
   await expect(first.page.getByRole('row', { name: /Mint tea/ })).toContainText('12 each');
 
   // A peer links to this node through the first tab, the leader.
@@ -68,8 +68,8 @@ test('(f) after one visit the app loads offline with its local data', async ({ b
   await view(page, 'Catalog');
   await expect(page.getByRole('row', { name: /Candles/ })).toContainText('30 each');
   // Still editable offline.
-  await page.getByLabel('Stock change for Candles').fill('-2');
-  await page.getByRole('button', { name: 'Adjust stock of Candles' }).click();
+  await fillStockMove(page, 'Candles', -2);
+  await page.getByRole('button', { name: 'Record stock move for Candles' }).click();
   await expect(page.getByRole('row', { name: /Candles/ })).toContainText('28 each');
   await expect(page.getByRole('status', { name: 'Sync status' })).toContainText(/offline|connecting/);
   await context.close();

@@ -23,14 +23,15 @@ export async function createShop(page: Page, name: string, area = 'Old Town'): P
   }
 }
 
-export async function view(page: Page, name: 'Catalog' | 'Marketplace' | 'Network' | 'Reservations'): Promise<void> {
+export async function view(page: Page, name: 'Catalog' | 'Counter' | 'Marketplace' | 'Network' | 'Reservations'): Promise<void> {
   await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name }).click();
 }
 
 export async function addProduct(page: Page, product: { name: string; price: string; stock: number; sku?: string }): Promise<void> {
   await view(page, 'Catalog');
-  await page.getByText('Add a product').click();
   const form = page.getByRole('form', { name: 'Add a product' });
+  // The form stays open after an add: open it only when it is closed.
+  if (!(await form.isVisible())) await page.getByText('Add a product').click();
   await form.getByLabel('Name', { exact: true }).fill(product.name);
   await form.getByLabel('SKU', { exact: true }).fill(product.sku ?? '');
   await form.getByLabel('Price', { exact: true }).fill(product.price);
@@ -107,11 +108,18 @@ export async function joinByCode(page: Page, code: string, deviceName: string): 
   await page.getByRole('button', { name: 'Join', exact: true }).click();
 }
 
-/** Sells (or receives) stock through the catalog's stock change form. */
+/** Sells (delta < 0) or receives (delta > 0) stock through the catalog's "Stock move" control. */
 export async function adjustStock(page: Page, product: string, delta: number): Promise<void> {
   await view(page, 'Catalog');
-  await page.getByLabel(`Stock change for ${product}`).fill(String(delta));
-  await page.getByRole('button', { name: `Adjust stock of ${product}` }).click();
+  await fillStockMove(page, product, delta);
+  await page.getByRole('button', { name: `Record stock move for ${product}` }).click();
+}
+
+/** Fills a product's "Stock move" control: a sale of -delta, or a delivery received of delta. */
+export async function fillStockMove(page: Page, product: string, delta: number): Promise<void> {
+  const form = page.getByRole('form', { name: `Stock move for ${product}` });
+  await form.getByRole('combobox', { name: `Kind of stock move for ${product}` }).selectOption(delta > 0 ? 'received' : 'sale');
+  await form.getByLabel(`Quantity moved for ${product}`).fill(String(Math.abs(delta)));
 }
 
 /** Waits until the page is controlled by the service worker (so it loads again with no network). */

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offer, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, fillStockMove, offer, offerCard, openSouk, view } from './shop';
 
 test('(a) two shops see each other’s offers change live over WebRTC', async ({ browser }) => {
   const ada = await openSouk(browser);
@@ -19,8 +19,8 @@ test('(a) two shops see each other’s offers change live over WebRTC', async ({
   await offer(ada.page, 'Rice 5kg', 30, '11.25');
   await expect(offerCard(bo.page, 'Rice 5kg', 'Ada Groceries')).toContainText('11.25');
   await view(ada.page, 'Catalog');
-  await ada.page.getByLabel('Stock change for Rice 5kg').fill('-25');
-  await ada.page.getByRole('button', { name: 'Adjust stock of Rice 5kg' }).click();
+  await fillStockMove(ada.page, 'Rice 5kg', -25);
+  await ada.page.getByRole('button', { name: 'Record stock move for Rice 5kg' }).click();
   await expect(offerCard(bo.page, 'Rice 5kg', 'Ada Groceries')).toContainText('15 each available');
   // Search by name.
   await bo.page.getByLabel('Search offers').fill('saffron');

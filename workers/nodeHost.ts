@@ -64,6 +64,27 @@ export async function startNodeHost() {
     walkBack: (ref: Parameters<SoukNode['walkBack']>[0]) => node.walkBack(ref),
     exportTrail: (from: number, to: number) => node.exportTrail(from, to),
     verifyTrail: (text: string) => node.verifyTrail(text),
+    // Named stock moves, batches and the counter (catalog/stockMoves.ts, catalog/fefo.ts).
+    stockMove: (productId: string, input: Parameters<SoukNode['stockMove']>[1]) => node.stockMove(productId, input),
+    sellAtCounter: (input: Parameters<SoukNode['sellAtCounter']>[0]) => node.sellAtCounter(input),
+    undoMove: (moveId: string) => node.undoMove(moveId),
+    stockHistory: (filter?: Parameters<SoukNode['stockHistory']>[0]) => node.stockHistory(filter),
+    daySales: (day?: string, utcOffsetMinutes?: number) => node.daySales(day, utcOffsetMinutes),
+    productStock: (productId: string) => node.productStock(productId),
+    /**
+     * Receives a batch; an invoice picked as a file is first attached to the product as one of the
+     * shop's own files (not shared) and the batch names its root.
+     */
+    receiveBatch: async (
+      productId: string,
+      input: Omit<Parameters<SoukNode['receiveBatch']>[1], 'invoice'> & { invoiceHash?: string; invoiceFile?: Blob },
+    ) => {
+      const { invoiceHash, invoiceFile, ...rest } = input;
+      let invoice: Parameters<SoukNode['receiveBatch']>[1]['invoice'];
+      if (invoiceFile) invoice = { file: (await packages.attach(productId, blobInput(invoiceFile), { kind: 'file', shared: false })).root };
+      else if (invoiceHash?.trim()) invoice = { hash: invoiceHash };
+      return node.receiveBatch(productId, { ...rest, ...(invoice ? { invoice } : {}) });
+    },
     setOffer: (id: string, offer: Parameters<SoukNode['setOffer']>[1]) => node.setOffer(id, offer),
     updateSettings: (settings: Parameters<SoukNode['updateSettings']>[0]) => node.updateSettings(settings),
     /** Marks a shop as one the merchant knows and trusts, or takes the mark away. */

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Catalog } from './Catalog';
+import { Counter } from './Counter';
 import { CreateShop } from './CreateShop';
 import { BackupReminder } from './devices/BackupReminder';
 import { OtherWaysIn, ShopPanel } from './devices/ShopPanel';
@@ -15,7 +16,7 @@ import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'] as const;
+const VIEWS = ['Catalog', 'Counter', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 export function App() {
@@ -67,6 +68,8 @@ export function App() {
         </nav>
         {current === 'Catalog' &&
           (view.shop ? <Catalog currency={view.shop.currency} /> : <p>Create your shop to keep a catalog.</p>)}
+        {current === 'Counter' &&
+          (view.shop ? <Counter currency={view.shop.currency} /> : <p>Create your shop to sell at the counter.</p>)}
         {current === 'Marketplace' && <Marketplace />}
         {current === 'Reservations' && (view.shop ? <Reservations /> : <p>Create your shop to reserve and sell.</p>)}
         {current === 'Shop' && <ShopPanel />}

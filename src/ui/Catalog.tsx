@@ -4,6 +4,7 @@ import { parseAmount } from '../core/catalog/currency';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
 import { CatalogFile } from './catalog/CatalogFile';
 import { ProductFiles, ProductThumbnail } from './files/ProductFiles';
+import { ExpiryAlerts, StockDetails, StockMoveForm } from './catalog/StockMoves';
 import { AmountField, Field, FormAlert, messageFor, problemOf, type FormProblem } from './fields';
 import { useNode, useNodeQuery } from './nodeContext';
 import { errorText, money, userLocale } from './format';
@@ -74,13 +75,10 @@ function ProductFields({ product, currency, problem }: { product?: Product; curr
         error={error('Stock')}
         control={(props) => <input {...props} name="stock" type="number" min="0" step="any" required defaultValue={product?.stock ?? 0} />}
       />
-      <Field
-        label="Expires on"
-        error={error('Expires on')}
-        control={(props) => (
-          <input {...props} name="expiresOn" type="date" defaultValue={product?.batches.find((b) => b.expiresOn)?.expiresOn ?? ''} />
-        )}
-      />
+      {!product && (
+        // A new product's first batch; later batches come through "Receive batch".
+        <Field label="Expires on" error={error('Expires on')} control={(props) => <input {...props} name="expiresOn" type="date" />} />
+      )}
       <fieldset>
         <legend>Private — never leaves this device</legend>
         <AmountField label="Cost price" name="costPrice" currency={currency} value={product?.costPrice} error={error('Cost price')} />
@@ -194,39 +192,15 @@ function ProductEditor({ product, currency, done }: { product: Product; currency
   );
 }
 
-function StockAdjuster({ product }: { product: Product }) {
-  const { node } = useNode();
-  const [error, setError] = useState('');
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formElement = event.currentTarget;
-    const delta = Number(new FormData(formElement).get('delta'));
-    setError('');
-    try {
-      await node.adjustStock(product.id, delta);
-      formElement.reset();
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }
-  return (
-    <form className="adjust" aria-label={`Adjust stock of ${product.name}`} onSubmit={submit}>
-      <input name="delta" type="number" step="any" required aria-label={`Stock change for ${product.name}`} placeholder="+/-" />
-      <button type="submit" aria-label={`Adjust stock of ${product.name}`}>
-        Adjust
-      </button>
-      {error && <span role="alert">{error}</span>}
-    </form>
-  );
-}
-
 export function Catalog({ currency }: { currency: string }) {
   const [editing, setEditing] = useState<string | null>(null);
+  const [details, setDetails] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
   const deferred = useDeferredValue(filter);
   const result = useNodeQuery((node) => node.products(deferred, SHOWN), [deferred]);
   return (
     <section aria-label="Catalog">
+      <ExpiryAlerts />
       <AddProduct currency={currency} />
       <CatalogFile currency={currency} />
       <label className="search">
@@ -261,6 +235,7 @@ export function Catalog({ currency }: { currency: string }) {
                   </td>
                 </tr>
               ) : (
+                [
                 <tr key={product.id}>
                   <th scope="row">
                     <ProductThumbnail product={product} />
@@ -273,12 +248,28 @@ export function Catalog({ currency }: { currency: string }) {
                   <td>{money(product.price, currency)}</td>
                   <td>{product.offer ? `${Math.min(product.offer.quantity, product.stock)} offered at ${money(product.offer.price, currency)}` : 'not offered'}</td>
                   <td className="row-actions">
-                    <StockAdjuster product={product} />
+                    <StockMoveForm product={product} />
+                    <button
+                      type="button"
+                      aria-expanded={details === product.id}
+                      aria-label={`Batches and history of ${product.name}`}
+                      onClick={() => setDetails(details === product.id ? null : product.id)}
+                    >
+                      Batches &amp; history
+                    </button>
                     <button type="button" onClick={() => setEditing(product.id)} aria-label={`Edit ${product.name}`}>
                       Edit
                     </button>
                   </td>
-                </tr>
+                </tr>,
+                details === product.id && (
+                  <tr key={`${product.id}-details`}>
+                    <td colSpan={5}>
+                      <StockDetails product={product} currency={currency} />
+                    </td>
+                  </tr>
+                ),
+                ]
               ),
             )}
           </tbody>

@@ -1,4 +1,5 @@
 import { readAttachments } from '../packages/attachmentRecord';
+import { checkBatch, decodeMove, isMoveId } from './stockMoves';
 import * as A from '@automerge/automerge';
 import type { Batch, PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 
@@ -147,11 +148,12 @@ export function recountStock(draft: PrivateVaultDoc, id: string, counted: number
 
 export type { Batch };
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const MAX_BATCHES = 500;
 /** A device's running sum of moves of one product stays within this (far beyond any shelf). */
 export const MAX_MOVE_SUM = 1e12;
-const PRIVATE_TOP_LEVEL = new Set(['schema', 'exactLocation', 'productSets', 'productFields', 'stockMoves', 'files']);
+const PRIVATE_TOP_LEVEL = new Set(['schema', 'exactLocation', 'productSets', 'productFields', 'stockMoves', 'files', 'moves']);
+/** Named stock moves one private catalog may hold (stockMoves.ts), unless the limits say otherwise. */
+export const MAX_MOVES = 100_000;
 
 function bad(id: string, what: string): never {
   throw new Error(`product ${id.slice(0, 16)}: ${what}`);
@@ -176,7 +178,7 @@ function finite(id: string, field: string, value: unknown, max: number, min = 0)
  * shop (a pairing grant, a backup, private sync) brings it. Throws saying which product and field
  * is wrong; the caller then keeps what it had.
  */
-export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: Record<'productName' | 'sku' | 'unit' | 'supplierNotes' | 'shelf' | 'exactLocation', number>; maxMinorUnits: number; maxQuantity: number; maxProducts: number }): Map<string, Product> {
+export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: Record<'productName' | 'sku' | 'unit' | 'supplierNotes' | 'shelf' | 'exactLocation', number>; maxMinorUnits: number; maxQuantity: number; maxProducts: number; maxMoves?: number }): Map<string, Product> {
   const location = A.isImmutableString(doc.exactLocation) ? (doc.exactLocation as A.ImmutableString).val : doc.exactLocation;
   textWithin('shop', 'exact location', location, limits.textBytes.exactLocation);
   for (const key of Object.keys(doc)) if (!PRIVATE_TOP_LEVEL.has(key)) throw new Error(`the catalog has an unknown field "${key.slice(0, 32)}"`);
@@ -189,6 +191,19 @@ export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: R
     if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_MOVE_SUM) throw new Error(`a stock move of ${key.slice(0, 80)} is not a number within ±${MAX_MOVE_SUM}`);
   }
   readAttachments(doc.files, false);
+  const moves = doc.moves ?? {};
+  if (typeof moves !== 'object' || moves === null || Array.isArray(moves)) throw new Error('the stock moves are not a map');
+  const moveIds = Object.keys(moves);
+  const maxMoves = limits.maxMoves ?? MAX_MOVES;
+  if (moveIds.length > maxMoves) throw new Error(`the catalog has ${moveIds.length} stock moves, limit ${maxMoves}`);
+  for (const moveId of moveIds) {
+    if (!isMoveId(moveId)) throw new Error(`a stock move id is "${moveId.slice(0, 32)}"`);
+    try {
+      decodeMove(moves[moveId]);
+    } catch (error) {
+      throw new Error(`stock move ${moveId}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   const products = readProducts(doc);
   if (products.size > limits.maxProducts) throw new Error(`the catalog has ${products.size} products, limit ${limits.maxProducts}`);
   for (const [id, p] of products) {
@@ -207,9 +222,11 @@ export function readCheckedProducts(doc: PrivateVaultDoc, limits: { textBytes: R
     finite(id, 'updated', p.updatedAt, Number.MAX_SAFE_INTEGER);
     if (!Array.isArray(p.batches) || p.batches.length > MAX_BATCHES) bad(id, `batches are not a list of at most ${MAX_BATCHES}`);
     for (const b of p.batches) {
-      if (typeof b !== 'object' || b === null || typeof b.id !== 'string' || b.id.length > 64) bad(id, 'a batch is malformed');
-      finite(id, 'batch quantity', b.quantity, limits.maxQuantity);
-      if (typeof b.expiresOn !== 'string' || (b.expiresOn !== '' && !DATE.test(b.expiresOn))) bad(id, 'a batch expiry is not a date');
+      try {
+        checkBatch(b, limits.maxQuantity);
+      } catch (error) {
+        bad(id, error instanceof Error ? error.message : String(error));
+      }
     }
     if (p.offer !== null) {
       if (typeof p.offer !== 'object' || Array.isArray(p.offer)) bad(id, 'offer is malformed');

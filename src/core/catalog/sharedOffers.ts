@@ -1,5 +1,6 @@
 import * as A from '@automerge/automerge';
 import type { OfferFieldValue, Product, SharedOffer, SharedVaultDoc } from '../vault/vaultDocuments';
+import { batchStock, isExpired, roundQuantity, type BatchStock } from './fefo';
 
 /**
  * The shared offers of a vault: packed sets (JSON rows `[productId, name, sku, unit, quantity,
@@ -20,18 +21,33 @@ export function packOffers(offers: readonly OfferValues[]): Uint8Array {
   return encoder.encode(JSON.stringify(offers.map((o): OfferRow => [o.productId, o.name, o.sku, o.unit, o.quantity, o.price, o.expiresOn])));
 }
 
-/** The shared, coarsened view of an offered product: what peers see (the area is the shop's). */
-export function offerFor(product: Product): OfferValues | null {
+/**
+ * The shared, coarsened view of an offered product: what peers see (the area is the shop's).
+ * Expired stock is never offered: on `today` (YYYY-MM-DD, UTC, from the node's clock) what
+ * expired batches hold is taken off, and the expiry shown is the earliest of the batches not
+ * expired that still hold stock. `held` (the reservation engine's accepted holds) is taken off
+ * too. `stock` is the product's batches with what is left of each (fefo.ts batchStock, from the
+ * moves history); without it each batch is taken as whole (what a product without history has).
+ * Without `today` nothing counts as expired.
+ */
+export function offerFor(product: Product, today?: string, held = 0, stock?: { batches: readonly BatchStock[]; unbatched: number }): OfferValues | null {
   if (!product.offer) return null;
-  const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
+  const batches = stock ?? batchStock(product.batches, new Map(), product.stock);
+  let expired = 0;
+  let earliest: string | null = null;
+  for (const b of batches.batches) {
+    if (b.remaining <= 0 || !b.expiresOn) continue;
+    if (today !== undefined && isExpired(b.expiresOn, today)) expired += b.remaining;
+    else if (earliest === null || b.expiresOn < earliest) earliest = b.expiresOn;
+  }
   return {
     productId: product.id,
     name: product.name,
     sku: product.sku,
     unit: product.unit,
-    quantity: Math.min(product.offer.quantity, product.stock),
+    quantity: roundQuantity(Math.max(0, Math.min(product.offer.quantity, product.stock - expired) - held)),
     price: product.offer.price,
-    expiresOn: expiries[0] ?? null,
+    expiresOn: earliest,
   };
 }
 

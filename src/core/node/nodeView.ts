@@ -10,8 +10,11 @@ export interface NodeSettings {
   trustedShops: string[];
   /** The seller's rule for reservations on this device (tradeDesk.ts); absent: answered by hand, holds of a day. */
   trade?: { autoAcceptUpTo: number | null; holdMinutes: number };
+  /** Batches expiring within this many days raise an alert (with stock left). */
+  expiryAlertDays: number;
 }
 
+export const DEFAULT_EXPIRY_ALERT_DAYS = 3;
 export const DEFAULT_NETWORK = 'souk-local';
 export const DEFAULT_MAX_CONNECTIONS = 6;
 export const MAX_TRUSTED_SHOPS = 500;
@@ -108,6 +111,8 @@ export interface NodeView {
   peers: PeerView[];
   vaults: VaultView[];
   refusals: RefusalView[];
+  /** Batches of the own shop with stock left that expire soon (settings.expiryAlertDays) or have expired. */
+  expiryAlerts: ExpiryAlert[];
   blockedPeers: string[];
   traffic: { bytesIn: number; bytesOut: number };
   /** Last time anything in the node changed. */
@@ -134,4 +139,76 @@ export interface MarketplaceView {
   total: number;
   /** Vaults whose content is still being read from storage (after start-up). */
   loadingVaults: number;
+}
+
+/** A batch with stock left that expires soon, or has expired (its stock is not sold nor offered). */
+export interface ExpiryAlert {
+  productId: string;
+  name: string;
+  unit: string;
+  batchId: string;
+  expiresOn: string;
+  remaining: number;
+  expired: boolean;
+}
+
+/** One entry of the named stock moves history (catalog/stockMoves.ts). */
+export interface MoveView {
+  id: string;
+  kind: 'sale' | 'received' | 'correction' | 'waste' | 'reservation' | 'undo';
+  productId: string;
+  productName: string;
+  unit: string;
+  /** The signed change to the stock. */
+  delta: number;
+  takes: { batch: string; quantity: number }[];
+  /** Unit price and total of a sale, minor units. */
+  price: number | null;
+  total: number | null;
+  at: number;
+  /** Made on this device. */
+  thisDevice: boolean;
+  note: string;
+  undoes: string | null;
+  undoneBy: string | null;
+  /** A reservation's request ("vaultPrefix:eventId"). */
+  request: string | null;
+  before: number | null;
+  after: number | null;
+  /** The batch a delivery brought. */
+  batch: { id: string; expiresOn: string; receivedOn: string; supplier: string } | null;
+}
+
+export interface DaySalesView {
+  day: string;
+  count: number;
+  /** Minor units of `currency`. */
+  takings: number;
+  currency: string;
+}
+
+export interface BatchView {
+  id: string;
+  /** The quantity received. */
+  received: number;
+  remaining: number;
+  expiresOn: string;
+  receivedOn: string;
+  supplier: string;
+  invoice: string | null;
+  invoiceFile: boolean;
+  receipt: string | null;
+  expired: boolean;
+  nearExpiry: boolean;
+}
+
+export interface ProductStockView {
+  productId: string;
+  stock: number;
+  /** Stock no batch accounts for. */
+  unbatched: number;
+  /** What may be sold today (expired batches left out). */
+  sellable: number;
+  /** FEFO order. */
+  batches: BatchView[];
 }

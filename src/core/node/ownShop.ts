@@ -4,7 +4,7 @@ import type { StorageAdapter, StorageWrite } from '../storage/storage';
 import { DocumentLog } from '../vault/documentLog';
 import { createShopKeys, decodeShopKeys, encodeShopKeys, type ShopKeys } from '../vault/shopKeys';
 import { signHeads, type SignedHeads } from '../vault/signedHeads';
-import type { PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
+import type { Batch, PrivateVaultDoc, Product, SharedVaultDoc } from '../vault/vaultDocuments';
 import { readVaultContent, type VaultContent } from '../vault/vaultShape';
 import { toHex } from '../wire/hex';
 import { InputError } from '../inputError';
@@ -24,6 +24,8 @@ import {
 } from '../catalog/productRecords';
 import { offerFor, packOffers, rawOffers, writeOffer } from '../catalog/sharedOffers';
 import { migrateShopDocuments } from './shopMigration';
+import { batchStock, utcDay, type BatchStock } from '../catalog/fefo';
+import { encodeMove, MoveLedger, type StockMove } from '../catalog/stockMoves';
 
 /**
  * The share of each vault limit the shop's own vault may use: peers refuse vaults over the
@@ -82,6 +84,22 @@ export interface CatalogDraft {
   setExactLocation(value: string): void;
   /** Writes an attachment's record (attachmentRecord.ts) under its root, or removes it (null). */
   setFile(root: string, record: Uint8Array | null): void;
+  /** The UTC day of this edit (YYYY-MM-DD): what counts as expired. */
+  readonly today: string;
+  /** The device prefix moves are filed under (16 hex). */
+  readonly device: string;
+  /** A product's batches with what is left of each (this edit's moves included), FEFO order, and its unbatched stock. */
+  stockOf(id: string): { batches: BatchStock[]; unbatched: number };
+  /** Whether the history holds a move (this edit's included). */
+  hasMove(id: string): boolean;
+  /** A move of the history (this edit's included). */
+  moveEntry(id: string): StockMove | undefined;
+  /**
+   * Writes one named move into the history under `moveId` (stockMoves.ts). Does not move stock:
+   * the caller moves it in the same edit. False (and nothing written) when the id is taken, so a
+   * caller-chosen id written twice is one entry.
+   */
+  recordMove(moveId: string, move: StockMove): boolean;
 }
 
 /** A proposed new state of the shop: documents, statements and the writes that record them. */
@@ -90,6 +108,8 @@ export interface ShopEdit<T> {
   privateDoc: A.Doc<PrivateVaultDoc>;
   products: Map<string, Product>;
   moveSums: Map<string, number>;
+  /** Named moves this edit wrote, for the ledger once it commits. */
+  newMoves: [string, StockMove][];
   doc: A.Doc<SharedVaultDoc>;
   statements: SignedHeads[];
   content: VaultContent;
@@ -126,16 +146,29 @@ export class OwnShop {
     public cost: VaultCost,
     /** The last exact measure. */
     public measured: VaultCost = cost,
-  ) {}
+  ) {
+    this.ledger = MoveLedger.read(privateDoc.moves);
+  }
+
+  /** The named stock moves history, read (catalog/stockMoves.ts). */
+  ledger: MoveLedger;
+
+  /** A product's batches (stored ones and those received moves brought) with what is left of each, and its unbatched stock. */
+  stockOf(product: Product, ledgers: readonly MoveLedger[] = [this.ledger]): { batches: BatchStock[]; unbatched: number } {
+    return batchStock(batchesOf(product, ledgers), takenIn(product.id, ledgers), product.stock);
+  }
+
+  /** A product's batches: stored ones and those received moves brought. */
+  batchesOf(product: Product): Batch[] {
+    return batchesOf(product, [this.ledger]);
+  }
 
   /** What the seller's accepted holds keep out of each product's offer (the trade desk's holds). */
   heldOf: (productId: string) => number = () => 0;
 
-  /** The shared offer of a product as of now: the catalog's offer less what is held. */
-  offerOf(product: Product): ReturnType<typeof offerFor> {
-    const offer = offerFor(product);
-    const held = offer ? this.heldOf(product.id) : 0;
-    return offer && held > 0 ? { ...offer, quantity: Math.max(0, Math.round((offer.quantity - held) * 1000) / 1000) } : offer;
+  /** The shared offer of a product as of `today`: expired stock and what is held left out. */
+  offerOf(product: Product, today: string, ledgers: readonly MoveLedger[] = [this.ledger]): ReturnType<typeof offerFor> {
+    return offerFor(product, today, product.offer ? this.heldOf(product.id) : 0, this.stockOf(product, ledgers));
   }
 
   get deviceKey(): string {
@@ -290,9 +323,31 @@ export class OwnShop {
     const packed: { setId: string; products: Product[] }[] = [];
     const moveKey = deviceMoveKey(this.keys.device.publicKey);
     const time = Math.floor(now / 1000);
+    const today = utcDay(now);
+    const pending = new MoveLedger();
+    const newMoves: [string, StockMove][] = [];
+    const ledgers = [this.ledger, pending];
     const privateDoc = A.change(this.privateDoc, { time }, (draft) => {
       const catalog: CatalogDraft = {
         products,
+        today,
+        device: moveKey,
+        stockOf: (id) => {
+          const product = products.get(id);
+          if (!product) throw new InputError('product', 'That product no longer exists');
+          return this.stockOf(product, ledgers);
+        },
+        hasMove: (id) => this.ledger.has(id) || pending.has(id),
+        moveEntry: (id) => this.ledger.get(id) ?? pending.get(id),
+        recordMove: (moveId, move) => {
+          if (this.ledger.has(moveId) || pending.has(moveId)) return false;
+          const bytes = encodeMove(move);
+          if (!draft.moves) draft.moves = {};
+          draft.moves[moveId] = bytes;
+          pending.add(moveId, move);
+          newMoves.push([moveId, move]);
+          return true;
+        },
         put(product) {
           const before = products.get(product.id);
           writeProductFields(draft, before, product);
@@ -335,10 +390,10 @@ export class OwnShop {
       outcome = edit(catalog);
     });
     const { result, touched } = outcome!;
-    const doc = this.sharedChange(products, touched, packed, shareEdit, time);
+    const doc = this.sharedChange(products, touched, packed, shareEdit, time, today, ledgers);
     const privateChanged = privateDoc !== this.privateDoc && A.getHeads(privateDoc).join() !== A.getHeads(this.privateDoc).join();
     const { sharedWrites, ...signed } = this.sign(doc);
-    return { ...signed, result, privateDoc, products, moveSums, privateChanged, writes: [...(privateChanged ? this.privateLog.writesFor(privateDoc) : []), ...sharedWrites] };
+    return { ...signed, result, privateDoc, products, moveSums, newMoves, privateChanged, writes: [...(privateChanged ? this.privateLog.writesFor(privateDoc) : []), ...sharedWrites] };
   }
 
   /** The shared change that brings the offers of `touched` products in line, or the same document when none moved. */
@@ -348,20 +403,22 @@ export class OwnShop {
     packed: readonly { setId: string; products: Product[] }[],
     shareEdit: ((draft: SharedVaultDoc) => void) | undefined,
     time: number,
+    today: string,
+    ledgers: readonly MoveLedger[],
   ): A.Doc<SharedVaultDoc> {
     const current = rawOffers(this.doc);
     const inSets = new Set<string>();
     const doc = A.change(this.doc, { time }, (draft) => {
       shareEdit?.(draft);
       for (const set of packed) {
-        const offers = set.products.map((p) => this.offerOf(p)).filter((o) => o !== null);
+        const offers = set.products.map((p) => this.offerOf(p, today, ledgers)).filter((o) => o !== null);
         for (const p of set.products) inSets.add(p.id);
         if (offers.length) draft.offerSets[set.setId] = packOffers(offers);
       }
       for (const id of touched) {
         if (inSets.has(id)) continue;
         const product = products.get(id);
-        writeOffer(draft, id, current.get(id), product ? this.offerOf(product) : null);
+        writeOffer(draft, id, current.get(id), product ? this.offerOf(product, today, ledgers) : null);
       }
     });
     return doc;
@@ -424,18 +481,31 @@ export class OwnShop {
   }
 
   /** Takes the merged private document; returns the products whose wanted offer it moved. */
-  commitPrivate(privateDoc: A.Doc<PrivateVaultDoc>): string[] {
+  commitPrivate(privateDoc: A.Doc<PrivateVaultDoc>, now: number): string[] {
+    const today = utcDay(now);
     const was = this.products;
+    const wasLedger = this.ledger;
     this.privateDoc = privateDoc;
     this.products = readProducts(privateDoc);
     this.moveSums = stockMovesByProduct(privateDoc);
+    this.ledger = MoveLedger.read(privateDoc.moves, wasLedger);
     const moved: string[] = [];
     for (const id of new Set([...was.keys(), ...this.products.keys()])) {
       const before = was.get(id);
       const after = this.products.get(id);
-      if (JSON.stringify(before ? this.offerOf(before) : null) !== JSON.stringify(after ? this.offerOf(after) : null)) moved.push(id);
+      if (JSON.stringify(before ? this.offerOf(before, today, [wasLedger]) : null) !== JSON.stringify(after ? this.offerOf(after, today) : null)) moved.push(id);
     }
     return moved;
+  }
+
+  /** Offered products holding a batch that has expired by `today`: their offers may have to drop. */
+  productsWithExpiredBatches(today: string): string[] {
+    const ids: string[] = [];
+    for (const product of this.products.values()) {
+      if (!product.offer) continue;
+      if (batchesOf(product, [this.ledger]).some((b) => b.expiresOn !== '' && b.expiresOn < today)) ids.push(product.id);
+    }
+    return ids;
   }
 
   /**
@@ -444,13 +514,14 @@ export class OwnShop {
    * ahead of this device's catalog (another device's edit whose private half has not arrived yet)
    * is left alone, never put back.
    */
-  offersOutOfStep(among: Iterable<string>): string[] {
+  offersOutOfStep(among: Iterable<string>, now: number): string[] {
+    const today = utcDay(now);
     const current = rawOffers(this.doc);
     const ids: string[] = [];
     for (const id of new Set(among)) {
       const held = current.get(id);
       const product = this.products.get(id);
-      const want = product ? this.offerOf(product) : null;
+      const want = product ? this.offerOf(product, today) : null;
       const offered = held !== undefined && held.x !== 1;
       if (!want) {
         if (offered) ids.push(id);
@@ -465,12 +536,28 @@ export class OwnShop {
     this.privateDoc = edit.privateDoc;
     this.products = edit.products;
     this.moveSums = edit.moveSums;
+    for (const [id, move] of edit.newMoves) this.ledger.add(id, move);
     this.doc = edit.doc;
     this.statements = edit.statements;
     this.content = edit.content;
     this.cost = edit.cost;
     this.measured = edit.measured;
   }
+}
+
+/** A product's batches: those stored on it and those received moves brought (by id; a received move's wins). */
+function batchesOf(product: Product, ledgers: readonly MoveLedger[]): Batch[] {
+  const received = ledgers.flatMap((l) => l.receivedEntries(product.id)).filter((r) => !ledgers.some((l) => l.undoneBy(r.move) !== null));
+  if (!received.length) return product.batches;
+  const ids = new Set(received.map((r) => r.batch.id));
+  return [...product.batches.filter((b) => !ids.has(b.id)), ...received.map((r) => r.batch)];
+}
+
+function takenIn(productId: string, ledgers: readonly MoveLedger[]): ReadonlyMap<string, number> {
+  if (ledgers.length === 1) return ledgers[0]!.taken(productId);
+  const sum = new Map<string, number>();
+  for (const ledger of ledgers) for (const [batch, quantity] of ledger.taken(productId)) sum.set(batch, roundQuantity((sum.get(batch) ?? 0) + quantity));
+  return sum;
 }
 
 function plainText(value: unknown): string {

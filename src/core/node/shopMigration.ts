@@ -97,7 +97,7 @@ export function migrateShopDocuments(
       ),
     )
     .filter((p): p is Product => p !== null);
-  const offers = products.map(offerFor).filter((o) => o !== null);
+  const offers = products.map((p) => offerFor(p)).filter((o) => o !== null);
   const doc = A.from<SharedVaultDoc>(
     {
       schema: 2,

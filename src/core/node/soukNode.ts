@@ -25,7 +25,7 @@ import { VAULT_LIMITS } from '../vault/automergeCost';
 import { encodeDeviceCertificate, type DeviceCertificate } from '../vault/deviceCertificate';
 import { checkSignedHeads, encodeSignedHeads, sameHeads, signedHeadsStatement, signHeads, type SignedHeads } from '../vault/signedHeads';
 import { createSignatureVerifier, type SignatureVerifier } from '../crypto/signatureVerifier';
-import type { PrivateVaultDoc, Product } from '../vault/vaultDocuments';
+import type { Batch, PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } from '../vault/vaultVersion';
 import type { VaultContent } from '../vault/vaultShape';
 import { warmUpAcceptance } from './acceptanceWarmUp';
@@ -56,6 +56,11 @@ import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, t
 import { NodeRadioSource } from './radioSource';
 import { exportTrail, indexTrail, shopTrail, trailEntryView, verifyTrailExport, type TrailEntryView, type TrailSource, type TrailVault, type TrailVerdict } from '../trade/auditTrail';
 import { encodeTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
+import { isExpired, msToNextUtcDay, roundQuantity, sellableStock, takeFefo, utcDay } from '../catalog/fefo';
+import { MOVE_NOTE_BYTES, SUPPLIER_BYTES } from '../catalog/stockMoves';
+import { roundToDay } from '../catalog/catalog';
+import { WireError } from '../wire/wireError';
+import { MAX_MINOR_UNITS, utf8Length } from '../vault/vaultLimits';
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_NETWORK,
@@ -66,6 +71,11 @@ import {
   type NodeView,
   type DeviceView,
   type PeerView,
+  type DaySalesView,
+  type ExpiryAlert,
+  type MoveView,
+  type ProductStockView,
+  DEFAULT_EXPIRY_ALERT_DAYS,
 } from './nodeView';
 
 export { OFFENCES_BEFORE_BLOCK } from '../mesh/peerPolicy';
@@ -113,6 +123,29 @@ const settingsKey = ['node', 'settings'];
 /** The node's Ed25519 secret key: its public key is the node id, proven on every link. */
 const nodeKeyKey = ['node', 'key'];
 
+/** A move's note, trimmed and within its limit. */
+function moveNote(note: string | undefined): string | undefined {
+  const text = (note ?? '').trim();
+  if (utf8Length(text) > MOVE_NOTE_BYTES) throw new InputError('Note', `Note is too long: the limit is ${MOVE_NOTE_BYTES} bytes`);
+  return text || undefined;
+}
+
+/** A quantity a merchant typed for a move: above 0 (or 0 allowed, for a count), three decimals. */
+function validQuantity(value: number, positive: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_QUANTITY || (positive && roundQuantity(value) <= 0)) {
+    throw new InputError('Quantity', `Quantity must be a number ${positive ? 'above 0' : 'from 0'} to ${MAX_QUANTITY}`);
+  }
+  return roundQuantity(value);
+}
+
+/** One day of the merchant's (YYYY-MM-DD, `offset` minutes as Date.getTimezoneOffset gives them) as times in milliseconds. */
+function dayRange(day: string, offsetMinutes: number): { from: number; until: number } {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !Number.isFinite(start)) throw new InputError('Day', 'Day must be a date (YYYY-MM-DD)');
+  const from = start + (Number.isFinite(offsetMinutes) ? offsetMinutes : 0) * 60_000;
+  return { from, until: from + 86_400_000 };
+}
+
 function defaultRandomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
@@ -131,7 +164,7 @@ function checkTradeRules(rules: TradeRules): string | undefined {
 }
 
 function readSettings(bytes: Uint8Array | undefined): NodeSettings {
-  const defaults: NodeSettings = { networkName: DEFAULT_NETWORK, maxConnections: DEFAULT_MAX_CONNECTIONS, trustedShops: [] };
+  const defaults: NodeSettings = { networkName: DEFAULT_NETWORK, maxConnections: DEFAULT_MAX_CONNECTIONS, trustedShops: [], expiryAlertDays: DEFAULT_EXPIRY_ALERT_DAYS };
   if (!bytes) return defaults;
   try {
     const stored = JSON.parse(new TextDecoder().decode(bytes)) as Partial<NodeSettings>;
@@ -140,6 +173,7 @@ function readSettings(bytes: Uint8Array | undefined): NodeSettings {
       maxConnections: typeof stored.maxConnections === 'number' ? stored.maxConnections : defaults.maxConnections,
       trustedShops: Array.isArray(stored.trustedShops) ? stored.trustedShops.filter((id) => /^[0-9a-f]{64}$/.test(id)).slice(0, MAX_TRUSTED_SHOPS) : [],
       ...(stored.trade && checkTradeRules(stored.trade) === undefined ? { trade: stored.trade } : {}),
+      expiryAlertDays: Number.isInteger(stored.expiryAlertDays) && stored.expiryAlertDays! >= 0 && stored.expiryAlertDays! <= 365 ? stored.expiryAlertDays! : defaults.expiryAlertDays,
     };
   } catch {
     return defaults;
@@ -321,6 +355,7 @@ export class SoukNode implements SyncHost {
     node.trade = node.tradeDesk();
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
+    node.scheduleDayTurn(true);
     return node;
   }
 
@@ -550,7 +585,7 @@ export class SoukNode implements SyncHost {
       for (const change of plan.changed) {
         const product = this.product(draft, change.id);
         const fresh = productFromRow(change.row, change.line, () => this.newId(), now);
-        if (fresh.stock !== product.stock) draft.recount(change.id, fresh.stock);
+        if (fresh.stock !== product.stock) this.recordCorrection(draft, product, fresh.stock, this.newId());
         draft.put({ ...fresh, id: product.id, createdAt: product.createdAt, updatedAt: now, stock: draft.products.get(change.id)!.stock });
       }
       return { result: { added: added.length, changed: plan.changed.length, unchanged: plan.unchanged }, touched: [...added.map((p) => p.id), ...plan.changed.map((c) => c.id)] };
@@ -576,8 +611,10 @@ export class SoukNode implements SyncHost {
       const product = this.product(draft, id);
       const { batches, stock, ...fields } = validateProduct(input, () => this.newId());
       const withoutIds = (list: { quantity: number; expiresOn: string }[]) => JSON.stringify(list.map((b) => [b.quantity, b.expiresOn]));
-      const next: Product = { ...product, ...fields, batches: withoutIds(product.batches) === withoutIds(batches) ? product.batches : batches };
-      if (stock !== product.stock) draft.recount(id, stock);
+      // Without batches in the input the product keeps its own (received batches are kept in the moves history).
+      const keep = input.batches === undefined || withoutIds(product.batches) === withoutIds(batches);
+      const next: Product = { ...product, ...fields, batches: keep ? product.batches : batches };
+      if (stock !== product.stock) this.recordCorrection(draft, product, stock, this.newId());
       const counted = draft.products.get(id)!.stock;
       // Without a new offer the offer stays as it is: what is shared is never more than the stock (offerFor).
       if (offer !== undefined) next.offer = offer ? validateOffer({ ...next, stock: counted }, offer) : null;
@@ -606,19 +643,6 @@ export class SoukNode implements SyncHost {
     await this.packages.forgetUnused(roots);
   }
 
-  /** Adds `delta` (negative to take away) to a product's stock, counted per device so sales on two devices add up. Never below zero. */
-  adjustStock(id: string, delta: number): Promise<number> {
-    return this.editShop((draft) => {
-      const product = this.product(draft, id);
-      if (!Number.isFinite(delta)) throw new InputError('Adjustment', 'Adjustment must be a number');
-      const next = Math.round((product.stock + delta) * 1000) / 1000;
-      if (next < 0) throw new InputError('Adjustment', `Only ${product.stock} ${product.unit} in stock; cannot take away ${-delta}`);
-      if (next > MAX_QUANTITY) throw new InputError('Adjustment', `Stock cannot go above ${MAX_QUANTITY}`);
-      draft.move(id, delta);
-      return { result: next, touched: [id] };
-    });
-  }
-
   /** Offers a product to the network (quantity ≤ stock), or withdraws the offer with `null`. */
   setOffer(id: string, offer: { quantity: number; price: number } | null): Promise<void> {
     let created: Product | undefined;
@@ -632,6 +656,325 @@ export class SoukNode implements SyncHost {
       },
       (shared) => created && this.trade.writeOfferCreated(shared, created),
     );
+  }
+
+  // ---------------------------------------------------------------- named stock moves, batches, the counter
+  // (catalog/stockMoves.ts, catalog/fefo.ts): each move changes the stock and writes its history entry in one edit.
+
+  /**
+   * Adds `delta` (negative to take away) to a product's stock, counted per device so sales on two
+   * devices add up. Never below zero. Kept for callers of the plain adjustment: an increase is
+   * recorded as a delivery received (no batch), a decrease as waste (earliest expiry first).
+   */
+  adjustStock(id: string, delta: number): Promise<number> {
+    if (!Number.isFinite(delta) || delta === 0) return Promise.reject(new InputError('Adjustment', 'Adjustment must be a number other than 0'));
+    return this.stockMove(id, { kind: delta > 0 ? 'received' : 'waste', quantity: Math.abs(delta) }).then(() => this.shop!.products.get(id)?.stock ?? 0);
+  }
+
+  /**
+   * A named stock move from the catalog: `sale` and `waste` take `quantity` away (earliest expiry
+   * first; a sale never from expired batches), `received` adds it (stock no batch accounts for;
+   * `receiveBatch` brings a batch), `correction` says the stock counted now is `quantity` (a
+   * recount, before and after kept). Returns the move's id in the history.
+   */
+  async stockMove(productId: string, input: { kind: 'sale' | 'received' | 'correction' | 'waste'; quantity: number; note?: string; unitPrice?: number }): Promise<string> {
+    const note = moveNote(input.note);
+    if (input.kind === 'sale') return this.sellAtCounter({ productId, quantity: input.quantity, unitPrice: input.unitPrice, note });
+    if (!['received', 'correction', 'waste'].includes(input.kind)) return Promise.reject(new InputError('Kind', 'Kind must be sale, received, correction or waste'));
+    const quantity = validQuantity(input.quantity, input.kind !== 'correction');
+    return this.editShop((draft) => {
+      const product = this.product(draft, productId);
+      const moveId = this.newId();
+      const at = this.moveTime();
+      if (input.kind === 'waste') return { result: this.takeOut(draft, 'waste', product, quantity, moveId, { note }), touched: [productId] };
+      if (input.kind === 'received') {
+        if (product.stock + quantity > MAX_QUANTITY) throw new InputError('Quantity', `Stock cannot go above ${MAX_QUANTITY}`);
+        draft.move(productId, quantity);
+        draft.recordMove(moveId, { kind: 'received', product: productId, delta: quantity, takes: [], at, device: draft.device, ...(note ? { note } : {}) });
+        return { result: moveId, touched: [productId] };
+      }
+      this.recordCorrection(draft, product, quantity, moveId, note);
+      return { result: moveId, touched: [productId] };
+    });
+  }
+
+  /** A sale at the counter: `quantity` at `unitPrice` (the product's price unless given), earliest expiry first. Returns the move id. */
+  async sellAtCounter(input: { productId: string; quantity: number; unitPrice?: number; note?: string }): Promise<string> {
+    const quantity = validQuantity(input.quantity, true);
+    const note = moveNote(input.note);
+    if (input.unitPrice !== undefined && (!Number.isSafeInteger(input.unitPrice) || input.unitPrice < 0 || input.unitPrice > MAX_MINOR_UNITS)) {
+      return Promise.reject(new InputError('Price', `Price must be a whole number of cents from 0 to ${MAX_MINOR_UNITS}`));
+    }
+    return this.editShop((draft) => {
+      const product = this.product(draft, input.productId);
+      return { result: this.takeOut(draft, 'sale', product, quantity, this.newId(), { note, unitPrice: input.unitPrice ?? product.price }), touched: [product.id] };
+    });
+  }
+
+  /**
+   * Receives a batch: stock +quantity, the batch (expiry, supplier, received date, invoice) kept
+   * with its history entry, and a signed `batch.receipt.attested` event in the shared vault —
+   * product, quantity, dates, the invoice's hash and the supplier's vault if given, never the
+   * supplier's name nor any cost. `invoice.file` is the root of an invoice file already attached
+   * to the product (kept among the shop's own files).
+   */
+  async receiveBatch(
+    productId: string,
+    input: { quantity: number; expiresOn?: string; supplier?: string; receivedOn?: string; invoice?: { hash: string } | { file: string }; supplierVault?: string; note?: string },
+  ): Promise<{ moveId: string; batchId: string; receipt: string }> {
+    const shop = this.shop;
+    if (!shop) return Promise.reject(new InputError('shop', 'Create your shop first'));
+    let batch: Batch;
+    let receiptBytes: Uint8Array;
+    const now = this.clock.now();
+    const receipt = this.newId();
+    const note = moveNote(input.note);
+    try {
+      const quantity = validQuantity(input.quantity, true);
+      const expiresOn = input.expiresOn ? roundToDay(input.expiresOn) : '';
+      const receivedOn = input.receivedOn ? roundToDay(input.receivedOn) : utcDay(now);
+      const supplier = (input.supplier ?? '').trim();
+      if (utf8Length(supplier) > SUPPLIER_BYTES) throw new InputError('Supplier', `Supplier is too long: the limit is ${SUPPLIER_BYTES} bytes`);
+      const invoice = input.invoice === undefined ? undefined : 'hash' in input.invoice ? input.invoice.hash.trim().toLowerCase() : input.invoice.file;
+      if (invoice !== undefined && !/^[0-9a-f]{64}$/.test(invoice)) throw new InputError('Invoice', 'Invoice hash must be 64 hex digits (a BLAKE3 hash)');
+      if (input.invoice && 'file' in input.invoice && !this.packages.attachmentsOf(productId).some((f) => f.root === invoice)) {
+        throw new InputError('Invoice', 'The invoice file is not attached to this product');
+      }
+      const supplierVault = input.supplierVault ? input.supplierVault.toLowerCase().slice(0, 16) : null;
+      if (supplierVault !== null && !/^[0-9a-f]{16}$/.test(supplierVault)) throw new InputError('Supplier', 'Supplier shop must be a shop id');
+      batch = {
+        id: this.newId(),
+        quantity,
+        expiresOn,
+        receivedOn,
+        ...(supplier ? { supplier } : {}),
+        ...(invoice ? { invoice } : {}),
+        ...(input.invoice && 'file' in input.invoice ? { invoiceFile: true as const } : {}),
+        receipt,
+      };
+      receiptBytes = encodeTradeEvent({
+        type: 'batchReceipt',
+        time: Math.floor(now / 1000),
+        device: shop.deviceKey.slice(0, 8),
+        product: productId,
+        quantity,
+        expiresOn: expiresOn || null,
+        receivedOn,
+        invoice: invoice ?? null,
+        supplier: supplierVault,
+      });
+    } catch (error) {
+      return Promise.reject(error instanceof WireError ? new InputError('Batch', error.message) : error);
+    }
+    return this.editShop(
+      (draft) => {
+        const product = this.product(draft, productId);
+        if (product.stock + batch.quantity > MAX_QUANTITY) throw new InputError('Quantity', `Stock cannot go above ${MAX_QUANTITY}`);
+        const moveId = this.newId();
+        draft.move(productId, batch.quantity);
+        draft.recordMove(moveId, { kind: 'received', product: productId, delta: batch.quantity, takes: [], at: this.moveTime(), device: draft.device, batch, ...(note ? { note } : {}) });
+        return { result: { moveId, batchId: batch.id, receipt }, touched: [productId] };
+      },
+      (shared) => {
+        if (!shared.trade) shared.trade = {};
+        shared.trade[receipt] = receiptBytes;
+      },
+    );
+  }
+
+  /**
+   * Reverses a move of the history (a sale, a delivery received, a correction, waste): stock and
+   * batch takes go back, with an `undo` entry naming it. A move is undone at most once; an undo is
+   * not undone (record the move again); a reservation's move follows its reservation.
+   */
+  undoMove(moveId: string): Promise<string> {
+    return this.editShop((draft) => {
+      const move = draft.moveEntry(moveId);
+      if (!move) throw new InputError('move', 'That move is not in the history');
+      if (move.kind === 'undo') throw new InputError('move', 'An undo cannot be undone; record the move again instead');
+      if (move.kind === 'reservation') throw new InputError('move', 'A reservation’s stock move follows the reservation; it is not undone here');
+      if (this.shop!.ledger.undoneBy(moveId) !== null) throw new InputError('move', 'That move was already undone');
+      const product = this.product(draft, move.product);
+      const delta = roundQuantity(-move.delta);
+      if (product.stock + delta < 0) throw new InputError('move', `Only ${product.stock} ${product.unit} in stock; undoing this move would take away ${-delta}`);
+      if (product.stock + delta > MAX_QUANTITY) throw new InputError('move', `Stock cannot go above ${MAX_QUANTITY}`);
+      const undoId = this.newId();
+      draft.move(product.id, delta);
+      draft.recordMove(undoId, {
+        kind: 'undo',
+        product: product.id,
+        delta,
+        takes: move.takes.map((t) => ({ batch: t.batch, quantity: -t.quantity })),
+        at: this.moveTime(),
+        device: draft.device,
+        undoes: moveId,
+      });
+      return { result: undoId, touched: [product.id] };
+    });
+  }
+
+  /**
+   * The moves history, newest first: of one day (YYYY-MM-DD in the merchant's time zone,
+   * `utcOffsetMinutes` as Date.getTimezoneOffset gives it), of one product, at most `limit`.
+   */
+  stockHistory(filter: { day?: string; productId?: string; limit?: number; utcOffsetMinutes?: number } = {}): MoveView[] {
+    const shop = this.shop;
+    if (!shop) return [];
+    const range = filter.day ? dayRange(filter.day, filter.utcOffsetMinutes ?? 0) : {};
+    const ownDevice = shop.deviceKey.slice(0, 16);
+    return shop.ledger.list({ ...range, productId: filter.productId, limit: Math.min(Math.max(1, filter.limit ?? 100), 1000) }).map((m) => ({
+      id: m.id,
+      kind: m.kind,
+      productId: m.product,
+      productName: shop.products.get(m.product)?.name ?? '(removed product)',
+      unit: shop.products.get(m.product)?.unit ?? '',
+      delta: m.delta,
+      takes: m.takes.map((t) => ({ batch: t.batch, quantity: t.quantity })),
+      price: m.price ?? null,
+      total: m.total ?? null,
+      at: m.at,
+      thisDevice: m.device === ownDevice,
+      note: m.note ?? '',
+      undoes: m.undoes ?? null,
+      undoneBy: m.undoneBy,
+      request: m.request ?? null,
+      before: m.before ?? null,
+      after: m.after ?? null,
+      batch: m.batch ? { id: m.batch.id, expiresOn: m.batch.expiresOn, receivedOn: m.batch.receivedOn ?? '', supplier: m.batch.supplier ?? '' } : null,
+    }));
+  }
+
+  /** The sales of one day (the merchant's day, as stockHistory): how many (not undone) and what they took in. */
+  daySales(day?: string, utcOffsetMinutes = 0): DaySalesView {
+    const shop = this.shop;
+    const when = day ?? utcDay(this.clock.now() - utcOffsetMinutes * 60_000);
+    if (!shop) return { day: when, count: 0, takings: 0, currency: '' };
+    let count = 0;
+    let takings = 0;
+    for (const move of shop.ledger.list(dayRange(when, utcOffsetMinutes))) {
+      if ((move.kind !== 'sale' && move.kind !== 'reservation') || move.undoneBy !== null) continue;
+      count += 1;
+      takings += move.total ?? 0;
+    }
+    return { day: when, count, takings, currency: shop.content.profile.currency };
+  }
+
+  /** A product's batches with what is left of each (FEFO order), its unbatched stock and what may be sold today. */
+  productStock(productId: string): ProductStockView | null {
+    const shop = this.shop;
+    const product = shop?.products.get(productId);
+    if (!shop || !product) return null;
+    const today = utcDay(this.clock.now());
+    const stock = shop.stockOf(product);
+    const soon = utcDay(this.clock.now() + this.settings.expiryAlertDays * 86_400_000);
+    const byId = new Map(shop.batchesOf(product).map((b) => [b.id, b]));
+    return {
+      productId,
+      stock: product.stock,
+      unbatched: stock.unbatched,
+      sellable: sellableStock(stock, today),
+      batches: stock.batches.map((b) => {
+        const batch = byId.get(b.id);
+        return {
+          id: b.id,
+          received: batch?.quantity ?? b.remaining,
+          remaining: b.remaining,
+          expiresOn: b.expiresOn,
+          receivedOn: batch?.receivedOn ?? '',
+          supplier: batch?.supplier ?? '',
+          invoice: batch?.invoice ?? null,
+          invoiceFile: batch?.invoiceFile ?? false,
+          receipt: batch?.receipt ?? null,
+          expired: isExpired(b.expiresOn, today),
+          nearExpiry: b.expiresOn !== '' && !isExpired(b.expiresOn, today) && b.expiresOn <= soon,
+        };
+      }),
+    };
+  }
+
+  /** Batches with stock left that expire within the alert window (settings.expiryAlertDays), and expired ones with stock left. */
+  private expiryAlerts(): ExpiryAlert[] {
+    const shop = this.shop;
+    if (!shop) return [];
+    const now = this.clock.now();
+    const today = utcDay(now);
+    const soon = utcDay(now + this.settings.expiryAlertDays * 86_400_000);
+    const alerts: ExpiryAlert[] = [];
+    for (const product of shop.products.values()) {
+      if (!product.batches.length && !shop.ledger.receivedEntries(product.id).length) continue;
+      for (const b of shop.stockOf(product).batches) {
+        if (b.remaining <= 0 || b.expiresOn === '' || b.expiresOn > soon) continue;
+        alerts.push({ productId: product.id, name: product.name, unit: product.unit, batchId: b.id, expiresOn: b.expiresOn, remaining: b.remaining, expired: isExpired(b.expiresOn, today) });
+      }
+    }
+    return alerts.sort((a, b) => (a.expiresOn < b.expiresOn ? -1 : a.expiresOn > b.expiresOn ? 1 : a.name.localeCompare(b.name))).slice(0, 100);
+  }
+
+  /** Takes `quantity` away as a sale, waste or reservation, earliest expiry first, and records it. */
+  private takeOut(draft: CatalogDraft, kind: 'sale' | 'waste', product: Product, quantity: number, moveId: string, options: { note?: string; unitPrice?: number }): string {
+    const stock = draft.stockOf(product.id);
+    const fefo = takeFefo(stock.batches, quantity, draft.today, { unbatched: stock.unbatched, expired: kind === 'waste' });
+    if (fefo.shortfall > 0 || quantity > product.stock) {
+      const sellable = kind === 'waste' ? Math.max(0, product.stock) : sellableStock(stock, draft.today);
+      const expired = roundQuantity(Math.max(0, product.stock) - sellable);
+      const verb = kind === 'sale' ? 'sell' : 'take away';
+      throw new InputError('Quantity', `Only ${sellable} ${product.unit} in stock${expired > 0 ? ` that may be sold (${expired} more expired)` : ''}; cannot ${verb} ${quantity}`);
+    }
+    draft.move(product.id, -quantity);
+    const priced = kind === 'sale' ? { price: options.unitPrice!, total: Math.round(options.unitPrice! * quantity) } : {};
+    if ((priced.total ?? 0) > MAX_MINOR_UNITS) throw new InputError('Price', 'The sale’s total is too large');
+    draft.recordMove(moveId, { kind, product: product.id, delta: -quantity, takes: fefo.takes, at: this.moveTime(), device: draft.device, ...priced, ...(options.note ? { note: options.note } : {}) });
+    return moveId;
+  }
+
+  /** A recount to `counted`, kept in the history as a correction (before and after; a decrease takes earliest expiry first). */
+  private recordCorrection(draft: CatalogDraft, product: Product, counted: number, moveId: string, note?: string): void {
+    const before = product.stock;
+    if (counted === before) throw new InputError('Quantity', `The stock is already ${before} ${product.unit}`);
+    let takes: { batch: string; quantity: number }[] = [];
+    if (counted < before) {
+      const stock = draft.stockOf(product.id);
+      takes = takeFefo(stock.batches, roundQuantity(before - Math.max(0, counted)), draft.today, { unbatched: stock.unbatched, expired: true }).takes;
+    }
+    draft.recount(product.id, counted);
+    draft.recordMove(moveId, { kind: 'correction', product: product.id, delta: roundQuantity(counted - before), takes, at: this.moveTime(), device: draft.device, before, after: counted, ...(note ? { note } : {}) });
+  }
+
+  private lastMoveAt = 0;
+
+  /** The time of a new move: the clock, but always after this node's previous move, so a device's history keeps its order. */
+  private moveTime(): number {
+    this.lastMoveAt = Math.max(this.clock.now(), this.lastMoveAt + 1);
+    return this.lastMoveAt;
+  }
+
+  private cancelDayTurn: (() => void) | undefined;
+
+  /**
+   * At each UTC midnight (and once on opening), the offers of products whose batches expired are
+   * brought in line — expired stock leaves the shared offer without any merchant action — in one edit.
+   */
+  private scheduleDayTurn(runNow = false): void {
+    this.cancelDayTurn?.();
+    const turn = () => {
+      this.cancelDayTurn = undefined;
+      if (this.closed) return;
+      void this.serial(async () => {
+        const shop = this.shop;
+        if (!shop || this.revokedAt !== null || this.closed) return;
+        const now = this.clock.now();
+        const stale = shop.offersOutOfStep(shop.productsWithExpiredBatches(utcDay(now)), now);
+        if (stale.length) await this.editShopNow(() => ({ result: undefined, touched: stale }));
+      })
+        .catch((error) => this.refuse('shop', `could not take expired stock off the offers: ${describe(error)}`))
+        .finally(() => {
+          if (this.closed) return;
+          this.changed();
+          this.scheduleDayTurn();
+        });
+    };
+    if (runNow) turn();
+    else this.cancelDayTurn = this.clock.setTimer(turn, msToNextUtcDay(this.clock.now()) + 1000);
   }
 
   /**
@@ -682,6 +1025,9 @@ export class SoukNode implements SyncHost {
     }
     if (next.trustedShops.length > MAX_TRUSTED_SHOPS) {
       throw new InputError('Trusted shops', `At most ${MAX_TRUSTED_SHOPS} shops can be marked trusted`);
+    }
+    if (!Number.isInteger(next.expiryAlertDays) || next.expiryAlertDays < 0 || next.expiryAlertDays > 365) {
+      throw new InputError('Expiry alert', 'Expiry alert must be a whole number of days from 0 to 365');
     }
     next.trustedShops = [...new Set(next.trustedShops)];
     if (next.trade !== undefined) {
@@ -815,12 +1161,12 @@ export class SoukNode implements SyncHost {
           await this.reloadShop();
           return;
         }
-        const moved = shop.commitPrivate(doc);
+        const moved = shop.commitPrivate(doc, this.clock.now());
         // Files removed or re-shared on another device: held own files follow.
         void this.packages.ownFilesChanged().catch((error) => this.refuse('storage', `could not tidy the shop's files: ${describe(error)}`));
         this.deviceSeen.set(session.remote!.nodeId, this.clock.now());
         // The shared offers follow the merged catalog (two devices' sales, a price set elsewhere).
-        const stale = shop.offersOutOfStep(moved);
+        const stale = shop.offersOutOfStep(moved, this.clock.now());
         if (stale.length) await this.editShopNow(() => ({ result: undefined, touched: stale })).catch((error) => this.refuse('shop', describe(error)));
         for (const other of this.sessions) if (other !== session && this.isOwnDevice(other)) this.sendPrivate(other);
         this.changed();
@@ -1222,6 +1568,7 @@ export class SoukNode implements SyncHost {
         firstSeenAt: r.firstSeenAt,
       })),
       refusals: [...this.refusals],
+      expiryAlerts: this.expiryAlerts(),
       blockedPeers: this.policy.blockedPeers(),
       traffic: { bytesIn, bytesOut },
       changedAt: this.changedAt,
@@ -1505,6 +1852,7 @@ export class SoukNode implements SyncHost {
     this.trade?.close();
     this.cancelRetry?.();
     this.cancelWarm?.();
+    this.cancelDayTurn?.();
     this.packages?.close();
     for (const session of [...this.sessions]) session.close('node closed');
   }

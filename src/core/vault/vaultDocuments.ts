@@ -44,6 +44,12 @@ export type PrivateVaultDoc = {
   stockMoves: Record<string, number>;
   /** Package root (hex) → the record of a file attached to a product, shared or not (attachmentRecord.ts). */
   files?: Record<string, Uint8Array>;
+  /**
+   * Move id (16 hex digits) → one named stock move (sale, received, correction, waste,
+   * reservation, undo) as versioned JSON bytes (src/core/catalog/stockMoves.ts); never rewritten,
+   * so the history merges across the shop's devices. Absent until the first move.
+   */
+  moves?: Record<string, Uint8Array>;
 };
 
 export interface ShopProfile {
@@ -72,9 +78,20 @@ export interface SharedOffer {
 
 export interface Batch {
   id: string;
+  /** The quantity received; what is left is derived from the moves history (catalog/fefo.ts batchStock). */
   quantity: number;
   /** YYYY-MM-DD or empty. */
   expiresOn: string;
+  /** Private: who supplied it (never shared). */
+  supplier?: string;
+  /** YYYY-MM-DD the batch came in. */
+  receivedOn?: string;
+  /** The supplier's invoice: its BLAKE3 hash, or the root of the invoice file attached to the product (64 hex). */
+  invoice?: string;
+  /** The invoice is a file attached to the product (not shared) whose root `invoice` is. */
+  invoiceFile?: boolean;
+  /** The id of the shared `batch.receipt.attested` event (16 hex) that attests the receipt. */
+  receipt?: string;
 }
 
 export interface Product {

@@ -42,5 +42,7 @@ export const PRIVATE_CATALOG_LIMITS = {
   maxMinorUnits: MAX_MINOR_UNITS,
   maxQuantity: MAX_QUANTITY,
   maxProducts: 100_000,
+  /** Named stock moves (the history, catalog/stockMoves.ts). */
+  maxMoves: 100_000,
   maxSavedBytes: 24 * 1024 * 1024,
 } as const;
