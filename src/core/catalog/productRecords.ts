@@ -139,6 +139,19 @@ export function moveStock(draft: PrivateVaultDoc, id: string, device: string, de
 }
 
 /**
+ * A move made once whichever device writes it (a reservation's fulfilment): filed under a key
+ * derived from what it settles (16 hex, like a device's) and set, not added, so the same move
+ * written on two devices merges into one value and the stock moves once. Returns false (and
+ * writes nothing) when it is already there.
+ */
+export function moveStockOnce(draft: PrivateVaultDoc, id: string, key16: string, delta: number): boolean {
+  const key = `${id}/${key16}`;
+  if (key in draft.stockMoves) return false;
+  draft.stockMoves[key] = roundQuantity(delta);
+  return true;
+}
+
+/**
  * A recount: the stock is `counted` now. Recorded as a new base (counted minus the moves known
  * now), so a sale another device makes concurrently still counts after the recount.
  */

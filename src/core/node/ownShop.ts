@@ -20,8 +20,7 @@ import {
   recountStock,
   roundQuantity,
   stockMovesByProduct,
-  writeProductFields,
-} from '../catalog/productRecords';
+  writeProductFields, moveStockOnce } from '../catalog/productRecords';
 import { offerFor, packOffers, rawOffers, writeOffer } from '../catalog/sharedOffers';
 import { migrateShopDocuments } from './shopMigration';
 import { batchStock, utcDay, type BatchStock } from '../catalog/fefo';
@@ -79,6 +78,8 @@ export interface CatalogDraft {
   remove(id: string): void;
   /** A sale or a delivery: counted, so moves on two devices add up. */
   move(id: string, delta: number): void;
+  /** A move made once whichever device writes it, filed under `key16` (moveStockOnce); false if already there. */
+  moveOnce(id: string, key16: string, delta: number): boolean;
   /** The stock is `counted` now. */
   recount(id: string, counted: number): void;
   setExactLocation(value: string): void;
@@ -370,6 +371,14 @@ export class OwnShop {
           moveStock(draft, id, moveKey, delta);
           moveSums.set(id, roundQuantity((moveSums.get(id) ?? 0) + delta));
           products.set(id, { ...product, stock: roundQuantity(product.stock + delta) });
+        },
+        moveOnce(id, key16, delta) {
+          const product = products.get(id);
+          if (!product) throw new InputError('product', 'That product no longer exists');
+          if (!moveStockOnce(draft, id, key16, delta)) return false;
+          moveSums.set(id, roundQuantity((moveSums.get(id) ?? 0) + delta));
+          products.set(id, { ...product, stock: roundQuantity(product.stock + delta) });
+          return true;
         },
         recount(id, counted) {
           const product = products.get(id);

@@ -31,7 +31,8 @@ export function recordReservationMove(
     takes = fefo.takes;
   }
   if (quantity > product.stock) throw new InputError('Quantity', `Only ${product.stock} ${product.unit} of ${product.name} in stock; the reservation needs ${quantity}`);
-  draft.move(product.id, -quantity);
+  // Filed under the move's own id, not this device's running sum: fulfilled on two devices apart, it merges into one move.
+  draft.moveOnce(product.id, moveId, -quantity);
   draft.recordMove(moveId, {
     kind: 'reservation',
     product: product.id,

@@ -1792,12 +1792,13 @@ export class SoukNode implements SyncHost {
       randomBytes: (n) => this.random(n),
       shop: () => {
         const shop = this.shop;
-        return shop && this.revokedAt === null ? { id: shop.id, deviceKey: shop.deviceKey, content: shop.content, products: shop.products } : undefined;
+        return shop && this.revokedAt === null ? { id: shop.id, deviceKey: shop.deviceKey, rootDevice: shop.isRootDevice, content: shop.content, products: shop.products } : undefined;
       },
       carried: () => this.carriedContent(),
       rules: () => this.settings.trade ?? DEFAULT_TRADE_RULES,
       busy: () => this.acceptance.size > 0,
       trusted: (id) => this.trusted(id),
+      met: (id) => this.metShops.has(id),
       edit: (edit, shareEdit) => this.editShop(edit, shareEdit),
       setHeld: (held) => {
         this.heldOf = held;
@@ -1894,6 +1895,7 @@ export class SoukNode implements SyncHost {
       if (other !== session && other.remote?.nodeId === remote.nodeId) other.close('replaced by a newer link from the same peer');
     }
     session.announce(this.announcements());
+    this.noteMet(session);
     if (this.isOwnDevice(session)) this.sendPrivate(session);
     if (this.pairing?.role === 'joining') this.askToJoin(session);
     this.packages.sessionReady(session);
@@ -1901,7 +1903,17 @@ export class SoukNode implements SyncHost {
     return true;
   }
 
+  /** Shops whose own device proved itself on a link to this node (bounded, oldest dropped first): met, not only heard of. */
+  private readonly metShops = new Set<string>();
+  private noteMet(session: SyncSession): void {
+    const shop = session.remote?.shopVaultId;
+    if (!shop || this.metShops.has(shop)) return;
+    if (this.metShops.size >= 4096) this.metShops.delete(this.metShops.values().next().value!);
+    this.metShops.add(shop);
+  }
+
   shopClaimed(session: SyncSession): void {
+    this.noteMet(session);
     if (this.isOwnDevice(session)) this.sendPrivate(session);
     if (this.pairing?.role === 'joining') this.askToJoin(session);
     this.changed();

@@ -7,6 +7,7 @@ import type { CatalogDraft } from './ownShop';
 import { holdsOf, REFUSAL_REASONS, ReservationIndex, type RefusalCode, type Reservation, type VaultEvents } from '../trade/reservationBook';
 import {
   encodeTradeEvent,
+  MAX_TAKES,
   MESSAGE_BYTES,
   NOTE_BYTES,
   slotId,
@@ -17,6 +18,8 @@ import {
   type TradeEvent,
 } from '../trade/tradeEvent';
 import { utf8Length } from '../vault/vaultLimits';
+import { isExpired, sellableStock, utcDay } from '../catalog/fefo';
+import { recordReservationMove } from './reservationMove';
 import { MAX_TRADE_EVENTS } from '../vault/vaultShape';
 
 /** The seller's rule for requests, kept in the node's settings (per device). */
@@ -32,6 +35,7 @@ export const DEFAULT_TRADE_RULES: TradeRules = { autoAcceptUpTo: null, holdMinut
 const ANSWER_GATHER_MS = 50;
 /** The longest answers wait for the node to finish taking a burst of peers' versions. */
 const ANSWER_WAIT_MS = 250;
+const DAY_MS = 86_400_000;
 /** Requests answered in one edit (the rest wait for the next). */
 const ANSWERS_PER_EDIT = 64;
 /** Messages one side may write on one reservation. */
@@ -42,7 +46,9 @@ export const MAX_OPEN_REQUESTS = 500;
  * Answers the node writes by itself (acceptances, refusals, `seen`), per buyer and in all for
  * buyers that are not trusted: each answer is an event in the seller's own vault, so a flood of
  * requests (one buyer's, or many made-up buyers') must not fill it. Beyond the budget a request
- * waits, unanswered, until the budget refills; the merchant can still answer it by hand.
+ * waits, unanswered, until the budget refills; the merchant can still answer it by hand. Buyers
+ * met on a link share one budget and buyers only heard of (through others) another, so vaults
+ * minted and relayed in bulk cannot starve a buyer who came to the shop.
  */
 export const ANSWER_BUDGET = { perBuyer: 20, all: 300, refillMs: 60 * 60_000 } as const;
 /** The node stops answering by itself this close to its vault's trade-event limit. */
@@ -77,12 +83,14 @@ export interface TradeHost {
   readonly clock: Clock;
   randomBytes(n: number): Uint8Array;
   /** The shop this device belongs to, as of now. */
-  shop(): { id: string; deviceKey: string; content: VaultContent; products: ReadonlyMap<string, Product> } | undefined;
+  shop(): { id: string; deviceKey: string; rootDevice: boolean; content: VaultContent; products: ReadonlyMap<string, Product> } | undefined;
   /** Every carried vault but the own, with its checked content where loaded. */
   carried(): Iterable<{ id: string; content: VaultContent | undefined }>;
   rules(): TradeRules;
   /** A shop the merchant marked trusted: its requests are answered without the budget. */
   trusted(vaultId: string): boolean;
+  /** A shop whose device proved itself on a link to this node: its requests draw on their own budget, apart from shops only heard of. */
+  met(vaultId: string): boolean;
   /** True while peers' vault versions wait to be taken: answers wait for them (a little) and go out together. */
   busy(): boolean;
   /** An edit of the shop in the node's edit queue (editShop). */
@@ -129,6 +137,7 @@ export class TradeDesk {
   /** Per buyer vault prefix, and for all untrusted buyers together (ANSWER_BUDGET); bounded by the carried vaults. */
   private readonly allowances = new Map<string, Allowance>();
   private allAllowance: Allowance | undefined;
+  private metAllowance: Allowance | undefined;
   private cancelRefill: (() => void) | undefined;
   private warnedFull = false;
 
@@ -137,6 +146,10 @@ export class TradeDesk {
     const now = this.host.clock.now();
     const full = this.index.vaults.get(buyer);
     if (full && this.host.trusted(full)) return true;
+    const shop = this.host.shop();
+    const known = shop ? this.tradedWith(shop.id, buyer) : false;
+    // Strangers' answers stop at half the vault's room for events: the rest is for known buyers and the merchant.
+    if (!known && (this.index.eventsOf(vaultPrefix(shop?.id ?? ''))?.size ?? 0) >= MAX_TRADE_EVENTS / 2) return false;
     let own = this.allowances.get(buyer);
     if (!own) {
       if (this.allowances.size >= 4096) for (const [key, a] of this.allowances) if (a.available(now) >= ANSWER_BUDGET.perBuyer) this.allowances.delete(key);
@@ -144,7 +157,10 @@ export class TradeDesk {
       this.allowances.set(buyer, own);
     }
     this.allAllowance ??= new Allowance(ANSWER_BUDGET.all, ANSWER_BUDGET.refillMs, now);
-    if (own.available(now) < 1 || this.allAllowance.available(now) < 1) {
+    this.metAllowance ??= new Allowance(ANSWER_BUDGET.all, ANSWER_BUDGET.refillMs, now);
+    // A buyer this shop has sold to before does not draw on the budget strangers share.
+    const shared = known ? undefined : full && this.host.met(full) ? this.metAllowance : this.allAllowance;
+    if (own.available(now) < 1 || (shared && shared.available(now) < 1)) {
       // Look again once a token is back.
       this.cancelRefill ??= this.host.clock.setTimer(() => {
         this.cancelRefill = undefined;
@@ -153,8 +169,19 @@ export class TradeDesk {
       return false;
     }
     own.take(now);
-    this.allAllowance.take(now);
+    shared?.take(now);
     return true;
+  }
+
+  /** Buyers (vault prefixes) this seller has fulfilled a reservation for: computed once per index. */
+  private traded: { index: ReservationIndex; buyers: Set<string> } | undefined;
+  private tradedWith(sellerId: string, buyer: string): boolean {
+    if (this.traded?.index !== this.index) {
+      const buyers = new Set<string>();
+      for (const r of this.index.reservationsOf(sellerId, this.nowSeconds())) if (r.side === 'seller' && r.state === 'fulfilled') buyers.add(r.request.vault);
+      this.traded = { index: this.index, buyers };
+    }
+    return this.traded.buyers.has(buyer);
   }
 
   private nowSeconds(): number {
@@ -309,6 +336,7 @@ export class TradeDesk {
         const r = this.index.reservation(request, request.vault === vaultPrefix(shop.id) ? 'buyer' : 'seller', this.nowSeconds());
         if (!r) throw new InputError('reservation', 'That reservation is not known here');
         if (!['sent', 'seen', 'accepted'].includes(r.state)) throw new InputError('reservation', `That reservation is already ${r.state}`);
+        if (r.side === 'seller' && !this.isSellerOf(r)) throw new InputError('reservation', 'That reservation is not one of your sales');
         if (r.side === 'seller' && r.state !== 'accepted') throw new InputError('reservation', 'Refuse the request instead');
         if (r.side === 'seller') this.releaseHold(r);
         return { result: undefined, touched: r.side === 'seller' ? [r.product] : [] };
@@ -339,10 +367,12 @@ export class TradeDesk {
 
   /** The merchant's answer to a request waiting for one. */
   async answer(request: EventRef, accept: boolean, text = ''): Promise<void> {
-    this.requireShop();
     if (utf8Length(text) > NOTE_BYTES) throw new InputError('Reason', `At most ${NOTE_BYTES} bytes`);
+    const shop = this.requireShop();
     this.rescan();
-    if (!this.index.event(request)) throw new InputError('reservation', 'That request has not reached this shop');
+    const event = this.index.event(request);
+    if (!event) throw new InputError('reservation', 'That request has not reached this shop');
+    if (event.type !== 'reservationRequested' || event.seller !== vaultPrefix(shop.id) || request.vault === vaultPrefix(shop.id)) throw new InputError('reservation', 'That request is not addressed to your shop');
     const answered = await this.answerNow([request], accept ? 'accept' : { code: 4, text });
     const outcome = answered.get(`${request.vault}:${request.id}`);
     if (!outcome) throw new InputError('reservation', 'That request is not waiting for an answer');
@@ -361,16 +391,20 @@ export class TradeDesk {
         this.rescan();
         this.held = holdsOf(this.index, shop.id, this.nowSeconds());
         const r = this.index.reservation(request, 'seller', this.nowSeconds());
-        if (!r || r.side !== 'seller' || request.vault === vaultPrefix(shop.id)) throw new InputError('reservation', 'That reservation is not one of your sales');
+        if (!r || !this.isSellerOf(r)) throw new InputError('reservation', 'That reservation is not one of your sales');
         if (r.state === 'fulfilled') throw new InputError('reservation', 'That reservation is already fulfilled');
         if (r.state !== 'accepted') throw new InputError('reservation', `That reservation is ${r.state}, not accepted`);
         const product = draft.products.get(r.product);
         if (!product) throw new InputError('product', 'That product no longer exists');
-        if (product.stock < r.quantity) throw new InputError('Stock', `Only ${product.stock} ${product.unit} in stock`);
         const price = Math.min(r.price, product.offer?.price ?? r.price);
-        draft.move(r.product, -r.quantity);
-        const offered = product.offer ? { ...product.offer, quantity: Math.max(0, round3(product.offer.quantity - r.quantity)) } : null;
-        draft.put({ ...draft.products.get(r.product)!, offer: offered, updatedAt: this.host.clock.now() });
+        // The stock moves once whichever device fulfils (a move filed under the request), from the earliest expiry first.
+        const { takes } = recordReservationMove(draft, { request, productId: r.product, quantity: r.quantity, unitPrice: price, at: this.host.clock.now() });
+        const receipts = new Map(product.batches.filter((b) => b.receipt).map((b) => [b.id, b.receipt!]));
+        const named: Take[] = takes.flatMap((t) => (receipts.has(t.batch) ? [{ receipt: receipts.get(t.batch)!, quantity: t.quantity }] : [])).slice(0, MAX_TAKES);
+        const after = draft.products.get(r.product)!;
+        const offered = after.offer ? { ...after.offer, quantity: Math.max(0, round3(after.offer.quantity - r.quantity)) } : null;
+        draft.put({ ...after, offer: offered, updatedAt: this.host.clock.now() });
+        r.takes = named;
         this.releaseHold(r);
         this.pendingFulfil = { request, quantity: r.quantity, price, takes: r.takes };
         return { result: undefined, touched: [r.product] };
@@ -390,7 +424,10 @@ export class TradeDesk {
   writeOfferCreated(draft: SharedVaultDoc, product: Product): void {
     const shop = this.host.shop();
     if (!shop || !product.offer || product.offer.quantity <= 0) return;
-    const expiries = product.batches.filter((b) => b.expiresOn && b.quantity > 0).map((b) => b.expiresOn).sort();
+    const today = utcDay(this.host.clock.now());
+    const live = product.batches.filter((b) => b.quantity > 0 && !(b.expiresOn && isExpired(b.expiresOn, today)));
+    const expiries = live.filter((b) => b.expiresOn).map((b) => b.expiresOn).sort();
+    const receipts: Take[] = live.filter((b) => b.receipt).slice(0, MAX_TAKES).map((b) => ({ receipt: b.receipt!, quantity: b.quantity }));
     try {
       const bytes = encodeTradeEvent({
         type: 'offerCreated',
@@ -400,7 +437,7 @@ export class TradeDesk {
         quantity: product.offer.quantity,
         price: product.offer.price,
         expiresOn: expiries[0] ?? null,
-        receipts: [],
+        receipts,
       });
       writeEvent(draft, toHex(this.host.randomBytes(8)), bytes);
     } catch {
@@ -417,7 +454,10 @@ export class TradeDesk {
   /** Answers the requests addressed to this shop that have no answer yet, by the seller's rule. */
   private answerDue(): void {
     const shop = this.host.shop();
-    if (!shop || this.host.closed()) return;
+    // One device answers by the rule, expires holds and releases them: the shop's first (root)
+    // device. Two devices judging the same stock while apart would hold it twice; the others
+    // answer only by the merchant's hand.
+    if (!shop || this.host.closed() || !shop.rootDevice) return;
     if (this.answering) {
       this.answerAgain = true;
       return;
@@ -453,17 +493,47 @@ export class TradeDesk {
       });
   }
 
-  /** Requests to this shop without an answer slot or a `seen` slot (those wait for the merchant), oldest first. */
+  /** When this node first saw each request (ms; bounded): the order requests are answered in, whatever time a buyer claims. */
+  private readonly firstSeen = new Map<string, number>();
+
+  /**
+   * Requests to this shop without an answer slot or a `seen` slot (those wait for the merchant):
+   * each buyer's in the order this node first saw them, buyers taken in turn, so no buyer (or
+   * swarm of made-up buyers) can push another's request back by back-dating its own.
+   */
   private dueRequests(): { ref: EventRef; time: number }[] {
     const shop = this.host.shop()!;
     const own = this.index.eventsOf(vaultPrefix(shop.id));
-    const due: { ref: EventRef; time: number }[] = [];
-    for (const { ref, event } of this.index.requestsTo(vaultPrefix(shop.id))) {
+    const now = this.host.clock.now();
+    const byBuyer = new Map<string, { ref: EventRef; time: number }[]>();
+    for (const { ref } of this.index.requestsTo(vaultPrefix(shop.id))) {
       if (own?.has(slotId('answer', ref))) continue;
       if (own?.has(slotId('seen', ref))) continue;
-      due.push({ ref, time: event.time });
+      const key = `${ref.vault}:${ref.id}`;
+      let seen = this.firstSeen.get(key);
+      if (seen === undefined) {
+        if (this.firstSeen.size >= 65_536) this.firstSeen.delete(this.firstSeen.keys().next().value!);
+        seen = now;
+        this.firstSeen.set(key, seen);
+      }
+      const list = byBuyer.get(ref.vault);
+      if (list) list.push({ ref, time: seen });
+      else byBuyer.set(ref.vault, [{ ref, time: seen }]);
     }
-    return due.sort((a, b) => a.time - b.time || (a.ref.id < b.ref.id ? -1 : 1));
+    const queues = [...byBuyer.values()].map((list) => list.sort((a, b) => a.time - b.time || (a.ref.id < b.ref.id ? -1 : 1)));
+    queues.sort((a, b) => a[0]!.time - b[0]!.time || (a[0]!.ref.vault < b[0]!.ref.vault ? -1 : 1));
+    const due: { ref: EventRef; time: number }[] = [];
+    for (let round = 0; due.length < ANSWERS_PER_EDIT * 4; round++) {
+      let any = false;
+      for (const queue of queues) {
+        const next = queue[round];
+        if (!next) continue;
+        any = true;
+        due.push(next);
+      }
+      if (!any) break;
+    }
+    return due;
   }
 
   private expiringHolds(): Reservation[] {
@@ -472,7 +542,7 @@ export class TradeDesk {
     const now = this.nowSeconds();
     return this.index
       .reservationsOf(shop.id, now)
-      .filter((r) => r.side === 'seller' && r.state === 'expired' && r.holdUntil !== null && !own?.has(slotId('close', r.request)));
+      .filter((r) => r.side === 'seller' && r.state === 'expired' && r.holdUntil !== null && !own?.has(slotId('expire', r.request)));
   }
 
   /** Accepted holds the buyer cancelled that this seller has not yet released in its own vault. */
@@ -482,6 +552,12 @@ export class TradeDesk {
     return this.index
       .reservationsOf(shop.id, this.nowSeconds())
       .filter((r) => r.side === 'seller' && r.state === 'cancelled' && r.cancelledBy === 'buyer' && r.holdUntil !== null && !own?.has(slotId('cancel', r.request)) && !own?.has(slotId('close', r.request)));
+  }
+
+  /** True when this shop is the seller the request names (whatever side a caller supposed). */
+  private isSellerOf(r: Reservation): boolean {
+    const shop = this.host.shop();
+    return !!shop && vaultPrefix(r.seller) === vaultPrefix(shop.id) && r.request.vault !== vaultPrefix(shop.id);
   }
 
   private releaseHold(r: Reservation): void {
@@ -524,7 +600,7 @@ export class TradeDesk {
           if (own?.has(slotId('answer', ref))) continue;
           if (byRule && own?.has(slotId('seen', ref))) continue;
           const r = this.index.reservation(ref, 'seller', now);
-          if (!r || r.side !== 'seller') continue;
+          if (!r || !this.isSellerOf(r)) continue;
           if (byRule && !this.spendAnswer(ref.vault)) continue;
           answered += 1;
           if (r.state === 'cancelled') {
@@ -549,7 +625,9 @@ export class TradeDesk {
             refuse(3, `The price is now ${product.offer.price} (minor units)`);
             continue;
           }
-          const available = round3(Math.min(product.offer.quantity, product.stock) - (this.held.get(r.product) ?? 0));
+          // What may be sold today: expired batches left out, then what is already held.
+          const sellable = sellableStock(draft.stockOf(r.product), draft.today);
+          const available = round3(Math.min(product.offer.quantity, sellable) - (this.held.get(r.product) ?? 0));
           if (r.quantity > available) {
             refuse(1, available > 0 ? `Only ${available} ${product.unit} available` : 'None available');
             continue;
@@ -566,7 +644,7 @@ export class TradeDesk {
           outcomes.set(`${ref.vault}:${ref.id}`, 'accepted');
         }
         for (const r of this.expiringHolds()) {
-          writes.push({ id: slotId('close', r.request), event: { type: 'reservationExpired', time: now, device, request: r.request } });
+          writes.push({ id: slotId('expire', r.request), event: { type: 'reservationExpired', time: now, device, request: r.request } });
           touched.add(r.product);
         }
         for (const r of this.releasedByBuyers()) {
@@ -592,10 +670,12 @@ export class TradeDesk {
     this.cancelExpiry = undefined;
     this.expiryAt = next;
     if (next === Infinity) return;
-    const delay = Math.max(0, next * 1000 - this.host.clock.now() + 1000);
+    // Timers run at most a day ahead (setTimeout overflows past 24.8 days): a long hold is looked at again then.
+    const delay = Math.min(DAY_MS, Math.max(0, next * 1000 - this.host.clock.now() + 1000));
     this.cancelExpiry = this.host.clock.setTimer(() => {
       this.cancelExpiry = undefined;
       this.expiryAt = Infinity;
+      this.scheduleExpiry();
       this.held = holdsOf(this.index, shop.id, this.nowSeconds());
       this.answerDue();
     }, delay);

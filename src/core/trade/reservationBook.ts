@@ -124,10 +124,11 @@ export class ReservationIndex {
     const answer = at('answer');
     const seen = at('seen');
     const close = at('close');
+    const expiry = at('expire');
     const sellerCancel = at('cancel');
     const buyerCancel = this.byVault.get(ref.vault)?.get(slotId('cancel', ref));
     const steps: TradeEvent[] = [request];
-    for (const step of [seen, answer, close, sellerCancel, buyerCancel]) if (step && isAbout(step, ref)) steps.push(step);
+    for (const step of [seen, answer, close, expiry, sellerCancel, buyerCancel]) if (step && isAbout(step, ref)) steps.push(step);
     const messages: ReservationMessage[] = [];
     for (const { vault, event } of this.about.get(refKey(ref)) ?? []) {
       if (event.type !== 'reservationMessage') continue;
@@ -135,11 +136,16 @@ export class ReservationIndex {
       messages.push({ from: vault === ref.vault ? 'buyer' : 'seller', text: event.text, time: event.time, id: event.id });
     }
     messages.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
-    // A vault may hold many messages on one request: the latest MESSAGES_SHOWN of each side are read.
-    for (const side of ['buyer', 'seller'] as const) {
-      const mine = messages.filter((m) => m.from === side);
-      if (mine.length > MESSAGES_SHOWN) for (const old of mine.slice(0, mine.length - MESSAGES_SHOWN)) messages.splice(messages.indexOf(old), 1);
+    // A vault may hold many messages on one request: the latest MESSAGES_SHOWN of each side are read (one pass).
+    const kept = { buyer: 0, seller: 0 };
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const from = messages[i]!.from;
+      kept[from] += 1;
+      if (kept[from] > MESSAGES_SHOWN) messages[i] = undefined as never;
     }
+    const shown = messages.filter(Boolean);
+    messages.length = 0;
+    messages.push(...shown);
     steps.sort((a, b) => a.time - b.time);
 
     let state: ReservationState = 'sent';
@@ -162,7 +168,7 @@ export class ReservationIndex {
       } else if (sellerCancel?.type === 'reservationCancelled' && isAbout(sellerCancel, ref)) {
         state = 'cancelled';
         cancelledBy = buyerCancel ? 'buyer' : 'seller';
-      } else if (close?.type === 'reservationExpired' && isAbout(close, ref)) state = 'expired';
+      } else if (expiry?.type === 'reservationExpired' && isAbout(expiry, ref)) state = 'expired';
       else if (buyerCancel?.type === 'reservationCancelled' && isAbout(buyerCancel, ref)) {
         state = 'cancelled';
         cancelledBy = 'buyer';

@@ -165,3 +165,36 @@ describe('trade events in a vault', () => {
     expect(() => readVaultContent(e.doc, e.vaultId)).toThrow(/16 hex digits/);
   });
 });
+
+describe('trade events written concurrently', () => {
+  const make = () => OwnShop.create(generateKeyPair(), { name: 'Stall', area: 'Old Town', currency: 'EUR' }, '', Date.now()).shop;
+
+  it('a derived step written on two devices apart keeps both values and reads the smallest, the same everywhere', () => {
+    const shop = make();
+    const device = shop.deviceKey.slice(0, 8);
+    const slot = slotId('expire', ref);
+    const a = A.change(A.clone(shop.doc, { actor: 'aa'.repeat(16) }), (d) => {
+      d.trade![slot] = encodeTradeEvent({ type: 'reservationExpired', time: 1_764_000_100, device, request: ref });
+    });
+    const b = A.change(A.clone(shop.doc, { actor: 'bb'.repeat(16) }), (d) => {
+      d.trade![slot] = encodeTradeEvent({ type: 'reservationExpired', time: 1_764_000_050, device, request: ref });
+    });
+    const ab = A.merge(A.clone(a), b);
+    const ba = A.merge(A.clone(b), a);
+    const read = (doc: A.Doc<unknown>) => readVaultContent(doc, fromHex(shop.id)).trade!.find((e) => e.id === slot)!;
+    expect(read(ab)).toEqual(read(ba));
+    expect(read(ab).time).toBe(1_764_000_050);
+  });
+
+  it('an event under an id its author made, written twice with different values, makes the vault invalid', () => {
+    const shop = make();
+    const device = shop.deviceKey.slice(0, 8);
+    const a = A.change(A.clone(shop.doc, { actor: 'aa'.repeat(16) }), (d) => {
+      d.trade!['00000000000000aa'] = encodeTradeEvent({ ...samples[1]!, device } as NewTradeEvent);
+    });
+    const b = A.change(A.clone(shop.doc, { actor: 'bb'.repeat(16) }), (d) => {
+      d.trade!['00000000000000aa'] = encodeTradeEvent({ ...samples[1]!, device, quantity: 9 } as NewTradeEvent);
+    });
+    expect(() => readVaultContent(A.merge(A.clone(a), b), fromHex(shop.id))).toThrow(/written twice/);
+  });
+});

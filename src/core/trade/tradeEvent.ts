@@ -396,7 +396,7 @@ export const DERIVED_SLOTS = {
   reservationAccepted: 'answer',
   reservationRefused: 'answer',
   offerFulfilled: 'close',
-  reservationExpired: 'close',
+  reservationExpired: 'expire',
   reservationCancelled: 'cancel',
   reservationSeen: 'seen',
   deliveryAccepted: 'answer',

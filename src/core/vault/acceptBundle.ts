@@ -8,7 +8,8 @@ import { MAX_DEVICES_PER_VAULT } from './vaultLimits';
 import { BinaryReader } from '../wire/binary';
 import type { SharedVaultDoc } from './vaultDocuments';
 import { MAX_VAULT_BYTES } from './vaultLimits';
-import { readVaultContent, type VaultContent } from './vaultShape';
+import { readVaultContent, tradeValues, type VaultContent } from './vaultShape';
+import { decodeTradeEvent } from '../trade/tradeEvent';
 import { bytesEqual, fromHex, toHex } from '../wire/hex';
 
 /** The last verified state of one vault: a document exactly at the union of its devices' signed heads, with checked content. */
@@ -166,6 +167,17 @@ export function acceptBundle(current: VerifiedVault | undefined, bundle: VaultBu
     content = readVaultContent(doc, vaultId);
   } catch (error) {
     return refuse(`vault content is invalid: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // A trade event once held is never rewritten nor removed: a later version still holds its bytes.
+  for (const held of current?.content.trade ?? []) {
+    const kept = tradeValues(doc, held.id).some((bytes) => {
+      try {
+        return JSON.stringify(decodeTradeEvent(held.id, bytes)) === JSON.stringify(held);
+      } catch {
+        return false;
+      }
+    });
+    if (!kept) return refuse(`trade event ${held.id} (${held.type}) was rewritten or removed; a signed event never changes`, false);
   }
   for (const device of content.devices) {
     const problem = rootSigned('certificate', device.certificate, () =>

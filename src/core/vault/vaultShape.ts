@@ -211,7 +211,30 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
   return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, files, ...(trade ? { trade } : {}), packedBytes: setBytes };
 }
 
-/** The trade map: ids as 16 hex digits, each event decoded and checked, signed by a listed device, derived steps at their derived id. */
+/** Every value an Automerge map holds under `key` (several when devices wrote it concurrently), or the one a plain object holds. */
+function valuesAt(map: Record<string, unknown>, key: string): unknown[] {
+  let conflicts: Record<string, unknown> | undefined;
+  try {
+    conflicts = A.getConflicts(map as never, key) as Record<string, unknown> | undefined;
+  } catch {
+    conflicts = undefined; // Not an Automerge object (a plain record): one value.
+  }
+  return conflicts && Object.keys(conflicts).length > 1 ? Object.values(conflicts) : [map[key]];
+}
+
+/** The bytes of every value held under a trade event id (one, or several written concurrently). */
+export function tradeValues(doc: unknown, id: string): Uint8Array[] {
+  if (!isRecord(doc) || !isRecord(doc.trade) || !(id in doc.trade)) return [];
+  return valuesAt(doc.trade, id).filter((v): v is Uint8Array => v instanceof Uint8Array);
+}
+
+/**
+ * The trade map: ids as 16 hex digits, each event decoded and checked, signed by a listed device,
+ * derived steps at their derived id. Two devices of one shop may write the same derived step
+ * while apart: its values are kept side by side and the one with the smallest bytes is read, the
+ * same on every node. Any other event id with two values (a step written under an id its author
+ * made, written again) makes the vault invalid.
+ */
 function readTrade(value: unknown, devicePrefixes: ReadonlySet<string>): TradeEvent[] | undefined {
   if (value === undefined) return undefined;
   if (!isRecord(value)) fail('vault trade events are not a map');
@@ -219,19 +242,27 @@ function readTrade(value: unknown, devicePrefixes: ReadonlySet<string>): TradeEv
   let bytes = 0;
   for (const id of keysOf(value, 'trade events', MAX_TRADE_EVENTS)) {
     if (!EVENT_KEY.test(id)) fail('trade event id is not 16 hex digits');
-    const encoded = bytesValue(value[id], 'trade event');
-    bytes += encoded.length;
-    if (bytes > MAX_TRADE_BYTES) fail(`trade events are over ${MAX_TRADE_BYTES} bytes`);
-    let event: TradeEvent;
-    try {
-      event = decodeTradeEvent(id, encoded);
-    } catch (error) {
-      fail(`trade event ${id}: ${error instanceof Error ? error.message : String(error)}`);
+    const values = valuesAt(value, id);
+    if (values.length > 4) fail(`trade event ${id} has ${values.length} values`);
+    let chosen: { event: TradeEvent; hex: string } | undefined;
+    for (const raw of values) {
+      const encoded = bytesValue(raw, 'trade event');
+      bytes += encoded.length;
+      if (bytes > MAX_TRADE_BYTES) fail(`trade events are over ${MAX_TRADE_BYTES} bytes`);
+      let event: TradeEvent;
+      try {
+        event = decodeTradeEvent(id, encoded);
+      } catch (error) {
+        fail(`trade event ${id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (!devicePrefixes.has(event.device)) fail(`trade event ${id} names a device the vault does not list`);
+      const required = requiredId(event);
+      if (required !== undefined && required !== id) fail(`trade event ${id} (${event.type}) is not at its derived id`);
+      if (values.length > 1 && required === undefined) fail(`trade event ${id} was written twice with different values`);
+      const hex = toHex(encoded);
+      if (!chosen || hex < chosen.hex) chosen = { event, hex };
     }
-    if (!devicePrefixes.has(event.device)) fail(`trade event ${id} names a device the vault does not list`);
-    const required = requiredId(event);
-    if (required !== undefined && required !== id) fail(`trade event ${id} (${event.type}) is not at its derived id`);
-    events.push(event);
+    events.push(chosen!.event);
   }
   return events;
 }
