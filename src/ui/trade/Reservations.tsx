@@ -170,6 +170,7 @@ function RulesForm() {
   return (
     <form className="card" aria-label="Reservation rules" onSubmit={submit}>
       <h3>How requests are answered</h3>
+      {!view.shop?.rootDevice && <p>Requests are answered by rule on your shop’s first device; on this device you answer them by hand.</p>}
       <label htmlFor={`${id}-a`}>Accept automatically up to (units; empty: answer each by hand)</label>
       <input id={`${id}-a`} inputMode="decimal" value={auto} onChange={(e) => setAuto(e.currentTarget.value)} />
       <label htmlFor={`${id}-h`}>Hold accepted requests for (minutes)</label>
