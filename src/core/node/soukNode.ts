@@ -1998,7 +1998,10 @@ export class SoukNode implements SyncHost {
       if (!answers[2 * i] || !answers[2 * i + 1]) return;
       // Both signatures hold: the rest of the checks (keys, heads, counter) run here, without verifying again.
       if (checkSignedHeads(statement, false, () => true)) return;
-      this.checkOnce(toHex(encodeDeviceCertificate(statement.certificate)), () => undefined);
+      const certificate = toHex(encodeDeviceCertificate(statement.certificate));
+      this.checkOnce(certificate, () => undefined);
+      // The same root signature as acceptance asks for it when it reads the vault's device list.
+      this.checkOnce(`certificate:${certificate}`, () => undefined);
       this.checkOnce(toHex(encodeSignedHeads(statement)), () => undefined);
     });
   }
