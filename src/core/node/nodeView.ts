@@ -24,6 +24,8 @@ export interface ShopView {
   name: string;
   area: string;
   currency: string;
+  /** What the participant does: the UI shows what the role needs. */
+  role: 'shop' | 'supplier' | 'driver';
   exactLocation: string;
   fingerprint: string;
   /** This device holds the shop's root key: it adds and revokes devices and makes backups. */

@@ -192,7 +192,7 @@ export class OwnShop {
   /** A new shop: keys certified by a fresh root key, both documents, and the writes that save them. */
   static create(
     device: KeyPair,
-    profile: { name: string; area: string; currency: string },
+    profile: { name: string; area: string; currency: string; role?: 'supplier' | 'driver' },
     exactLocation: string,
     now: number,
     deviceName = 'First device',
@@ -202,7 +202,12 @@ export class OwnShop {
     const doc = A.from<SharedVaultDoc>(
       {
         schema: 2,
-        profile: { name: new A.ImmutableString(profile.name), area: new A.ImmutableString(profile.area), currency: new A.ImmutableString(profile.currency) },
+        profile: {
+          name: new A.ImmutableString(profile.name),
+          area: new A.ImmutableString(profile.area),
+          currency: new A.ImmutableString(profile.currency),
+          ...(profile.role ? { role: new A.ImmutableString(profile.role) } : {}),
+        },
         devices: { [toHex(device.publicKey)]: { name: new A.ImmutableString(deviceName), certificate: encodeDeviceCertificate(keys.certificate) } },
         revocations: {},
         offerSets: {},

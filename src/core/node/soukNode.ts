@@ -117,6 +117,16 @@ export interface ShopInput {
   area: string;
   currency?: string;
   exactLocation?: string;
+  /** What the participant does (one identity model, the role in the profile); absent: unchanged on an update, a shop on creation. */
+  role?: ParticipantRole;
+}
+
+export type ParticipantRole = 'shop' | 'supplier' | 'driver';
+
+/** A role the merchant chose, or an InputError. */
+function validateRole(role: unknown): ParticipantRole {
+  if (role !== 'shop' && role !== 'supplier' && role !== 'driver') throw new InputError('Role', 'Role must be shop, supplier or driver');
+  return role;
 }
 
 const settingsKey = ['node', 'settings'];
@@ -411,8 +421,9 @@ export class SoukNode implements SyncHost {
       if (this.shopProblem) throw new InputError('shop', this.shopProblem);
       const profile = validateShopProfile(input);
       const exactLocation = validateExactLocation(input.exactLocation ?? '');
+      const role = validateRole(input.role ?? 'shop');
       const now = this.clock.now();
-      const { shop, writes } = OwnShop.create(this.nodeKey, profile, exactLocation, now);
+      const { shop, writes } = OwnShop.create(this.nodeKey, { ...profile, ...(role !== 'shop' ? { role } : {}) }, exactLocation, now);
       const { writes: indexWrites, record } = this.store.ownVaultWrites(shop.id, shop, shop.cost, now);
       await this.write([...writes, ...indexWrites]);
       this.shop = shop;
@@ -985,6 +996,7 @@ export class SoukNode implements SyncHost {
     const was = this.shop?.content.profile.currency;
     const { name, area, currency } = validateShopProfile({ ...input, currency: input.currency ?? was });
     const exactLocation = input.exactLocation === undefined ? undefined : validateExactLocation(input.exactLocation);
+    const role = input.role === undefined ? undefined : validateRole(input.role);
     return this.editShop(
       (draft) => {
         if (exactLocation !== undefined) draft.setExactLocation(exactLocation);
@@ -1007,6 +1019,8 @@ export class SoukNode implements SyncHost {
         if (draft.profile.name.val !== name) draft.profile.name = new A.ImmutableString(name);
         if (draft.profile.area.val !== area) draft.profile.area = new A.ImmutableString(area);
         if (draft.profile.currency.val !== currency) draft.profile.currency = new A.ImmutableString(currency);
+        if (role === 'shop' && draft.profile.role !== undefined) delete draft.profile.role;
+        else if (role !== undefined && role !== 'shop' && draft.profile.role?.val !== role) draft.profile.role = new A.ImmutableString(role);
       },
     );
   }
@@ -1531,6 +1545,7 @@ export class SoukNode implements SyncHost {
             name: this.shop.content.profile.name,
             area: this.shop.content.profile.area,
             currency: this.shop.content.profile.currency,
+            role: this.shop.content.profile.role ?? 'shop',
             exactLocation: this.shop.exactLocation,
             rootDevice: this.shop.isRootDevice,
             deviceKey: this.shop.deviceKey,
