@@ -1,3 +1,4 @@
+import { isDelivered } from './deliveryBook';
 import { refKey, slotId, vaultPrefix, type EventRef, type Take, type TradeEvent, type TradeEventOf } from './tradeEvent';
 
 /**
@@ -165,6 +166,8 @@ export class ReservationIndex {
       if (close?.type === 'offerFulfilled' && isAbout(close, ref)) {
         state = 'fulfilled';
         fulfilled = { quantity: close.quantity, price: close.price, time: close.time, takes: close.takes };
+        // Delivered once the current driver of the seller's delivery chain reports it (deliveryBook.ts).
+        if (isDelivered(this, seller, ref)) state = 'delivered';
       } else if (sellerCancel?.type === 'reservationCancelled' && isAbout(sellerCancel, ref)) {
         state = 'cancelled';
         cancelledBy = buyerCancel ? 'buyer' : 'seller';

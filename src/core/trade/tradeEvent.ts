@@ -57,7 +57,7 @@ export const TRADE_EVENT_TYPES = {
   reservationMessage: { code: 8, name: 'inventory.offer.reserved.message', fields: { request: 'ref', text: `text${MESSAGE_BYTES}` } },
   batchReceipt: { code: 9, name: 'batch.receipt.attested', fields: { product: 'product', quantity: 'qty', expiresOn: 'day', receivedOn: 'day', invoice: 'hash', supplier: 'vault?' } },
   deliveryCapacity: { code: 10, name: 'delivery.capacity.updated', fields: { area: `text${AREA_BYTES}`, load: 'qty', from: 'time', until: 'time' } },
-  deliveryRequested: { code: 11, name: 'delivery.assignment.request', fields: { request: 'ref', driver: 'vault', from: `text${AREA_BYTES}`, to: `text${AREA_BYTES}`, load: 'qty', answerBy: 'time', deliverBy: 'time', replaces: 'id' } },
+  deliveryRequested: { code: 11, name: 'delivery.assignment.request', fields: { request: 'ref', driver: 'vault', from: `text${AREA_BYTES}`, to: `text${AREA_BYTES}`, load: 'qty', answerBy: 'time', pickUpBy: 'time', deliverBy: 'time', replaces: 'id' } },
   deliveryAccepted: { code: 12, name: 'delivery.assignment.accepted', fields: { delivery: 'ref' } },
   deliveryDeclined: { code: 13, name: 'delivery.assignment.declined', fields: { delivery: 'ref', text: `text${NOTE_BYTES}` } },
   deliveryPickedUp: { code: 14, name: 'delivery.assignment.pickedUp', fields: { delivery: 'ref' } },
@@ -425,10 +425,21 @@ export function slotId(slot: string, ref: EventRef): string {
 
 /** The id an event must have: derived for the steps in DERIVED_SLOTS, else any (undefined). */
 export function requiredId(event: TradeEvent | NewTradeEvent): string | undefined {
+  if (event.type === 'deliveryRequested') return deliveryRequestId(event.request, event.replaces);
   const slot = (DERIVED_SLOTS as Partial<Record<TradeEventType, string>>)[event.type];
   if (!slot) return undefined;
   const ref = ('request' in event ? event.request : (event as { delivery: EventRef }).delivery) as EventRef;
   return slotId(slot, ref);
+}
+
+/**
+ * The id of a delivery request in the seller's vault: the first of a reservation at
+ * `slotId('delivery', request)`, each replacement at `slotId('delivery-after-<replaced id>',
+ * request)`. So a reservation has one chain of delivery requests, each replaced at most once,
+ * whichever of the seller's devices (or timers) writes it.
+ */
+export function deliveryRequestId(request: EventRef, replaces: string | null): string {
+  return slotId(replaces === null ? 'delivery' : `delivery-after-${replaces}`, request);
 }
 
 export { HEX32 as HASH_HEX };
