@@ -30,6 +30,7 @@ import { deviceOf, mergeStatements, statementOf, versionNumber, versionWith } fr
 import type { VaultContent } from '../vault/vaultShape';
 import { warmUpAcceptance } from './acceptanceWarmUp';
 import { DEFAULT_TRADE_RULES, TradeDesk, type ReservationView, type TradeRules } from './tradeDesk';
+import { DeliveryDesk, type DeliveryBoard, type DeliveryView, type ProposedDriverView } from './deliveryDesk';
 import type { EventRef } from '../trade/tradeEvent';
 import { deviceActor, OwnShop, shopKeysKey, type CatalogDraft, type ShopEdit } from './ownShop';
 import { decodeShopKeys } from '../vault/shopKeys';
@@ -265,6 +266,8 @@ export class SoukNode implements SyncHost {
   private heldOf: (product: string) => number = () => 0;
   /** Reservations: requests, the seller's judgement, holds, fulfilment (tradeDesk.ts). */
   trade!: TradeDesk;
+  /** Deliveries: drivers' capacity, the seller's requests and their hand-over, drivers' steps (deliveryDesk.ts). */
+  deliveries!: DeliveryDesk;
   private store!: VaultStore;
   readonly policy: PeerPolicy;
   private readonly sessions = new Set<SyncSession>();
@@ -363,6 +366,7 @@ export class SoukNode implements SyncHost {
     node.lastBackupAt = backedUp > 0 ? backedUp : null;
     node.packages = node.packageService(options.chunkStore ?? new MemoryChunkStore(), await loadBlake3());
     node.trade = node.tradeDesk();
+    node.deliveries = node.deliveryDesk();
     node.contentLoading = node.loadContentInBackground();
     node.scheduleRetry();
     node.scheduleDayTurn(true);
@@ -1098,6 +1102,46 @@ export class SoukNode implements SyncHost {
     return this.updateSettings({ trade: rules });
   }
 
+  // ---------------------------------------------------------------- deliveries (deliveryDesk.ts)
+
+  /** A driver announces where it drives, how much it carries and when (times in seconds). */
+  announceCapacity(input: { area: string; load: number; from: number; until: number }): Promise<void> {
+    return this.deliveries.announceCapacity(input);
+  }
+
+  /** A driver accepts or declines a delivery job (`ref`: the seller's delivery request). */
+  answerDelivery(ref: EventRef, accept: boolean, reason = ''): Promise<void> {
+    return this.deliveries.answerDelivery(ref, accept, reason);
+  }
+
+  reportPickedUp(ref: EventRef): Promise<void> {
+    return this.deliveries.reportPickedUp(ref);
+  }
+
+  reportDelivered(ref: EventRef): Promise<void> {
+    return this.deliveries.reportDelivered(ref);
+  }
+
+  /** Drivers with capacity in the buyer's area for a fulfilled sale of this shop (`deliverBy` in seconds). */
+  proposedDrivers(request: EventRef, deliverBy?: number): ProposedDriverView[] {
+    return this.deliveries.proposedDrivers(request, deliverBy);
+  }
+
+  /** Asks a driver (or the first proposed) to deliver a fulfilled sale; returns the delivery request. */
+  requestDelivery(request: EventRef, options: { driver?: string; deliverBy?: number } = {}): Promise<EventRef> {
+    return this.deliveries.requestDelivery(request, options);
+  }
+
+  /** Every delivery this node takes part in (seller, buyer or driver), with its hand-overs. */
+  deliveryList(): DeliveryView[] {
+    return this.deliveries.deliveries();
+  }
+
+  /** The Deliveries page: role, own capacity, deliveries, sales waiting for one. */
+  deliveryBoard(): DeliveryBoard {
+    return this.deliveries.board();
+  }
+
   // ---------------------------------------------------------------- devices of this shop
 
   private isOwnDeviceId(remote: { nodeId: string; shopVaultId?: string }): boolean {
@@ -1824,12 +1868,35 @@ export class SoukNode implements SyncHost {
     });
   }
 
+  private deliveryDesk(): DeliveryDesk {
+    return new DeliveryDesk({
+      clock: this.clock,
+      randomBytes: (n) => this.random(n),
+      shop: () => {
+        const shop = this.shop;
+        return shop && this.revokedAt === null ? { id: shop.id, deviceKey: shop.deviceKey, content: shop.content } : undefined;
+      },
+      contentOf: (id) => (id === this.shop?.id ? this.shop.content : this.store.cachedContent(id)),
+      index: () => this.trade.currentIndex(),
+      reservation: (request) => this.trade.reservation(request),
+      reservations: () => this.trade.reservations(),
+      edit: (check, shareEdit) =>
+        this.editShop(() => {
+          check();
+          return { result: undefined, touched: [] };
+        }, shareEdit),
+      refuse: (where, reason) => this.refuse(where, reason),
+      closed: () => this.closed,
+    });
+  }
+
   private *carriedContent(): Iterable<{ id: string; content: VaultContent | undefined }> {
     for (const record of this.store.all()) if (record.id !== this.shop?.id) yield { id: record.id, content: this.store.cachedContent(record.id) };
   }
 
   private changed(): void {
     this.trade?.nodeChanged();
+    this.deliveries?.nodeChanged();
     this.changedAt = this.clock.now();
     for (const listener of this.listeners) {
       try {
@@ -1866,6 +1933,7 @@ export class SoukNode implements SyncHost {
   close(): void {
     this.closed = true;
     this.trade?.close();
+    this.deliveries?.close();
     this.cancelRetry?.();
     this.cancelWarm?.();
     this.cancelDayTurn?.();
