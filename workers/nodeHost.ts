@@ -97,6 +97,15 @@ export async function startNodeHost() {
     messageReservation: (request: EventRef, text: string) => node.messageReservation(request, text),
     reservations: () => node.reservations(),
     setTradeRules: (rules: TradeRules) => node.setTradeRules(rules),
+    // Deliveries (deliveryDesk.ts): times in seconds; `ref` is a delivery request, `request` a reservation.
+    deliveryBoard: () => node.deliveryBoard(),
+    deliveryList: () => node.deliveryList(),
+    announceCapacity: (input: Parameters<SoukNode['announceCapacity']>[0]) => node.announceCapacity(input),
+    answerDelivery: (ref: EventRef, accept: boolean, reason?: string) => node.answerDelivery(ref, accept, reason),
+    reportPickedUp: (ref: EventRef) => node.reportPickedUp(ref),
+    reportDelivered: (ref: EventRef) => node.reportDelivered(ref),
+    proposedDrivers: (request: EventRef, deliverBy?: number) => node.proposedDrivers(request, deliverBy),
+    requestDelivery: (request: EventRef, options?: { driver?: string; deliverBy?: number }) => node.requestDelivery(request, options),
     /** Files attached to products and offers (PackageApi), with the page's Files and Blobs. */
     packages: Comlink.proxy({
       /**

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Catalog } from './Catalog';
 import { Counter } from './Counter';
 import { CreateShop } from './CreateShop';
+import { DeliveriesPage } from './deliveries/DeliveriesPage';
 import { BackupReminder } from './devices/BackupReminder';
 import { OtherWaysIn, ShopPanel } from './devices/ShopPanel';
 import { Marketplace } from './Marketplace';
@@ -16,12 +17,20 @@ import { fingerprintOf, ShopKey } from './ShopMarks';
 import { SyncStatus } from './SyncStatus';
 import { UpdatePrompt } from './UpdatePrompt';
 
-const VIEWS = ['Catalog', 'Counter', 'Marketplace', 'Reservations', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'] as const;
+const VIEWS = ['Catalog', 'Counter', 'Marketplace', 'Reservations', 'Deliveries', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'] as const;
 type ViewName = (typeof VIEWS)[number];
+/** What each role needs, first page first: a driver has no catalog; every role keeps Shop, Network, Radio and Storage. */
+const ROLE_VIEWS: Record<'shop' | 'supplier' | 'driver', readonly ViewName[]> = {
+  shop: VIEWS,
+  supplier: VIEWS,
+  driver: ['Deliveries', 'Marketplace', 'Shop', 'Network', 'Radio', 'Storage', 'Trail'],
+};
 
 export function App() {
   const { view } = useNode();
-  const [current, setCurrent] = useState<ViewName>('Marketplace');
+  const [chosen, setCurrent] = useState<ViewName | null>(null);
+  const views = ROLE_VIEWS[view.shop?.role ?? 'shop'] ?? VIEWS;
+  const current: ViewName = chosen && views.includes(chosen) ? chosen : view.shop?.role === 'driver' ? 'Deliveries' : 'Marketplace';
   const [reminderLater, setReminderLater] = useState(false);
   useRadioResume();
   return (
@@ -60,7 +69,7 @@ export function App() {
           </>
         )}
         <nav aria-label="Views" style={{ flexWrap: 'wrap' }}>
-          {VIEWS.map((name) => (
+          {views.map((name) => (
             <button key={name} type="button" aria-current={current === name ? 'page' : undefined} onClick={() => setCurrent(name)}>
               {name}
             </button>
@@ -72,6 +81,7 @@ export function App() {
           (view.shop ? <Counter currency={view.shop.currency} /> : <p>Create your shop to sell at the counter.</p>)}
         {current === 'Marketplace' && <Marketplace />}
         {current === 'Reservations' && (view.shop ? <Reservations /> : <p>Create your shop to reserve and sell.</p>)}
+        {current === 'Deliveries' && (view.shop ? <DeliveriesPage /> : <p>Create your shop to deliver or ask for deliveries.</p>)}
         {current === 'Shop' && <ShopPanel />}
         {current === 'Network' && <Network />}
         {current === 'Radio' && <RadioPage />}

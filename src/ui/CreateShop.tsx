@@ -5,7 +5,25 @@ import { CurrencyOptions, Field, FormAlert, messageFor, problemOf, SELECT_STYLE,
 import { amountHint } from './format';
 
 /** The labels the node's messages start with, for the fields of a shop's profile. */
-export const PROFILE_FIELDS = ['Shop name', 'Area', 'Currency', 'Exact location'] as const;
+export const PROFILE_FIELDS = ['Shop name', 'Area', 'Currency', 'Exact location', 'Role'] as const;
+
+/** What a participant does: one identity model, the role in the profile; the app shows what the role needs. */
+export function RoleField({ problem, initial = 'shop' }: { problem: FormProblem | null; initial?: string }) {
+  return (
+    <Field
+      label="Role"
+      error={messageFor(problem, 'Role')}
+      hint="A shop or a supplier sells from a catalog; a driver delivers other shops' sales."
+      control={(props) => (
+        <select {...props} name="role" defaultValue={initial} style={SELECT_STYLE}>
+          <option value="shop">Shop</option>
+          <option value="supplier">Supplier</option>
+          <option value="driver">Driver</option>
+        </select>
+      )}
+    />
+  );
+}
 
 export function CreateShop() {
   const { node } = useNode();
@@ -23,6 +41,7 @@ export function CreateShop() {
         area: String(form.get('area')),
         currency: String(form.get('currency')),
         exactLocation: String(form.get('exactLocation')),
+        role: String(form.get('role') ?? 'shop') as 'shop' | 'supplier' | 'driver',
       });
     } catch (e) {
       setProblem(problemOf(e, PROFILE_FIELDS));
@@ -60,6 +79,7 @@ export function CreateShop() {
         error={messageFor(problem, 'Exact location')}
         control={(props) => <input {...props} name="exactLocation" maxLength={TEXT_LIMITS.exactLocation} placeholder="Only you see this" />}
       />
+      <RoleField problem={problem} />
       <FormAlert problem={problem} />
       <button type="submit" disabled={busy}>
         Create shop

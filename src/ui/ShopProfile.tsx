@@ -3,7 +3,7 @@ import type { ShopView } from '../core/node/nodeView';
 import { rescaleMinorUnits } from '../core/catalog/catalog';
 import { currencyMinorUnits, isCurrencyCode } from '../core/catalog/currency';
 import { TEXT_LIMITS } from '../core/vault/vaultLimits';
-import { PROFILE_FIELDS } from './CreateShop';
+import { PROFILE_FIELDS, RoleField } from './CreateShop';
 import { CurrencyOptions, Field, FormAlert, messageFor, problemOf, SELECT_STYLE, type FormProblem } from './fields';
 import { amountHint, money } from './format';
 import { useNode } from './nodeContext';
@@ -44,6 +44,7 @@ function ProfileForm({ shop, saved, setSaved }: { shop: ShopView; saved: string;
         area: String(form.get('area') ?? ''),
         currency,
         exactLocation: String(form.get('exactLocation') ?? ''),
+        role: String(form.get('role') ?? shop.role) as ShopView['role'],
       });
       setSaved(currency !== shop.currency ? `Saved. Prices are now in ${currency}, with their figures kept.` : 'Saved.');
     } catch (e) {
@@ -82,6 +83,7 @@ function ProfileForm({ shop, saved, setSaved }: { shop: ShopView; saved: string;
           </select>
         )}
       />
+      <RoleField problem={problem} initial={shop.role} />
       <FormAlert problem={problem} />
       {saved && <p role="status">{saved}</p>}
       <button type="submit" disabled={busy}>
@@ -107,7 +109,7 @@ export function ShopProfile({ shop }: { shop: ShopView }) {
       </p>
       <details>
         <summary>Edit shop profile</summary>
-        <ProfileForm shop={shop} saved={saved} setSaved={setSaved} key={`${shop.name}\n${shop.area}\n${shop.exactLocation}\n${shop.currency}`} />
+        <ProfileForm shop={shop} saved={saved} setSaved={setSaved} key={`${shop.name}\n${shop.area}\n${shop.exactLocation}\n${shop.currency}\n${shop.role}`} />
       </details>
     </section>
   );
