@@ -152,4 +152,31 @@ describe('deliveries: a driver who goes silent is replaced', () => {
     await expect(seller.requestDelivery(request, { driver: vaultOf(buyer) })).rejects.toThrow(/not a driver/);
     await expect(seller.requestDelivery(request)).rejects.toThrow(/No driver/);
   }, 60_000);
+
+  it('roles live in the profile and the desk checks what a merchant types', async () => {
+    const clock = new ManualClock();
+    const node = await participant(clock, 'Dara', 'Old Town', 'driver');
+    const now = seconds(clock);
+    await expect(node.announceCapacity({ area: ' ', load: 1, from: now, until: now + 60 })).rejects.toThrow(/Say which area/);
+    await expect(node.announceCapacity({ area: 'x'.repeat(121), load: 1, from: now, until: now + 60 })).rejects.toThrow(/at most 120 bytes/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 0, from: now, until: now + 60 })).rejects.toThrow(/Load must be above 0/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1.0001, from: now, until: now + 60 })).rejects.toThrow(/three decimals/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1, from: now, until: now - 1 })).rejects.toThrow(/Until must be after From/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1, from: now - 7200, until: now - 60 })).rejects.toThrow(/already over/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1, from: now, until: now + 40 * 86400 })).rejects.toThrow(/31 days/);
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1, from: NaN, until: now + 60 })).rejects.toThrow(/From is not a date/);
+    await expect(node.requestDelivery({ vault: '0'.repeat(16), id: '1'.repeat(16) })).rejects.toThrow(/not one of your sales/);
+    await expect(node.answerDelivery({ vault: '0'.repeat(16), id: '1'.repeat(16) }, true)).rejects.toThrow(/not known here/);
+    await node.announceCapacity({ area: ' Harbour  North ', load: 2, from: now, until: now + 60 });
+    expect(node.deliveryBoard().capacity).toMatchObject({ area: 'Harbour North', load: 2 });
+    await expect(node.updateProfile({ name: 'Dara', area: 'Old Town', role: 'pilot' as 'shop' })).rejects.toThrow(/Role must be/);
+    await node.updateProfile({ name: 'Dara', area: 'Old Town', role: 'shop' });
+    expect(node.view().shop!.role).toBe('shop');
+    expect(node.deliveryBoard()).toMatchObject({ role: 'shop', capacity: null });
+    await expect(node.announceCapacity({ area: 'Harbour', load: 1, from: now, until: now + 60 })).rejects.toThrow(/Only a driver/);
+    await node.updateProfile({ name: 'Dara', area: 'Old Town', role: 'supplier' });
+    expect(node.view().shop!.role).toBe('supplier');
+    await node.updateProfile({ name: 'Dara', area: 'Old Town' });
+    expect(node.view().shop!.role).toBe('supplier');
+  });
 });
