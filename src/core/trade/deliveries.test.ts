@@ -3,7 +3,6 @@ import { closeAll, link, openNode, vaultOf } from '../attacks/attackKit';
 import type { SoukNode } from '../node/soukNode';
 import type { DeliveryView } from '../node/deliveryDesk';
 import { ManualClock } from '../test/manualClock';
-import { eventually } from '../test/rawPeer';
 import { vaultPrefix, type EventRef } from './tradeEvent';
 
 afterEach(closeAll);
@@ -19,6 +18,16 @@ async function pass(clock: ManualClock, ms: number): Promise<void> {
   for (let t = 0; t < ms; t += 4000) {
     clock.advance(Math.min(4000, ms - t));
     await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Waits for `condition` while the shared clock moves 100 ms a tick (the seller's node gathers answers for 50 ms on its clock). */
+async function ticking(clock: ManualClock, condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    clock.advance(100);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -48,44 +57,44 @@ describe('deliveries: a driver who goes silent is replaced', () => {
     link(seller, buyer);
     const [toDriver1] = link(seller, driver1);
     link(seller, driver2);
-    await eventually(() => buyer.marketplace('Saffron').offers.length === 1, 10_000, 'buyer sees the offer');
+    await ticking(clock, () => buyer.marketplace('Saffron').offers.length === 1, 10_000, 'buyer sees the offer');
     const request = await buyer.reserve(vaultOf(seller), product, 3);
-    await eventually(() => reservationState(seller, request) === 'accepted', 10_000, 'accepted');
+    await ticking(clock, () => reservationState(seller, request) === 'accepted', 10_000, 'accepted');
     await expect(seller.requestDelivery(request)).rejects.toThrow(/Only a fulfilled sale/);
     await seller.fulfilReservation(request);
 
-    await eventually(() => seller.proposedDrivers(request).length === 2, 10_000, 'both drivers proposed');
+    await ticking(clock, () => seller.proposedDrivers(request).length === 2, 10_000, 'both drivers proposed');
     expect(seller.proposedDrivers(request).map((p) => p.name)).toEqual(['Driver One', 'Driver Two']);
     expect(seller.deliveryBoard().awaiting.map((r) => r.request.id)).toEqual([request.id]);
     const first = await seller.requestDelivery(request);
     await expect(seller.requestDelivery(request)).rejects.toThrow(/Driver One is on this delivery/);
     expect(seller.deliveryBoard().awaiting).toHaveLength(0);
-    await eventually(() => deliveryAt(driver1, request)?.mineIsCurrent === true, 10_000, 'driver 1 is offered the job');
+    await ticking(clock, () => deliveryAt(driver1, request)?.mineIsCurrent === true, 10_000, 'driver 1 is offered the job');
     expect(deliveryAt(driver1, request)!.state).toBe('proposed');
     expect(deliveryAt(driver1, request)!.to).toBe('New Town');
-    await eventually(() => deliveryAt(buyer, request)?.current.driverName === 'Driver One', 10_000, 'buyer sees driver 1 asked');
+    await ticking(clock, () => deliveryAt(buyer, request)?.current.driverName === 'Driver One', 10_000, 'buyer sees driver 1 asked');
 
     // Driver 1 goes silent (its link drops) past the answer deadline: the seller's node hands the job to driver 2.
     toDriver1.close('driver 1 goes silent');
-    await eventually(() => seller.view().peers.length === 2, 10_000, 'driver 1 gone');
+    await ticking(clock, () => seller.view().peers.length === 2, 10_000, 'driver 1 gone');
     await pass(clock, 31 * 60 * 1000);
-    await eventually(() => deliveryAt(seller, request)?.legs.length === 2, 10_000, 'replaced');
+    await ticking(clock, () => deliveryAt(seller, request)?.legs.length === 2, 10_000, 'replaced');
     const atSeller = deliveryAt(seller, request)!;
     expect(atSeller.legs[0]!.state).toBe('replaced');
     expect(atSeller.legs[0]!.replacedBecause).toBe('no answer');
     expect(atSeller.current.driverName).toBe('Driver Two');
     expect(atSeller.handOvers.map((h) => `${h.fromName}→${h.toName}:${h.reason}`)).toEqual(['Driver One→Driver Two:no answer']);
 
-    await eventually(() => deliveryAt(driver2, request)?.mineIsCurrent === true, 10_000, 'driver 2 is offered the job');
+    await ticking(clock, () => deliveryAt(driver2, request)?.mineIsCurrent === true, 10_000, 'driver 2 is offered the job');
     const job = deliveryAt(driver2, request)!.current.ref;
     expect(job).not.toEqual(first);
     await expect(driver2.reportPickedUp(job)).rejects.toThrow(/Accept the job first/);
     await driver2.answerDelivery(job, true);
-    await eventually(() => deliveryAt(buyer, request)?.state === 'accepted', 10_000, 'buyer sees driver 2 accept');
+    await ticking(clock, () => deliveryAt(buyer, request)?.state === 'accepted', 10_000, 'buyer sees driver 2 accept');
     await driver2.reportPickedUp(job);
-    await eventually(() => deliveryAt(seller, request)?.state === 'pickedUp', 10_000, 'seller sees the pick-up');
+    await ticking(clock, () => deliveryAt(seller, request)?.state === 'pickedUp', 10_000, 'seller sees the pick-up');
     await driver2.reportDelivered(job);
-    await eventually(() => reservationState(seller, request) === 'delivered' && reservationState(buyer, request) === 'delivered', 10_000, 'delivered on both sides');
+    await ticking(clock, () => reservationState(seller, request) === 'delivered' && reservationState(buyer, request) === 'delivered', 10_000, 'delivered on both sides');
     for (const side of [seller, buyer]) {
       const d = deliveryAt(side, request)!;
       expect(d.state).toBe('delivered');
@@ -99,8 +108,8 @@ describe('deliveries: a driver who goes silent is replaced', () => {
     expect(deliveryAt(driver1, request)!.state).toBe('silent');
     await driver1.answerDelivery(first, true);
     link(seller, driver1);
-    await eventually(() => deliveryAt(seller, request)?.legs[0]!.late.length === 1, 10_000, 'seller carries the late acceptance');
-    await eventually(() => deliveryAt(driver1, request)?.mineIsCurrent === false, 10_000, 'driver 1 learns it was replaced');
+    await ticking(clock, () => deliveryAt(seller, request)?.legs[0]!.late.length === 1, 10_000, 'seller carries the late acceptance');
+    await ticking(clock, () => deliveryAt(driver1, request)?.mineIsCurrent === false, 10_000, 'driver 1 learns it was replaced');
     await expect(driver1.reportPickedUp(first)).rejects.toThrow(/another driver/);
     for (const side of [seller, buyer, driver1, driver2]) {
       const d = deliveryAt(side, request)!;
@@ -108,7 +117,7 @@ describe('deliveries: a driver who goes silent is replaced', () => {
       expect(d.current.driverPrefix).toBe(vaultPrefix(vaultOf(driver2)));
       expect(d.legs[0]!.acceptedAt).toBeNull();
     }
-    await eventually(() => deliveryAt(buyer, request)?.legs[0]!.late.length === 1, 10_000, 'buyer sees the late step as late');
+    await ticking(clock, () => deliveryAt(buyer, request)?.legs[0]!.late.length === 1, 10_000, 'buyer sees the late step as late');
     expect(reservationState(buyer, request)).toBe('delivered');
   }, 60_000);
 
@@ -126,27 +135,27 @@ describe('deliveries: a driver who goes silent is replaced', () => {
     link(seller, buyer);
     link(seller, driver1);
     link(seller, driver2);
-    await eventually(() => buyer.marketplace('Saffron').offers.length === 1, 10_000, 'offer');
+    await ticking(clock, () => buyer.marketplace('Saffron').offers.length === 1, 10_000, 'offer');
     const request = await buyer.reserve(vaultOf(seller), product, 2);
-    await eventually(() => reservationState(seller, request) === 'accepted', 10_000, 'accepted');
+    await ticking(clock, () => reservationState(seller, request) === 'accepted', 10_000, 'accepted');
     await seller.fulfilReservation(request);
-    await eventually(() => seller.proposedDrivers(request).length === 1, 10_000, 'driver 1 proposed');
+    await ticking(clock, () => seller.proposedDrivers(request).length === 1, 10_000, 'driver 1 proposed');
     await seller.requestDelivery(request);
-    await eventually(() => deliveryAt(driver1, request)?.mineIsCurrent === true, 10_000, 'offered');
+    await ticking(clock, () => deliveryAt(driver1, request)?.mineIsCurrent === true, 10_000, 'offered');
     await driver1.answerDelivery(deliveryAt(driver1, request)!.current.ref, false, 'van broke down');
-    await eventually(() => deliveryAt(seller, request)?.state === 'declined', 10_000, 'declined, nobody to hand on to');
+    await ticking(clock, () => deliveryAt(seller, request)?.state === 'declined', 10_000, 'declined, nobody to hand on to');
     expect(deliveryAt(seller, request)!.legs).toHaveLength(1);
     expect(deliveryAt(seller, request)!.current.declined).toMatchObject({ text: 'van broke down' });
     // A driver announcing capacity in the area is taken at once.
     await driver2.announceCapacity({ area: 'HARBOUR', load: 3, from: seconds(clock), until: seconds(clock) + 3600 });
-    await eventually(() => deliveryAt(seller, request)?.legs.length === 2, 10_000, 'handed on to driver 2');
+    await ticking(clock, () => deliveryAt(seller, request)?.legs.length === 2, 10_000, 'handed on to driver 2');
     expect(deliveryAt(seller, request)!.handOvers[0]).toMatchObject({ fromName: 'Driver One', toName: 'Driver Two', reason: 'declined' });
-    await eventually(() => deliveryAt(driver2, request)?.mineIsCurrent === true, 10_000, 'offered to driver 2');
+    await ticking(clock, () => deliveryAt(driver2, request)?.mineIsCurrent === true, 10_000, 'offered to driver 2');
     // Driver 2 accepts but never picks up: past the pick-up deadline the job waits for another driver (none left).
     await driver2.answerDelivery(deliveryAt(driver2, request)!.current.ref, true);
-    await eventually(() => deliveryAt(seller, request)?.state === 'accepted', 10_000, 'accepted');
+    await ticking(clock, () => deliveryAt(seller, request)?.state === 'accepted', 10_000, 'accepted');
     await pass(clock, 2 * 3600 * 1000 + 5000);
-    await eventually(() => deliveryAt(seller, request)?.state === 'silent', 10_000, 'silent after the pick-up deadline');
+    await ticking(clock, () => deliveryAt(seller, request)?.state === 'silent', 10_000, 'silent after the pick-up deadline');
     expect(deliveryAt(seller, request)!.legs).toHaveLength(2);
     await expect(seller.requestDelivery(request, { driver: vaultOf(driver1) })).rejects.toThrow(/already asked/);
     await expect(seller.requestDelivery(request, { driver: vaultOf(buyer) })).rejects.toThrow(/not a driver/);
