@@ -36,7 +36,7 @@ function ev(id: string, event: NewTradeEvent): TradeEvent {
 const reservation: EventRef = { vault: P(BUYER), id: '0101010101010101' };
 const requestEvent = ev(reservation.id, { type: 'reservationRequested', time: T0, device: DEVICE, seller: P(SELLER), product: 'saffron', quantity: 3, price: 500, note: '' });
 const fulfilled = ev(slotId('close', reservation), { type: 'offerFulfilled', time: T0 + 10, device: DEVICE, request: reservation, quantity: 3, price: 500, takes: [] });
-const accepted = ev(slotId('answer', reservation), { type: 'reservationAccepted', time: T0 + 5, device: DEVICE, request: reservation, quantity: 3, holdUntil: T0 + 9999, offer: null, takes: [] });
+const accepted = ev(slotId('answer', reservation), { type: 'reservationAccepted', time: T0 + 5, device: DEVICE, request: reservation, quantity: 3, holdUntil: T0 + 9999, takes: [] });
 
 function deliveryRequest(driver: string, time: number, replaces: string | null, load = 3): TradeEventOf<'deliveryRequested'> {
   const event = ev(deliveryRequestId(reservation, replaces), {

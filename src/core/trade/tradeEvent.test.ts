@@ -22,7 +22,7 @@ const samples: NewTradeEvent[] = [
   { type: 'reservationMessage', time: 1_764_000_007, device, request: ref, text: 'مرحبا — noon?' },
   { type: 'batchReceipt', time: 1_764_000_008, device, product: 'SKU_imported-7', quantity: 40, expiresOn: '2027-01-31', receivedOn: '2026-11-24', invoice: 'ab'.repeat(32), supplier: '0a0b0c0d0e0f1011' },
   { type: 'deliveryCapacity', time: 1_764_000_009, device, area: 'Old Town', load: 80, from: 1_764_000_000, until: 1_764_030_000 },
-  { type: 'deliveryRequested', time: 1_764_000_010, device, request: ref, driver: '3132333435363738', from: 'Old Town', to: 'Harbour', load: 5, answerBy: 1_764_001_000, deliverBy: 1_764_020_000, replaces: null },
+  { type: 'deliveryRequested', time: 1_764_000_010, device, request: ref, driver: '3132333435363738', from: 'Old Town', to: 'Harbour', load: 5, answerBy: 1_764_001_000, pickUpBy: 1_764_008_000, deliverBy: 1_764_020_000, replaces: null },
   { type: 'deliveryAccepted', time: 1_764_000_011, device, delivery: ref },
   { type: 'deliveryDeclined', time: 1_764_000_012, device, delivery: ref, text: 'van broke' },
   { type: 'deliveryPickedUp', time: 1_764_000_013, device, delivery: ref },
@@ -51,7 +51,7 @@ describe('trade event codec', () => {
   it('specifies an acceptance and a delivery request byte by byte', () => {
     expect(toHex(encodeTradeEvent(samples[2]!))).toBe('0103692481' + '02a1b2c3d4' + '01020304050607081112131415161718' + 'b817' + '6925d282' + '00');
     expect(toHex(encodeTradeEvent(samples[10]!))).toBe(
-      '010b6924810aa1b2c3d4' + '01020304050607081112131415161718' + '3132333435363738' + '084f6c6420546f776e' + '07486172626f7572' + '8827' + '692484e8' + '6924cf20' + '00',
+      '010b6924810aa1b2c3d4' + '01020304050607081112131415161718' + '3132333435363738' + '084f6c6420546f776e' + '07486172626f7572' + '8827' + '692484e8' + '6924a040' + '6924cf20' + '00',
     );
   });
 
