@@ -1,5 +1,16 @@
-import { expect, test } from '@playwright/test';
-import { openSouk } from './shop';
+import { expect, test, type Page } from '@playwright/test';
+import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
+
+async function deliveries(page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Deliveries' }).click();
+}
+
+/** A datetime-local value some hours from now, in local time. */
+function inHours(hours: number): string {
+  const d = new Date(Date.now() + hours * 3600_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
 
 test('roles: a driver sees Deliveries first and no Catalog, and announces capacity; a shop keeps its Catalog', async ({ browser }) => {
   const driver = await openSouk(browser);
@@ -38,4 +49,66 @@ test('roles: a driver sees Deliveries first and no Catalog, and announces capaci
   await nav.getByRole('button', { name: 'Deliveries' }).click();
   await expect(page.getByRole('region', { name: 'Your deliveries' })).toContainText('No deliveries yet.');
   await driver.context.close();
+});
+
+test('seller, buyer and driver: reserve → accept → fulfil → request delivery → accept → picked up → delivered, each step on every side', async ({ browser }) => {
+  const seller = await openSouk(browser);
+  const buyer = await openSouk(browser);
+  const driver = await openSouk(browser);
+  await createShop(seller.page, 'Hill Honey');
+  await createShop(buyer.page, 'Valley Grocer', 'New Market');
+  await driver.page.getByLabel('Shop name').fill('Dara Vans');
+  await driver.page.getByLabel('Area').fill('Old Town');
+  await driver.page.getByLabel('Role').selectOption('driver');
+  await driver.page.getByRole('button', { name: 'Create shop' }).click();
+  await expect(driver.page.getByRole('heading', { level: 1 })).toContainText('Dara Vans');
+  const capacity = driver.page.getByRole('form', { name: 'Your capacity' });
+  await capacity.getByLabel('Area').fill('new market');
+  await capacity.getByLabel('Load').fill('20');
+  await capacity.getByLabel('Until').fill(inHours(8));
+  await capacity.getByRole('button', { name: 'Announce capacity' }).click();
+  await expect(capacity.getByRole('status')).toHaveText('Capacity announced.');
+
+  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  await expectPeers(seller.page, 2);
+  await view(buyer.page, 'Marketplace');
+  const card = offerCard(buyer.page, 'Honey', 'Hill Honey');
+  await expect(card).toContainText('10 each available', { timeout: 30_000 });
+  await card.getByRole('button', { name: 'Reserve Honey' }).click();
+  const form = card.getByRole('form', { name: 'Reserve Honey' });
+  await form.getByLabel(/Quantity/).fill('3');
+  await form.getByRole('button', { name: 'Send request' }).click();
+  await expect(form.getByRole('status')).toContainText('Request sent');
+
+  await view(seller.page, 'Reservations');
+  const sale = seller.page.getByRole('listitem', { name: /Request: 3 each Honey by Valley Grocer/ });
+  await sale.getByRole('button', { name: 'Accept' }).click({ timeout: 30_000 });
+  await sale.getByRole('button', { name: 'Fulfil' }).click();
+  await expect(sale.getByRole('status', { name: 'State' })).toHaveText('Fulfilled — sold');
+
+  // The seller asks for delivery; the driver who announced capacity in the buyer's area is proposed.
+  await deliveries(seller.page);
+  const toDeliver = seller.page.getByRole('listitem', { name: /Sale of 3 each Honey to Valley Grocer/ });
+  await expect(toDeliver.getByRole('combobox', { name: 'Driver' })).toContainText('Dara Vans', { timeout: 30_000 });
+  await toDeliver.getByRole('button', { name: 'Request delivery' }).click();
+  const atSeller = seller.page.getByRole('listitem', { name: /Delivery of 3 each Honey from Hill Honey to Valley Grocer/ });
+  await expect(atSeller).toContainText('Waiting for Dara Vans to accept');
+
+  await deliveries(buyer.page);
+  const atBuyer = buyer.page.getByRole('listitem', { name: /Delivery of 3 each Honey from Hill Honey to Valley Grocer/ });
+  await expect(atBuyer).toContainText('Waiting for Dara Vans to accept', { timeout: 30_000 });
+
+  const job = driver.page.getByRole('region', { name: 'Jobs offered' }).getByRole('listitem', { name: /Job: 3 each Honey from Hill Honey \(Old Town\) to Valley Grocer \(New Market\)/ });
+  await job.getByRole('button', { name: 'Accept' }).click({ timeout: 30_000 });
+  const mine = driver.page.getByRole('region', { name: 'Your jobs' }).getByRole('listitem', { name: /Job: 3 each Honey/ });
+  await mine.getByRole('button', { name: 'Picked up' }).click();
+  await expect(atSeller).toContainText('Picked up by Dara Vans', { timeout: 30_000 });
+  await expect(atBuyer).toContainText('Picked up by Dara Vans', { timeout: 30_000 });
+  await mine.getByRole('button', { name: 'Delivered' }).click();
+  await expect(driver.page.getByRole('region', { name: 'Past jobs' })).toContainText('Delivered by Dara Vans');
+  await expect(atSeller).toContainText('Delivered by Dara Vans', { timeout: 30_000 });
+  await expect(atBuyer).toContainText('Delivered by Dara Vans', { timeout: 30_000 });
+  await view(buyer.page, 'Reservations');
+  await expect(buyer.page.getByRole('listitem', { name: /Your request: 3 each Honey from Hill Honey/ }).getByRole('status', { name: 'State' })).toHaveText('Delivered');
+  for (const side of [seller, buyer, driver]) await side.context.close();
 });
