@@ -17,7 +17,7 @@ import { fromBase64, toBase64 } from '../wire/base64';
 import { toHex } from '../wire/hex';
 import { actorOfDevice, indexTrail, MAX_TRAIL_EXPORT_BYTES, MAX_WALK_STEPS, verifyTrailExport } from './auditTrail';
 import type { VaultContent } from '../vault/vaultShape';
-import { encodeTradeEvent, refKey, slotId, vaultPrefix, type EventRef, type NewTradeEvent } from './tradeEvent';
+import { deliveryRequestId, encodeTradeEvent, refKey, slotId, vaultPrefix, type EventRef, type NewTradeEvent } from './tradeEvent';
 
 afterEach(closeAll);
 
@@ -47,7 +47,8 @@ async function market() {
   const receipt: EventRef = { vault: S, id: id(1) };
   const offer: EventRef = { vault: S, id: id(2) };
   const request: EventRef = { vault: B, id: id(3) };
-  const delivery: EventRef = { vault: S, id: id(4) };
+  // A delivery request sits at its derived id (deliveryRequestId), like every answering step.
+  const delivery: EventRef = { vault: S, id: deliveryRequestId(request, null) };
   const accepted: EventRef = { vault: S, id: slotId('answer', request) };
   const fulfilled: EventRef = { vault: S, id: slotId('close', request) };
   const driverAccepted: EventRef = { vault: D, id: slotId('answer', delivery) };
@@ -61,7 +62,7 @@ async function market() {
   await seller.recordTradeEvents([
     ev(seller, accepted, { type: 'reservationAccepted', time: T0 + 200, request, quantity: 3, holdUntil: T0 + 3600, takes: [{ receipt: receipt.id, quantity: 3 }] }),
     ev(seller, fulfilled, { type: 'offerFulfilled', time: T0 + 300, request, quantity: 3, price: 2100, takes: [{ receipt: receipt.id, quantity: 3 }] }),
-    ev(seller, delivery, { type: 'deliveryRequested', time: T0 + 400, request, driver: D, from: 'Old Town', to: 'Harbour', load: 3, answerBy: T0 + 1000, deliverBy: T0 + 7200, replaces: null }),
+    ev(seller, delivery, { type: 'deliveryRequested', time: T0 + 400, request, driver: D, from: 'Old Town', to: 'Harbour', load: 3, answerBy: T0 + 1000, pickUpBy: T0 + 3600, deliverBy: T0 + 7200, replaces: null }),
   ]);
   await driver.recordTradeEvents([
     ev(driver, driverAccepted, { type: 'deliveryAccepted', time: T0 + 500, delivery }),
