@@ -199,3 +199,28 @@ describe('trade under attack', () => {
     stop();
   });
 });
+
+describe('the counter under two devices', () => {
+  it('the same sale undone on two devices while apart puts its units back once (one undo, derived from the sale)', async () => {
+    const first = await shopNode('Two Tills');
+    const second = await openNode();
+    const ends = link(first, second);
+    await second.joinShop(first.startPairing().code, 'Back till');
+    const id = await first.addProduct({ name: 'Dates', sku: 'D', unit: 'box', price: 500, stock: 10 });
+    const stockOf = (node: SoukNode) => node.products('Dates').products[0]?.stock;
+    const sale = await first.sellAtCounter({ productId: id, quantity: 4 });
+    await eventually(() => stockOf(second) === 6 && second.stockHistory().some((m) => m.id === sale), 10_000, 'the sale on both');
+    for (const end of ends) end.close('apart');
+    await eventually(() => first.view().peers.length === 0, 10_000, 'apart');
+    await first.undoMove(sale);
+    await second.undoMove(sale);
+    await expect(second.undoMove(sale)).rejects.toThrow(/already undone/);
+    link(first, second);
+    // A later sale on one till, seen on the other: the two histories have met.
+    const later = await first.sellAtCounter({ productId: id, quantity: 1 });
+    await eventually(() => second.stockHistory().some((m) => m.id === later), 10_000, 'merged');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([stockOf(first), stockOf(second)]).toEqual([9, 9]);
+    expect(first.stockHistory().filter((m) => m.kind === 'undo')).toHaveLength(1);
+  });
+});

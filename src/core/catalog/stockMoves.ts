@@ -295,6 +295,16 @@ const RESERVATION_TAG = encoder.encode('souk-reservation-move-v1');
  * and event id, 16 hex each): the first 8 bytes of SHA-256(tag | vault | id). Derived, so
  * writing the fulfilment twice (a retry, another device) lands on the same entry.
  */
+/**
+ * The id of the undo of a move: derived from the move, so the same undo written on two devices
+ * of the shop while apart is one entry, and (filed under the same id in the stock counts,
+ * moveStockOnce) restores the stock once.
+ */
+export function undoMoveId(moveId: string): string {
+  return toHex(sha256(concatBytes(UNDO_TAG, fromHex(moveId))).subarray(0, 8));
+}
+const UNDO_TAG = new TextEncoder().encode('souk-undo-v1');
+
 export function reservationMoveId(ref: { vault: string; id: string }): string {
   return toHex(sha256(concatBytes(RESERVATION_TAG, fromHex(ref.vault), fromHex(ref.id))).subarray(0, 8));
 }

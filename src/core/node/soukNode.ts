@@ -58,7 +58,7 @@ import { NodeRadioSource } from './radioSource';
 import { exportTrail, indexTrail, shopTrail, trailEntryView, verifyTrailExport, type TrailEntryView, type TrailSource, type TrailVault, type TrailVerdict } from '../trade/auditTrail';
 import { encodeTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
 import { isExpired, msToNextUtcDay, roundQuantity, sellableStock, takeFefo, utcDay } from '../catalog/fefo';
-import { MOVE_NOTE_BYTES, SUPPLIER_BYTES } from '../catalog/stockMoves';
+import { MOVE_NOTE_BYTES, SUPPLIER_BYTES, undoMoveId } from '../catalog/stockMoves';
 import { roundToDay } from '../catalog/catalog';
 import { WireError } from '../wire/wireError';
 import { MAX_MINOR_UNITS, utf8Length } from '../vault/vaultLimits';
@@ -813,8 +813,9 @@ export class SoukNode implements SyncHost {
       const delta = roundQuantity(-move.delta);
       if (product.stock + delta < 0) throw new InputError('move', `Only ${product.stock} ${product.unit} in stock; undoing this move would take away ${-delta}`);
       if (product.stock + delta > MAX_QUANTITY) throw new InputError('move', `Stock cannot go above ${MAX_QUANTITY}`);
-      const undoId = this.newId();
-      draft.move(product.id, delta);
+      // Derived from the move and filed under that id in the stock counts: two devices undoing the same sale while apart put the stock back once.
+      const undoId = undoMoveId(moveId);
+      if (draft.hasMove(undoId) || !draft.moveOnce(product.id, undoId, delta)) throw new InputError('move', 'That move was already undone');
       draft.recordMove(undoId, {
         kind: 'undo',
         product: product.id,

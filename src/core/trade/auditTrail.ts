@@ -1,3 +1,4 @@
+import { tradeValues } from '../vault/vaultShape';
 import * as A from '@automerge/automerge';
 import { acceptBundle } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
@@ -528,6 +529,7 @@ export function verifyTrailExport(json: string, expectedVaultIds?: readonly stri
     if (!Array.isArray(file.vaults) || !Array.isArray(file.events)) return (problems.push('the file has no vaults or events list'), verdict([], []));
     if (file.vaults.length > MAX_TRAIL_VAULTS) return (problems.push(`the file lists ${file.vaults.length} vaults, over ${MAX_TRAIL_VAULTS}`), verdict([], []));
     if (file.events.length > MAX_TRAIL_EVENTS) return (problems.push(`the file lists ${file.events.length} events, over ${MAX_TRAIL_EVENTS}`), verdict([], []));
+    if (period.from > period.to) return (problems.push('the period ends before it starts'), verdict([], []));
     const trailPeriod = { from: period.from, to: period.to };
 
     const vaults = new Map<string, CheckedVault>();
@@ -573,11 +575,13 @@ export function verifyTrailExport(json: string, expectedVaultIds?: readonly stri
         if (!listed.has(refKey(ref))) problems.push(`${event.name} ${event.id} (vault ${short(event.vaultId)}) derives from ${ref.id} of vault ${ref.vault.slice(0, 8)}, which the file does not hold`);
       }
     }
-    // The exporting shop's every event in the period is listed: nothing of its own is left out.
-    const own = shop ? vaults.get(shop) : undefined;
-    for (const event of own?.content.trade ?? []) {
-      if (event.time >= trailPeriod.from && event.time < trailPeriod.to && !listed.has(refKey({ vault: vaultPrefix(shop!), id: event.id }))) {
-        problems.push(`the exporting shop's ${TRADE_EVENT_TYPES[event.type].name} ${event.id} is in the period but not listed`);
+    // Every event in the period of the exporting shop, and of each shop the reader expects, is listed: nothing of theirs is left out.
+    const whole = new Set([...(shop ? [shop] : []), ...(expectedVaultIds ?? []).map((id) => id.toLowerCase())]);
+    for (const vaultId of whole) {
+      for (const event of vaults.get(vaultId)?.content.trade ?? []) {
+        if (event.time >= trailPeriod.from && event.time < trailPeriod.to && !listed.has(refKey({ vault: vaultPrefix(vaultId), id: event.id }))) {
+          problems.push(`${vaultId === shop ? "the exporting shop's" : `shop ${short(vaultId)}'s`} ${TRADE_EVENT_TYPES[event.type].name} ${event.id} is in the period but not listed`);
+        }
       }
     }
     return verdict(events, [...vaults.values()].map((v) => ({ vaultId: v.vaultId, shop: v.content.profile.name })), { period: trailPeriod, shop });
@@ -595,7 +599,8 @@ function checkEvent(raw: unknown, vaults: ReadonlyMap<string, CheckedVault>, per
   const vault = vaults.get(vaultId);
   if (!vault) return void problems.push(`${where}: its vault is not in the file or did not verify`);
   const trade = vault.doc.trade;
-  const stored = trade && Object.hasOwn(trade, id) ? trade[id] : undefined;
+  // The value every node reads: of several written concurrently, the smallest bytes (vaultShape.ts readTrade).
+  const stored = tradeValues(vault.doc, id).sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1))[0];
   if (!(stored instanceof Uint8Array)) return void problems.push(`${where}: the vault's signed document holds no such event`);
   if (typeof raw.bytes !== 'string' || raw.bytes.length > 2048 || !/^(?:[0-9a-f]{2})*$/.test(raw.bytes) || !bytesEqual(fromHex(raw.bytes), stored)) {
     return void problems.push(`${where}: its bytes differ from the signed document's`);
@@ -621,6 +626,8 @@ function checkEvent(raw: unknown, vaults: ReadonlyMap<string, CheckedVault>, per
     .map((opId) => opId.slice(opId.indexOf('@') + 1));
   const device = devices.find((d) => writers.includes(actorOfDevice(d.publicKey)));
   if (!device) return void problems.push(`${where}: written by ${writers.map(short).join(', ') || 'nobody'}, not by the device ${event.device} it names`);
+  const revoked = vault.content.revocations.find((r) => r.publicKey === device.publicKey);
+  if (revoked && event.time * 1000 > revoked.revokedAt) return void problems.push(`${where}: dated after its device ${event.device} was removed from the shop`);
   return {
     vaultId,
     shop: vault.content.profile.name,
