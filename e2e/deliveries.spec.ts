@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, offerCard, openSouk, reserveOffer, view } from './shop';
 
 async function deliveries(page: Page): Promise<void> {
   await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Deliveries' }).click();
@@ -72,13 +72,8 @@ test('seller, buyer and driver: reserve → accept → fulfil → request delive
   await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
   await expectPeers(seller.page, 2);
   await view(buyer.page, 'Marketplace');
-  const card = offerCard(buyer.page, 'Honey', 'Hill Honey');
-  await expect(card).toContainText('10 each available', { timeout: 30_000 });
-  await card.getByRole('button', { name: 'Reserve Honey' }).click();
-  const form = card.getByRole('form', { name: 'Reserve Honey' });
-  await form.getByLabel(/Quantity/).fill('3');
-  await form.getByRole('button', { name: 'Send request' }).click();
-  await expect(form.getByRole('status')).toContainText('Request sent');
+  await expect(offerCard(buyer.page, 'Honey', 'Hill Honey')).toContainText('10 each available', { timeout: 30_000 });
+  await reserveOffer(buyer.page, 'Honey', 'Hill Honey', 3);
 
   await view(seller.page, 'Reservations');
   const sale = seller.page.getByRole('listitem', { name: /Request: 3 each Honey by Valley Grocer/ });

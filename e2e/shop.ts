@@ -127,3 +127,16 @@ export async function whenOfflineReady(page: Page): Promise<void> {
   await page.evaluate(() => navigator.serviceWorker.ready);
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
 }
+
+/** Reserves a quantity of another shop's offer from the Marketplace, with a note, and waits for "Request sent". */
+export async function reserveOffer(page: Page, product: string, seller: string, quantity: number, note = ''): Promise<void> {
+  await view(page, 'Marketplace');
+  const card = offerCard(page, product, seller);
+  await expect(card).toBeVisible({ timeout: 30_000 });
+  await card.getByRole('button', { name: `Reserve ${product}` }).click();
+  const form = card.getByRole('form', { name: `Reserve ${product}` });
+  await form.getByLabel(/Quantity/).fill(String(quantity));
+  if (note) await form.getByLabel('Note to the seller').fill(note);
+  await form.getByRole('button', { name: 'Send request' }).click();
+  await expect(form.getByRole('status')).toContainText('Request sent');
+}

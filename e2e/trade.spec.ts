@@ -1,21 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, offerCard, openSouk, reserveOffer, view } from './shop';
 
 /** A reservation's card as one side lists it. */
 function reservation(page: Page, label: RegExp) {
   return page.getByRole('listitem', { name: label });
 }
 
-async function reserve(page: Page, product: string, seller: string, quantity: number, note: string): Promise<void> {
-  await view(page, 'Marketplace');
-  const card = offerCard(page, product, seller);
-  await card.getByRole('button', { name: `Reserve ${product}` }).click();
-  const form = card.getByRole('form', { name: `Reserve ${product}` });
-  await form.getByLabel(/Quantity/).fill(String(quantity));
-  await form.getByLabel('Note to the seller').fill(note);
-  await form.getByRole('button', { name: 'Send request' }).click();
-  await expect(form.getByRole('status')).toContainText('Request sent');
-}
 
 test('reserve → accept by hand → fulfil between two shops, each step visible on both sides', async ({ browser }) => {
   const seller = await openSouk(browser);
@@ -27,7 +17,7 @@ test('reserve → accept by hand → fulfil between two shops, each step visible
   await view(buyer.page, 'Marketplace');
   await expect(offerCard(buyer.page, 'Honey', 'Hill Honey')).toContainText('10 each available', { timeout: 30_000 });
 
-  await reserve(buyer.page, 'Honey', 'Hill Honey', 3, 'for the Friday market');
+  await reserveOffer(buyer.page, 'Honey', 'Hill Honey', 3, 'for the Friday market');
   await view(buyer.page, 'Reservations');
   const asBuyer = reservation(buyer.page, /Your request: 3 each Honey from Hill Honey/);
   // The seller answers by hand (the default rule): the node marks it seen.
@@ -79,7 +69,7 @@ test('a reservation made while the seller is offline completes once the seller i
   // The seller closes Souk: its node stops with its last page.
   await seller.page.close();
   await expectPeers(buyer.page, 0);
-  await reserve(buyer.page, 'Honey', 'Hill Honey', 2, 'when you open');
+  await reserveOffer(buyer.page, 'Honey', 'Hill Honey', 2, 'when you open');
   await view(buyer.page, 'Reservations');
   const asBuyer = reservation(buyer.page, /Your request: 2 each Honey from Hill Honey/);
   await expect(asBuyer.getByRole('status', { name: 'State' })).toHaveText('Sent — waiting for the seller');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, view } from './shop';
+import { addOffer, createShop, expectPeers, offerCard, openSouk, reserveOffer, view } from './shop';
 
 /**
  * The Trail page: a period's export downloads as a souk-audit-trail file, the page verifies it
@@ -58,13 +58,8 @@ test('a sale made through a reservation walks back to its request and offer on t
   await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
   await expectPeers(buyer.page, 1);
   await view(buyer.page, 'Marketplace');
-  const card = offerCard(buyer.page, 'Honey', 'Hill Honey');
-  await expect(card).toContainText('10 each available', { timeout: 30_000 });
-  await card.getByRole('button', { name: 'Reserve Honey' }).click();
-  const form = card.getByRole('form', { name: 'Reserve Honey' });
-  await form.getByLabel(/Quantity/).fill('3');
-  await form.getByRole('button', { name: 'Send request' }).click();
-  await expect(form.getByRole('status')).toContainText('Request sent');
+  await expect(offerCard(buyer.page, 'Honey', 'Hill Honey')).toContainText('10 each available', { timeout: 30_000 });
+  await reserveOffer(buyer.page, 'Honey', 'Hill Honey', 3);
 
   await view(seller.page, 'Reservations');
   const asSeller = seller.page.getByRole('listitem', { name: /Request: 3 each Honey by Valley Grocer/ });

@@ -1,3 +1,4 @@
+import { downloadFile } from '../downloadFile';
 import { useId, useRef, useState } from 'react';
 import type { CatalogImportPreview } from '../../core/node/soukNode';
 import { CATALOG_CSV_COLUMNS, CATALOG_CSV_MAX_BYTES } from '../../core/catalog/catalogCsv';
@@ -66,15 +67,7 @@ function ExportCatalog({ shopName }: { shopName: string }) {
     try {
       const text = await node.exportCatalog();
       const fileName = catalogFileName(shopName);
-      const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileName;
-      link.hidden = true;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      downloadFile(text, 'text/csv;charset=utf-8', fileName);
       setMessage(`Downloaded ${fileName}. It opens in any spreadsheet and imports back here unchanged.`);
     } catch (e) {
       setError(`The catalog could not be exported: ${errorText(e)}`);

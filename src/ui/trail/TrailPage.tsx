@@ -1,3 +1,4 @@
+import { downloadFile } from '../downloadFile';
 import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { TrailEntryView, TrailVerdict } from '../../core/trade/auditTrail';
 import type { EventRef } from '../../core/trade/tradeEvent';
@@ -132,15 +133,7 @@ function ExportTrail({ hasShop }: { hasShop: boolean }) {
       const json = await node.exportTrail(start, end);
       const count = list(JSON.parse(json).events).length;
       const fileName = `souk-trail-${from}-to-${to}.json`;
-      const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileName;
-      link.hidden = true;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      downloadFile(json, 'application/json', fileName);
       setMessage(`Downloaded ${fileName}: ${count} events with the signed vaults they come from. Anyone can check it with the shops’ public keys alone.`);
     } catch (e) {
       setError(`The trail could not be exported: ${errorText(e)}`);
