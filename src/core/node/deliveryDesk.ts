@@ -10,14 +10,17 @@ import {
   deliveryChain,
   deliveryOf,
   driverCapacities,
+  MAX_CAPACITY_WINDOW,
   MAX_DELIVERY_LEGS,
   nextDeadline,
-  openJobs,
+  openJobsOf,
   proposeDrivers,
   type Capacity,
   type Delivery,
   type DeliveryLeg,
   type HandOver,
+  type KnownOf,
+  type OpenJobs,
   type ProposedDriver,
   type RoleOf,
 } from '../trade/deliveryBook';
@@ -29,9 +32,16 @@ export const MAX_PROPOSED_DRIVERS = 10;
 /** Jobs one driver may have open (offered, accepted, picked up) before it is proposed no more, and accepts no more. */
 export const MAX_OPEN_JOBS_PER_DRIVER = 20;
 /** Replacements the seller's node writes in one pass (the rest in the next). */
-const REPLACEMENTS_PER_PASS = 16;
-/** A capacity window is at most this long (seconds). */
-export const MAX_CAPACITY_WINDOW = 31 * 24 * 3600;
+export const REPLACEMENTS_PER_PASS = 16;
+/** Stalled deliveries the seller's node looks for a driver for in one pass, placed or not (the rest in the next). */
+export const STALLED_TRIES_PER_PASS = 16;
+/** Drivers neither trusted nor met that the node itself hands one chain to; after that it hands on to known drivers only, or waits for the merchant. */
+export const MAX_UNKNOWN_DRIVERS_PER_CHAIN = 3;
+/** Deliveries a view lists per side (seller, buyer); a driver's jobs. The rest are counted ("and N more"). */
+export const MAX_DELIVERIES_SHOWN = 200;
+export const MAX_DRIVER_JOBS_SHOWN = 100;
+/** A capacity window is at most this long, and ends at most this far ahead (seconds). */
+export { MAX_CAPACITY_WINDOW };
 /** Default windows of a delivery request, from when it is written (seconds). */
 export const DEFAULT_DELIVERY_WINDOWS = { answer: 30 * 60, pickUp: 2 * 3600, deliver: 24 * 3600 };
 /** The longest a delivery may be given (seconds). */
@@ -54,6 +64,10 @@ export interface DeliveryHost {
   edit(check: () => void, shareEdit: (draft: SharedVaultDoc) => void): Promise<void>;
   refuse(where: string, reason: string): void;
   closed(): boolean;
+  /** Whether the merchant marked this vault (full id) trusted. */
+  trusted(vaultId: string): boolean;
+  /** Whether this node met this vault's shop (full id) directly. */
+  met(vaultId: string): boolean;
 }
 
 export interface DeliveryLegView extends DeliveryLeg {
@@ -86,6 +100,8 @@ export interface DeliveryBoard {
   /** A driver's own latest capacity (window not past), if any. */
   capacity: Capacity | null;
   deliveries: DeliveryView[];
+  /** Deliveries not listed (past MAX_DELIVERIES_SHOWN per side, MAX_DRIVER_JOBS_SHOWN jobs): "and N more". */
+  more: number;
   /** A seller's fulfilled sales with no delivery yet. */
   awaiting: ReservationView[];
 }
@@ -103,6 +119,9 @@ export class DeliveryDesk {
   private again = false;
   private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
+  /** Stalled deliveries (their current request) for which no driver was found, while the drivers are as `noDriverKey` says. */
+  private noDriver = new Set<string>();
+  private noDriverKey = '';
 
   constructor(private readonly host: DeliveryHost) {}
 
@@ -126,6 +145,10 @@ export class DeliveryDesk {
     };
   }
 
+  private known(): KnownOf {
+    return (id) => (this.host.trusted(id) ? 'trusted' : this.host.met(id) ? 'met' : 'unknown');
+  }
+
   private nameOf(id: string): string {
     const shop = this.host.shop();
     if (shop && (id === shop.id || id === vaultPrefix(shop.id))) return shop.content.profile.name;
@@ -135,16 +158,41 @@ export class DeliveryDesk {
 
   // ------------------------------------------------------------------ views
 
-  deliveries(): DeliveryView[] {
+  /** Every delivery this node takes part in, with its side, newest first (not bounded: for counts and checks). */
+  private mine(): { d: Delivery; side: DeliveryView['side'] }[] {
     const shop = this.host.shop();
     if (!shop) return [];
     const own = vaultPrefix(shop.id);
-    const out: DeliveryView[] = [];
+    const out: { d: Delivery; side: DeliveryView['side'] }[] = [];
     for (const d of allDeliveries(this.host.index(), this.now())) {
       const side = vaultPrefix(d.seller) === own ? 'seller' : d.reservation.vault === own ? 'buyer' : d.legs.some((l) => l.driverPrefix === own) ? 'driver' : undefined;
-      if (side) out.push(this.viewOf(d, side, own));
+      if (side) out.push({ d, side });
     }
     return out;
+  }
+
+  /** The deliveries this node takes part in, newest first: at most MAX_DELIVERIES_SHOWN per side, MAX_DRIVER_JOBS_SHOWN jobs. */
+  deliveries(): DeliveryView[] {
+    return this.listed(this.mine()).shown;
+  }
+
+  private listed(all: { d: Delivery; side: DeliveryView['side'] }[]): { shown: DeliveryView[]; more: number } {
+    const shop = this.host.shop();
+    if (!shop) return { shown: [], more: 0 };
+    const own = vaultPrefix(shop.id);
+    const bound = { seller: MAX_DELIVERIES_SHOWN, buyer: MAX_DELIVERIES_SHOWN, driver: MAX_DRIVER_JOBS_SHOWN };
+    const count = { seller: 0, buyer: 0, driver: 0 };
+    const shown: DeliveryView[] = [];
+    let more = 0;
+    for (const { d, side } of all) {
+      if (count[side] >= bound[side]) {
+        more += 1;
+        continue;
+      }
+      count[side] += 1;
+      shown.push(this.viewOf(d, side, own));
+    }
+    return { shown, more };
   }
 
   private viewOf(d: Delivery, side: DeliveryView['side'], own: string): DeliveryView {
@@ -174,13 +222,14 @@ export class DeliveryDesk {
   board(): DeliveryBoard {
     const shop = this.host.shop();
     const role = shop?.content.profile.role ?? 'shop';
-    if (!shop) return { role, capacity: null, deliveries: [], awaiting: [] };
+    if (!shop) return { role, capacity: null, deliveries: [], more: 0, awaiting: [] };
     const own = vaultPrefix(shop.id);
     const capacity = role === 'driver' ? (driverCapacities(this.host.index(), this.roleOf(), this.now()).find((c) => c.driverPrefix === own) ?? null) : null;
-    const deliveries = this.deliveries();
-    const delivering = new Set(deliveries.map((d) => `${d.reservation.vault}:${d.reservation.id}`));
+    const all = this.mine();
+    const { shown, more } = this.listed(all);
+    const delivering = new Set(all.map(({ d }) => `${d.reservation.vault}:${d.reservation.id}`));
     const awaiting = this.host.reservations().filter((r) => r.side === 'seller' && r.state === 'fulfilled' && !delivering.has(`${r.request.vault}:${r.request.id}`));
-    return { role, capacity, deliveries, awaiting };
+    return { role, capacity, deliveries: shown, more, awaiting };
   }
 
   // ------------------------------------------------------------------ driver
@@ -232,9 +281,10 @@ export class DeliveryDesk {
         if (!current) throw new InputError('delivery', 'Too late: the seller gave this job to another driver');
         if (leg.acceptedAt !== null || leg.declined) throw new InputError('delivery', `You already ${leg.declined ? 'declined' : 'accepted'} this job`);
         if (accept) {
-          const open = openJobs(allDeliveries(this.host.index(), this.now())).get(vaultPrefix(shop.id));
-          const accepted = this.deliveries().filter((d) => d.mineIsCurrent && (d.state === 'accepted' || d.state === 'pickedUp')).length;
-          if (accepted >= MAX_OPEN_JOBS_PER_DRIVER || (open?.count ?? 0) > MAX_OPEN_JOBS_PER_DRIVER) throw new InputError('delivery', `You have ${accepted} jobs open; deliver some first`);
+          // Only jobs this driver accepted count (anyone may name it on a request).
+          const own = vaultPrefix(shop.id);
+          const accepted = this.mine().filter(({ d }) => d.current.driverPrefix === own && d.current.acceptedAt !== null && d.current.deliveredAt === null).length;
+          if (accepted >= MAX_OPEN_JOBS_PER_DRIVER) throw new InputError('delivery', `You have ${accepted} jobs open; deliver some first`);
         }
         const base = { time: this.now(), device: shop.deviceKey.slice(0, 8), delivery: ref };
         event = accept ? { type: 'deliveryAccepted', ...base } : { type: 'deliveryDeclined', ...base, text: text.trim() };
@@ -263,6 +313,7 @@ export class DeliveryDesk {
         if (leg.acceptedAt === null) throw new InputError('delivery', leg.declined ? 'You declined this job' : 'Accept the job first');
         if (leg.deliveredAt !== null) throw new InputError('delivery', 'You already reported this job delivered');
         if (slot === 'pickup' && leg.pickedUpAt !== null) throw new InputError('delivery', 'You already reported the pick-up');
+        if (slot === 'delivered' && leg.pickedUpAt === null) throw new InputError('delivery', 'Report the pick-up first');
         const base = { time: this.now(), device: shop.deviceKey.slice(0, 8), delivery: ref };
         bytes = encodeTradeEvent(slot === 'pickup' ? { type: 'deliveryPickedUp', ...base } : { type: 'deliveryDelivered', ...base });
       },
@@ -300,6 +351,7 @@ export class DeliveryDesk {
       now,
       maxOpen: MAX_OPEN_JOBS_PER_DRIVER,
       limit: MAX_PROPOSED_DRIVERS,
+      known: this.known(),
     }).map((p) => ({ ...p, name: this.nameOf(p.driver) }));
   }
 
@@ -390,24 +442,72 @@ export class DeliveryDesk {
     });
   }
 
-  /** The seller's deliveries whose current driver declined or went silent, with a driver to hand on to. */
+  /**
+   * The seller's deliveries whose current driver declined or went silent, with a driver to hand
+   * on to. Bounded per pass: only the seller's own vault is read for its chains; open jobs and
+   * capacities are computed once; at most STALLED_TRIES_PER_PASS stalled deliveries are looked at
+   * (placed or not); one found with no driver is remembered and not looked at again until the
+   * drivers (capacities, open jobs, who is known) change. After MAX_UNKNOWN_DRIVERS_PER_CHAIN
+   * drivers neither trusted nor met, a chain is handed on to known drivers only.
+   */
   private dueReplacements(): { delivery: Delivery; driver: string }[] {
     const shop = this.host.shop();
     if (!shop) return [];
     const own = vaultPrefix(shop.id);
     const now = this.now();
     const index = this.host.index();
-    const mine = allDeliveries(index, now).filter((d) => vaultPrefix(d.seller) === own);
+    const mine = allDeliveries(index, now, [own]);
     const due: { delivery: Delivery; driver: string }[] = [];
     let next = Infinity;
     const roleOf = this.roleOf();
+    const known = this.known();
+    let pass: { jobs: OpenJobs; capacities: Capacity[] } | undefined;
+    const drivers = () => {
+      if (pass) return pass;
+      const jobs = openJobsOf(index, now);
+      const capacities = driverCapacities(index, roleOf, now);
+      const key = [
+        capacities.map((c) => `${c.id}:${c.driverPrefix}:${known(c.driver)}`).join(','),
+        [...jobs].map(([driver, j]) => `${driver}:${j.count}:${j.load}`).join(','),
+      ].join('|');
+      if (key !== this.noDriverKey || this.noDriver.size > 4096) {
+        this.noDriverKey = key;
+        this.noDriver.clear();
+      }
+      pass = { jobs, capacities };
+      return pass;
+    };
+    let tries = 0;
     for (const d of mine) {
       if (d.state === 'declined' || d.state === 'silent') {
-        if (d.legs.length >= MAX_DELIVERY_LEGS || due.length >= REPLACEMENTS_PER_PASS || d.truncated) continue;
+        if (d.legs.length >= MAX_DELIVERY_LEGS || d.truncated) continue;
+        const { jobs, capacities } = drivers();
+        const stall = `${d.current.ref.vault}:${d.current.ref.id}`;
+        if (this.noDriver.has(stall)) continue;
+        if (due.length >= REPLACEMENTS_PER_PASS || tries >= STALLED_TRIES_PER_PASS) {
+          // The rest in the next pass, in a second.
+          next = Math.min(next, now);
+          continue;
+        }
+        tries += 1;
         const windows = windowsOf(d);
         const tried = new Set(d.legs.map((l) => l.driverPrefix));
-        const [driver] = proposeDrivers(index, roleOf, { area: d.to, load: d.load, deliverBy: now + windows.deliver, exclude: tried, now, maxOpen: MAX_OPEN_JOBS_PER_DRIVER, limit: 1 });
+        const unknownTried = d.legs.filter((l) => known(l.driver) === 'unknown').length;
+        const [driver] = proposeDrivers(index, roleOf, {
+          area: d.to,
+          load: d.load,
+          deliverBy: now + windows.deliver,
+          exclude: tried,
+          now,
+          maxOpen: MAX_OPEN_JOBS_PER_DRIVER,
+          limit: 1,
+          known,
+          knownOnly: unknownTried >= MAX_UNKNOWN_DRIVERS_PER_CHAIN,
+          jobs,
+          capacities,
+        });
         if (driver) due.push({ delivery: d, driver: driver.driverPrefix });
+        else this.noDriver.add(stall);
       } else {
         const deadline = nextDeadline(d.current);
         if (deadline !== null) next = Math.min(next, deadline);

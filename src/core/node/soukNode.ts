@@ -1888,6 +1888,8 @@ export class SoukNode implements SyncHost {
         }, shareEdit),
       refuse: (where, reason) => this.refuse(where, reason),
       closed: () => this.closed,
+      trusted: (id) => this.trusted(id),
+      met: (id) => this.metShops.has(id),
     });
   }
 

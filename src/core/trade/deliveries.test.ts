@@ -49,7 +49,8 @@ describe('deliveries: a driver who goes silent is replaced', () => {
     await seller.setOffer(product, { quantity: 10, price: 500 });
     await seller.setTradeRules({ autoAcceptUpTo: 100, holdMinutes: 600 });
     const now = seconds(clock);
-    // Case and spaces of the area do not matter; driver 1 can carry more, so it is proposed first.
+    // Case and spaces of the area do not matter; the seller trusts driver 1, so it is proposed first.
+    await seller.setTrusted(vaultOf(driver1), true);
     await driver1.announceCapacity({ area: 'new  town', load: 10, from: now, until: now + 8 * 3600 });
     await driver2.announceCapacity({ area: 'New Town', load: 5, from: now, until: now + 8 * 3600 });
     await expect(seller.announceCapacity({ area: 'New Town', load: 5, from: now, until: now + 3600 })).rejects.toThrow(/Only a driver/);

@@ -37,6 +37,8 @@ const reservation: EventRef = { vault: P(BUYER), id: '0101010101010101' };
 const requestEvent = ev(reservation.id, { type: 'reservationRequested', time: T0, device: DEVICE, seller: P(SELLER), product: 'saffron', quantity: 3, price: 500, note: '' });
 const fulfilled = ev(slotId('close', reservation), { type: 'offerFulfilled', time: T0 + 10, device: DEVICE, request: reservation, quantity: 3, price: 500, takes: [] });
 const accepted = ev(slotId('answer', reservation), { type: 'reservationAccepted', time: T0 + 5, device: DEVICE, request: reservation, quantity: 3, holdUntil: T0 + 9999, takes: [] });
+/** The seller's side of the sale: a chain counts only for a held reservation its vault accepted and fulfilled. */
+const sale = [accepted, fulfilled];
 
 function deliveryRequest(driver: string, time: number, replaces: string | null, load = 3): TradeEventOf<'deliveryRequested'> {
   const event = ev(deliveryRequestId(reservation, replaces), {
@@ -115,15 +117,16 @@ describe('deliveryBook', () => {
     expect(at([step('deliveryAccepted', first, T0 + 50), step('deliveryPickedUp', first, T0 + 60)], T0 + 100).state).toBe('pickedUp');
     const done = [step('deliveryAccepted', first, T0 + 50), step('deliveryPickedUp', first, T0 + 60), step('deliveryDelivered', first, T0 + 70)];
     expect(at(done, T0 + 100).state).toBe('delivered');
-    // Picked up or delivered without an acceptance does not count.
+    // Picked up or delivered without an acceptance does not count; delivered without a pick-up neither.
     expect(at([step('deliveryDelivered', first, T0 + 70)], T0 + 100).state).toBe('proposed');
+    expect(at([step('deliveryAccepted', first, T0 + 50), step('deliveryDelivered', first, T0 + 70)], T0 + 100).state).toBe('accepted');
     const index = indexOf({ [SELLER]: seller, [BUYER]: [requestEvent], [D1]: done });
     expect(index.reservation(reservation, 'buyer', T0 + 100)!.state).toBe('delivered');
     expect(indexOf({ [SELLER]: seller, [BUYER]: [requestEvent], [D1]: done.slice(0, 2) }).reservation(reservation, 'buyer', T0 + 100)!.state).toBe('fulfilled');
   });
 
   it('a leg past the deadline of its due step is silent', () => {
-    const index = (driver: TradeEvent[]) => indexOf({ [SELLER]: [fulfilled, first], [D1]: driver });
+    const index = (driver: TradeEvent[]) => indexOf({ [SELLER]: [...sale, first], [BUYER]: [requestEvent], [D1]: driver });
     expect(deliveryOf(index([]), P(SELLER), reservation, first.answerBy)!.state).toBe('proposed');
     expect(deliveryOf(index([]), P(SELLER), reservation, first.answerBy + 1)!.state).toBe('silent');
     const acceptedStep = [step('deliveryAccepted', first, T0 + 50)];
@@ -135,7 +138,7 @@ describe('deliveryBook', () => {
 
   it('a chain: the replaced leg is ignored, its late steps shown, the hand-over named with its reason', () => {
     const index = indexOf({
-      [SELLER]: [fulfilled, first, second],
+      [SELLER]: [...sale, first, second],
       [BUYER]: [requestEvent],
       // Driver 1 accepts after it was replaced; driver 2 delivers.
       [D1]: [step('deliveryAccepted', first, T0 + 2500), step('deliveryPickedUp', first, T0 + 2600)],
@@ -149,11 +152,12 @@ describe('deliveryBook', () => {
     expect(d.current.driver).toBe(D2);
     expect(d.handOvers).toEqual([{ from: D1, to: D2, at: T0 + 2000, reason: 'no answer' }]);
     expect(allDeliveries(index, T0 + 3000)).toHaveLength(1);
-    // A replaced leg that had accepted before it was replaced was replaced for not picking up.
-    const late = indexOf({ [SELLER]: [first, second], [D1]: [step('deliveryAccepted', first, T0 + 100)] });
-    expect(deliveryOf(late, P(SELLER), reservation, T0 + 3000)!.legs[0]!.replacedBecause).toBe('not picked up');
+    // A replaced leg that had accepted before it was replaced, and was replaced after its pick-up deadline, was replaced for not picking up.
+    const afterPickUpBy = deliveryRequest(D2, first.pickUpBy + 60, first.id);
+    const late = indexOf({ [SELLER]: [...sale, first, afterPickUpBy], [BUYER]: [requestEvent], [D1]: [step('deliveryAccepted', first, T0 + 100)] });
+    expect(deliveryOf(late, P(SELLER), reservation, T0 + 9000)!.legs[0]!.replacedBecause).toBe('not picked up');
     // A driver's steps on a leg that names another driver do not count (its slot is that leg's, in the wrong vault).
-    const wrongVault = indexOf({ [SELLER]: [first], [D2]: [step('deliveryAccepted', first, T0 + 100)] });
+    const wrongVault = indexOf({ [SELLER]: [...sale, first], [BUYER]: [requestEvent], [D2]: [step('deliveryAccepted', first, T0 + 100)] });
     expect(deliveryOf(wrongVault, P(SELLER), reservation, T0 + 200)!.state).toBe('proposed');
   });
 
@@ -165,7 +169,7 @@ describe('deliveryBook', () => {
       chain.push(r);
       replaces = r.id;
     }
-    const d = deliveryOf(indexOf({ [SELLER]: chain }), P(SELLER), reservation, T0)!;
+    const d = deliveryOf(indexOf({ [SELLER]: [...sale, ...chain], [BUYER]: [requestEvent] }), P(SELLER), reservation, T0)!;
     expect(d.legs).toHaveLength(MAX_DELIVERY_LEGS);
     expect(d.truncated).toBe(true);
     // The buyer's request names SELLER: a chain in another vault for it is not a delivery.
@@ -173,7 +177,12 @@ describe('deliveryBook', () => {
     expect(deliveryOf(indexOf({ [other]: [first], [BUYER]: [requestEvent] }), P(other), reservation, T0)).toBeUndefined();
     // A request at the wrong id (not derived) is not part of the chain.
     const misplaced = { ...second, id: '0303030303030303' } as TradeEvent;
-    expect(deliveryOf(indexOf({ [SELLER]: [first, misplaced] }), P(SELLER), reservation, T0)!.legs).toHaveLength(1);
+    expect(deliveryOf(indexOf({ [SELLER]: [...sale, first, misplaced], [BUYER]: [requestEvent] }), P(SELLER), reservation, T0)!.legs).toHaveLength(1);
+    // A chain counts only for a held reservation its vault accepted and fulfilled.
+    expect(deliveryOf(indexOf({ [SELLER]: [...sale, first] }), P(SELLER), reservation, T0)).toBeUndefined();
+    expect(deliveryOf(indexOf({ [SELLER]: [accepted, first], [BUYER]: [requestEvent] }), P(SELLER), reservation, T0)).toBeUndefined();
+    expect(deliveryOf(indexOf({ [SELLER]: [fulfilled, first], [BUYER]: [requestEvent] }), P(SELLER), reservation, T0)).toBeUndefined();
+    expect(allDeliveries(indexOf({ [SELLER]: [first], [BUYER]: [requestEvent] }), T0)).toEqual([]);
   });
 
   it('capacity: the latest per driver vault, only drivers, window not past; matched by area text ignoring case and spaces', () => {
@@ -196,14 +205,67 @@ describe('deliveryBook', () => {
     expect(proposeDrivers(index, roles, { ...want, area: 'Harbour' })).toEqual([]);
     expect(proposeDrivers(index, roles, { ...want, now: T0 + 11 }).map((p) => p.driver)).toEqual([D1]);
     expect(proposeDrivers(index, roles, { ...want, limit: 1 })).toHaveLength(1);
-    // Open jobs take from a driver's free load and count against its limit.
+    // Open jobs (accepted by the driver) take from a driver's free load and count against its limit.
+    const job = deliveryRequest(D1, T0, null, 8);
     const busy = indexOf({
-      [D1]: [capacity('1000000000000002', 'New Town', 10, T0)],
+      [D1]: [capacity('1000000000000002', 'New Town', 10, T0), step('deliveryAccepted', job, T0 + 1)],
       [D2]: [capacity('2000000000000001', 'New Town', 4, T0)],
-      [SELLER]: [deliveryRequest(D1, T0, null, 8)],
+      [SELLER]: [...sale, job],
+      [BUYER]: [requestEvent],
     });
     expect(proposeDrivers(busy, roles, want).map((p) => [p.driver, p.free, p.openJobs])).toEqual([[D2, 4, 0]]);
     expect(proposeDrivers(busy, roles, { ...want, load: 2 }).map((p) => p.driver)).toEqual([D2, D1]);
     expect(proposeDrivers(busy, roles, { ...want, load: 2, maxOpen: 1 }).map((p) => p.driver)).toEqual([D2]);
+    // A job the driver has not accepted counts nothing: anyone can name a driver.
+    const named = indexOf({
+      [D1]: [capacity('1000000000000002', 'New Town', 10, T0)],
+      [D2]: [capacity('2000000000000001', 'New Town', 4, T0)],
+      [SELLER]: [...sale, job],
+      [BUYER]: [requestEvent],
+    });
+    expect(proposeDrivers(named, roles, want).map((p) => [p.driver, p.free, p.openJobs])).toEqual([
+      [D1, 10, 0],
+      [D2, 4, 0],
+    ]);
+  });
+
+  it('ranking: known drivers first, then fewest open jobs; a huge declared load buys nothing; a window longer than 31 days or ending later is ignored', () => {
+    const D4 = vault('4');
+    const index = indexOf({
+      [D1]: [capacity('1000000000000001', 'New Town', 1e9, T0)],
+      [D2]: [capacity('2000000000000001', 'New Town', 4, T0)],
+      [D3]: [capacity('3000000000000001', 'New Town', 4, T0)],
+      [D4]: [capacity('4000000000000001', 'New Town', 4, T0, 0xffffffff)],
+    });
+    const roles4: RoleOf = (prefix) => (prefix === P(D4) ? 'driver' : roles(prefix));
+    const want = { area: 'New Town', load: 3, deliverBy: T0 + 86400, now: T0 + 1, maxOpen: 20, limit: 10 };
+    // D4's window ends more than 31 days ahead: not read. A load of 1e9 ranks like any load that suffices (then by prefix).
+    expect(driverCapacities(index, roles4, T0 + 1).map((c) => c.driver)).not.toContain(D4);
+    expect(proposeDrivers(index, roles4, want).map((p) => p.driver)).toEqual([D1, D2, D3]);
+    const known = (id: string) => (id === D3 ? 'trusted' : id === D2 ? 'met' : 'unknown') as 'trusted' | 'met' | 'unknown';
+    expect(proposeDrivers(index, roles4, { ...want, known }).map((p) => [p.driver, p.known])).toEqual([
+      [D3, 'trusted'],
+      [D2, 'met'],
+      [D1, 'unknown'],
+    ]);
+    expect(proposeDrivers(index, roles4, { ...want, known, knownOnly: true }).map((p) => p.driver)).toEqual([D3, D2]);
+    // A window longer than 31 days is ignored as if not written: the driver's earlier announcement counts.
+    const long = indexOf({ [D2]: [capacity('2000000000000001', 'New Town', 4, T0), ev('2000000000000002', { type: 'deliveryCapacity', time: T0 + 5, device: DEVICE, area: 'Harbour', load: 4, from: T0 - 40 * 86400, until: T0 + 3600 })] });
+    expect(driverCapacities(long, roles, T0 + 10).map((c) => c.area)).toEqual(['New Town']);
+  });
+
+  it('a replaced driver cannot change the hand-over reason by dating its steps before the replacement', () => {
+    // Driver 1 never answered; the seller's node handed on after answerBy (and before pickUpBy).
+    const index = indexOf({
+      [SELLER]: [...sale, first, second],
+      [BUYER]: [requestEvent],
+      // Signed later, dated early: accepted, picked up and delivered "before" the replacement.
+      [D1]: [step('deliveryAccepted', first, T0 + 30), step('deliveryPickedUp', first, T0 + 40), step('deliveryDelivered', first, T0 + 50)],
+    });
+    const d = deliveryOf(index, P(SELLER), reservation, T0 + 2100)!;
+    expect(d.legs[0]!.replacedBecause).toBe('no answer');
+    expect(d.legs[0]!.acceptedAt).toBeNull();
+    expect(d.legs[0]!.late).toHaveLength(3);
+    expect(d.handOvers.map((h) => h.reason)).toEqual(['no answer']);
   });
 });

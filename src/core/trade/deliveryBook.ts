@@ -10,15 +10,23 @@ import { deliveryRequestId, slotId, type EventRef, type TradeEvent, type TradeEv
  * - The **seller** writes delivery requests into its own vault, one chain per reservation: the
  *   first at `deliveryRequestId(reservation, null)`, each replacement at
  *   `deliveryRequestId(reservation, <replaced id>)` (tradeEvent.ts), so the chain is a line
- *   whichever device writes it. The last request of the chain is the current one.
+ *   whichever device writes it. The last request of the chain is the current one. A chain is a
+ *   delivery only if the reservation it names is held, names the chain's vault as its seller,
+ *   and that seller accepted and fulfilled it (cheap checks first: made-up chains drop at once).
  * - The named **driver** answers in its own vault at the steps' derived ids (`answer`: accepted
  *   or declined, `pickup`, `delivered`) of the delivery request's reference.
  * - A replaced request's steps never count: they are shown as late.
+ * - A driver's open jobs count only the jobs it accepted (its own signed step), at most
+ *   MAX_JOBS_PER_SELLER from one seller vault.
  *
  * Bounded: a chain is read at most MAX_DELIVERY_LEGS long (a longer one stops there), refs are
  * resolved within the index only.
  */
 export const MAX_DELIVERY_LEGS = 8;
+/** A capacity window is at most this long, and ends at most this far ahead (seconds); a longer one is ignored on receipt. */
+export const MAX_CAPACITY_WINDOW = 31 * 24 * 3600;
+/** Open jobs one seller vault can add to one driver's count and load. */
+export const MAX_JOBS_PER_SELLER = 5;
 
 /** One driver's turn: a delivery request of the chain and that driver's steps on it. */
 export type LegState = 'proposed' | 'accepted' | 'pickedUp' | 'delivered' | 'declined' | 'silent' | 'replaced';
@@ -116,8 +124,7 @@ function stepOf(index: ReservationIndex, driver: string, slot: string, ref: Even
 /** The delivery requests of one reservation in the seller's vault, first to current, at most `max`. */
 export function deliveryChain(index: ReservationIndex, seller: string, reservation: EventRef, max = MAX_DELIVERY_LEGS): { requests: TradeEventOf<'deliveryRequested'>[]; truncated: boolean } {
   const requests: TradeEventOf<'deliveryRequested'>[] = [];
-  const held = index.event(reservation);
-  if (held && (held.type !== 'reservationRequested' || held.seller !== seller)) return { requests, truncated: false };
+  if (!isSaleOf(index, seller, reservation)) return { requests, truncated: false };
   let replaces: string | null = null;
   for (;;) {
     const next: TradeEventOf<'deliveryRequested'> | undefined = eventAt(index, seller, deliveryRequestId(reservation, replaces), 'deliveryRequested');
@@ -126,6 +133,20 @@ export function deliveryChain(index: ReservationIndex, seller: string, reservati
     requests.push(next);
     replaces = next.id;
   }
+}
+
+/**
+ * Whether `reservation` is a fulfilled sale of `seller`: the request is held and names the seller,
+ * and the seller's vault holds its acceptance and its fulfilment. Map look-ups only.
+ */
+export function isSaleOf(index: ReservationIndex, seller: string, reservation: EventRef): boolean {
+  const held = index.event(reservation);
+  if (!held || held.type !== 'reservationRequested' || held.seller !== seller || reservation.vault === seller) return false;
+  const sellerEvents = index.eventsOf(seller);
+  const accepted = sellerEvents?.get(slotId('answer', reservation));
+  if (accepted?.type !== 'reservationAccepted' || !sameRef(accepted.request, reservation)) return false;
+  const close = sellerEvents?.get(slotId('close', reservation));
+  return close?.type === 'offerFulfilled' && sameRef(close.request, reservation);
 }
 
 /** One leg's picture: its driver's steps, judged against its deadlines (current) or its replacement (replaced). */
@@ -164,9 +185,26 @@ function legOf(index: ReservationIndex, seller: string, request: TradeEventOf<'d
     if (answer.type === 'deliveryDeclined') leg.declined = { time: answer.time, text: answer.text };
     else leg.acceptedAt = answer.time;
   }
-  // Picked up and delivered count only after an acceptance.
+  // Picked up counts only after an acceptance, delivered only after a pick-up.
   if (counts(pickup) && leg.acceptedAt !== null) leg.pickedUpAt = pickup.time;
-  if (counts(delivered) && leg.acceptedAt !== null) leg.deliveredAt = delivered.time;
+  if (counts(delivered) && leg.pickedUpAt !== null) leg.deliveredAt = delivered.time;
+  if (replacedAt !== null) {
+    // The seller's node hands on only a declined leg, or one whose due step is past its deadline at
+    // the seller's own replacement time: a step the driver dated before the replacement (it may
+    // backdate it) but that the seller could not have seen then is late.
+    if (leg.deliveredAt !== null) {
+      leg.late.push(delivered!);
+      leg.deliveredAt = null;
+    }
+    if (leg.pickedUpAt !== null && replacedAt <= leg.deliverBy) {
+      leg.late.push(pickup!);
+      leg.pickedUpAt = null;
+    }
+    if (leg.acceptedAt !== null && leg.pickedUpAt === null && replacedAt <= leg.pickUpBy) {
+      leg.late.push(answer!);
+      leg.acceptedAt = null;
+    }
+  }
   leg.late.sort((a, b) => a.time - b.time);
 
   if (leg.deliveredAt !== null) leg.state = 'delivered';
@@ -231,12 +269,17 @@ export function isDelivered(index: ReservationIndex, seller: string, reservation
   return deliveryOf(index, seller, reservation, 0)?.state === 'delivered';
 }
 
-/** Every delivery whose chain a carried vault holds (each chain starts at its first request's derived id). */
-export function allDeliveries(index: ReservationIndex, now: number): Delivery[] {
+/**
+ * Every delivery whose chain a carried vault holds (each chain starts at its first request's
+ * derived id), or only those of `sellers` (vault prefixes). A chain whose reservation is not a
+ * fulfilled sale of its vault is dropped at its first map look-ups, before any hash is computed.
+ */
+export function allDeliveries(index: ReservationIndex, now: number, sellers?: Iterable<string>): Delivery[] {
   const out: Delivery[] = [];
-  for (const prefix of index.vaults.keys()) {
+  for (const prefix of sellers ?? index.vaults.keys()) {
     for (const event of index.eventsOf(prefix)?.values() ?? []) {
       if (event.type !== 'deliveryRequested' || event.replaces !== null) continue;
+      if (!isSaleOf(index, prefix, event.request)) continue;
       if (event.id !== deliveryRequestId(event.request, null)) continue;
       const delivery = deliveryOf(index, prefix, event.request, now);
       if (delivery) out.push(delivery);
@@ -245,28 +288,60 @@ export function allDeliveries(index: ReservationIndex, now: number): Delivery[] 
   return out.sort((a, b) => b.updatedAt - a.updatedAt || (a.reservation.id < b.reservation.id ? -1 : 1));
 }
 
-/** Legs still open (proposed, accepted, picked up, or silent and not yet replaced) per driver prefix, with their load. */
-export function openJobs(deliveries: readonly Delivery[]): Map<string, { count: number; load: number }> {
-  const jobs = new Map<string, { count: number; load: number }>();
+export type OpenJobs = Map<string, { count: number; load: number }>;
+
+/**
+ * Jobs a driver accepted and has not delivered (accepted, picked up, or silent after accepting,
+ * not yet replaced) per driver prefix, with their load. A request the driver never accepted counts
+ * nothing (anyone may name a driver), and one seller vault adds at most MAX_JOBS_PER_SELLER jobs.
+ */
+export function openJobs(deliveries: readonly Delivery[]): OpenJobs {
+  const jobs: OpenJobs = new Map();
+  const perSeller = new Map<string, number>();
   for (const d of deliveries) {
-    if (d.state === 'delivered' || d.state === 'declined') continue;
-    const was = jobs.get(d.current.driverPrefix) ?? { count: 0, load: 0 };
-    jobs.set(d.current.driverPrefix, { count: was.count + 1, load: Math.round((was.load + d.load) * 1000) / 1000 });
+    const leg = d.current;
+    if (leg.acceptedAt === null || leg.deliveredAt !== null || leg.declined) continue;
+    const key = `${leg.driverPrefix}:${leg.ref.vault}`;
+    const fromSeller = perSeller.get(key) ?? 0;
+    if (fromSeller >= MAX_JOBS_PER_SELLER) continue;
+    perSeller.set(key, fromSeller + 1);
+    const was = jobs.get(leg.driverPrefix) ?? { count: 0, load: 0 };
+    jobs.set(leg.driverPrefix, { count: was.count + 1, load: Math.round((was.load + d.load) * 1000) / 1000 });
   }
   return jobs;
 }
 
-/** Each driver's latest capacity (by time, then id), only from vaults whose profile names the driver role, window not past. */
+const openJobsCache = new WeakMap<ReservationIndex, { now: number; jobs: OpenJobs }>();
+
+/** openJobs of every carried delivery, kept per index and second (an index never changes). */
+export function openJobsOf(index: ReservationIndex, now: number): OpenJobs {
+  const kept = openJobsCache.get(index);
+  if (kept?.now === now) return kept.jobs;
+  const jobs = openJobs(allDeliveries(index, now));
+  openJobsCache.set(index, { now, jobs });
+  return jobs;
+}
+
+/** Whether a capacity's window is acceptable on receipt: at most MAX_CAPACITY_WINDOW long, ending at most MAX_CAPACITY_WINDOW after `now`, not past. */
+function capacityValid(event: TradeEventOf<'deliveryCapacity'>, now: number): boolean {
+  return event.until > now && event.until > event.from && event.until - event.from <= MAX_CAPACITY_WINDOW && event.until - now <= MAX_CAPACITY_WINDOW;
+}
+
+/**
+ * Each driver's latest capacity (by time, then id), only from vaults whose profile names the
+ * driver role, window not past. An announcement whose window is longer than MAX_CAPACITY_WINDOW,
+ * or ends more than MAX_CAPACITY_WINDOW ahead, is ignored (as if not written).
+ */
 export function driverCapacities(index: ReservationIndex, roleOf: RoleOf, now: number): Capacity[] {
   const out: Capacity[] = [];
   for (const prefix of index.vaults.keys()) {
     if (roleOf(prefix) !== 'driver') continue;
     let latest: TradeEventOf<'deliveryCapacity'> | undefined;
     for (const event of index.eventsOf(prefix)?.values() ?? []) {
-      if (event.type !== 'deliveryCapacity') continue;
+      if (event.type !== 'deliveryCapacity' || !capacityValid(event, now)) continue;
       if (!latest || event.time > latest.time || (event.time === latest.time && event.id > latest.id)) latest = event;
     }
-    if (!latest || latest.until <= now) continue;
+    if (!latest) continue;
     out.push({ driver: index.vaults.get(prefix) ?? prefix, driverPrefix: prefix, area: latest.area, load: latest.load, from: latest.from, until: latest.until, announcedAt: latest.time, id: latest.id });
   }
   return out;
@@ -276,32 +351,64 @@ export interface ProposedDriver extends Capacity {
   /** What the driver can still take: its load less its open jobs'. */
   free: number;
   openJobs: number;
+  /** How the seller's node knows the driver: a shop it trusts, one it met, or neither. */
+  known: 'trusted' | 'met' | 'unknown';
 }
+
+/** How the seller's node knows a driver (by its full vault id). */
+export type KnownOf = (driverId: string) => 'trusted' | 'met' | 'unknown';
+
+const KNOWN_RANK = { trusted: 0, met: 1, unknown: 2 } as const;
 
 /**
  * Drivers proposed for a delivery: latest capacity in `area` (areaKey equality), a window that
  * has not passed and begins before `deliverBy`, enough free load, fewer than `maxOpen` open
- * jobs, none of `exclude` (drivers already tried on this delivery). Fewest open jobs first, then
- * most free load, then the latest announcement; at most `limit`.
+ * jobs, none of `exclude` (drivers already tried on this delivery), and only known ones if
+ * `knownOnly`. Trusted drivers first, then met ones, then the rest; within each, fewest open
+ * jobs first, then min(free, load) (so a huge self-declared load buys nothing), then the
+ * latest announcement; at most `limit`. `jobs` and `capacities`, when given, are the pass's
+ * (computed once per pass, not per delivery).
  */
 export function proposeDrivers(
   index: ReservationIndex,
   roleOf: RoleOf,
-  want: { area: string; load: number; deliverBy: number; exclude?: ReadonlySet<string>; now: number; maxOpen: number; limit: number },
+  want: {
+    area: string;
+    load: number;
+    deliverBy: number;
+    exclude?: ReadonlySet<string>;
+    now: number;
+    maxOpen: number;
+    limit: number;
+    known?: KnownOf;
+    knownOnly?: boolean;
+    jobs?: OpenJobs;
+    capacities?: readonly Capacity[];
+  },
 ): ProposedDriver[] {
   const key = areaKey(want.area);
-  const jobs = openJobs(allDeliveries(index, want.now));
+  const jobs = want.jobs ?? openJobsOf(index, want.now);
   const out: ProposedDriver[] = [];
-  for (const capacity of driverCapacities(index, roleOf, want.now)) {
+  for (const capacity of want.capacities ?? driverCapacities(index, roleOf, want.now)) {
     if (want.exclude?.has(capacity.driverPrefix)) continue;
     if (areaKey(capacity.area) !== key) continue;
     if (capacity.from >= want.deliverBy) continue;
+    const known = want.known?.(capacity.driver) ?? 'unknown';
+    if (want.knownOnly && known === 'unknown') continue;
     const open = jobs.get(capacity.driverPrefix) ?? { count: 0, load: 0 };
     if (open.count >= want.maxOpen) continue;
     const free = Math.round((capacity.load - open.load) * 1000) / 1000;
     if (free < want.load) continue;
-    out.push({ ...capacity, free, openJobs: open.count });
+    out.push({ ...capacity, free, openJobs: open.count, known });
   }
-  out.sort((a, b) => a.openJobs - b.openJobs || b.free - a.free || b.announcedAt - a.announcedAt || (a.driverPrefix < b.driverPrefix ? -1 : 1));
+  const enough = (p: ProposedDriver) => Math.min(p.free, want.load);
+  out.sort(
+    (a, b) =>
+      KNOWN_RANK[a.known] - KNOWN_RANK[b.known] ||
+      a.openJobs - b.openJobs ||
+      enough(b) - enough(a) ||
+      b.announcedAt - a.announcedAt ||
+      (a.driverPrefix < b.driverPrefix ? -1 : 1),
+  );
   return out.slice(0, want.limit);
 }
