@@ -29,6 +29,7 @@ export function DeliveriesPage() {
         </>
       )}
       {board.role === 'driver' && others.length > 0 && <DeliveryList title="Deliveries to you or from you" deliveries={others} />}
+      {board.more > 0 && <p role="status">…and {board.more} more deliveries, not listed here.</p>}
     </section>
   );
 }
