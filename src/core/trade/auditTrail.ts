@@ -1,4 +1,4 @@
-import { tradeValues } from '../vault/vaultShape';
+import { tradeMaps, tradeValues } from '../vault/vaultShape';
 import * as A from '@automerge/automerge';
 import { acceptBundle } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
@@ -598,7 +598,6 @@ function checkEvent(raw: unknown, vaults: ReadonlyMap<string, CheckedVault>, per
   const where = `event ${id} of vault ${short(vaultId)}`;
   const vault = vaults.get(vaultId);
   if (!vault) return void problems.push(`${where}: its vault is not in the file or did not verify`);
-  const trade = vault.doc.trade;
   // The value every node reads: of several written concurrently, the smallest bytes (vaultShape.ts readTrade).
   const stored = tradeValues(vault.doc, id).sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1))[0];
   if (!(stored instanceof Uint8Array)) return void problems.push(`${where}: the vault's signed document holds no such event`);
@@ -618,8 +617,10 @@ function checkEvent(raw: unknown, vaults: ReadonlyMap<string, CheckedVault>, per
   // The change that wrote it must be the device's own (its Automerge actor), not another's in its name.
   const devices = vault.content.devices.filter((d) => d.publicKey.startsWith(event.device));
   // Every value at this key (one, or several written concurrently) with the id of the operation that wrote it, "counter@actor".
-  const objectId = A.getObjectId(trade as never);
-  const values = objectId ? (A.getBackend(vault.doc).getAll(objectId, id) as unknown[][]) : [];
+  const values = (tradeMaps(vault.doc) ?? []).flatMap((map) => {
+    const objectId = A.getObjectId(map as never);
+    return objectId ? (A.getBackend(vault.doc).getAll(objectId, id) as unknown[][]) : [];
+  });
   const writers = values
     .filter(([kind, value]) => kind === 'bytes' && value instanceof Uint8Array && bytesEqual(value, stored))
     .map((entry) => String(entry[2]))

@@ -3,7 +3,7 @@ import * as A from '@automerge/automerge';
 import { decodeTradeEvent, derivedFrom, encodeTradeEvent, slotId, TRADE_EVENT_TYPES, type NewTradeEvent, type TradeEvent } from './tradeEvent';
 import { WireError } from '../wire/wireError';
 import { fromHex, toHex } from '../wire/hex';
-import { readVaultContent } from '../vault/vaultShape';
+import { readVaultContent, tradeValues } from '../vault/vaultShape';
 import { OwnShop } from '../node/ownShop';
 import { generateKeyPair } from '../crypto/ed25519';
 
@@ -196,5 +196,27 @@ describe('trade events written concurrently', () => {
       d.trade!['00000000000000aa'] = encodeTradeEvent({ ...samples[1]!, device, quantity: 9 } as NewTradeEvent);
     });
     expect(() => readVaultContent(A.merge(A.clone(a), b), fromHex(shop.id))).toThrow(/written twice/);
+  });
+});
+
+describe('a shop made before trade, on two devices', () => {
+  it('each device creating the trade map while apart loses no event: both maps are read, and a rewrite check sees both', () => {
+    const shop = OwnShop.create(generateKeyPair(), { name: 'Stall', area: 'Old Town', currency: 'EUR' }, '', Date.now()).shop;
+    const device = shop.deviceKey.slice(0, 8);
+    // As a shop made before this version: no trade map.
+    const old = A.change(shop.doc, (d) => {
+      delete (d as { trade?: unknown }).trade;
+    });
+    const a = A.change(A.clone(old, { actor: 'aa'.repeat(16) }), (d) => {
+      d.trade = { '00000000000000a1': encodeTradeEvent({ ...samples[1]!, device } as NewTradeEvent) };
+    });
+    const b = A.change(A.clone(old, { actor: 'bb'.repeat(16) }), (d) => {
+      d.trade = { '00000000000000b1': encodeTradeEvent({ ...samples[0]!, device } as NewTradeEvent) };
+    });
+    const merged = A.merge(A.clone(a), b);
+    const ids = readVaultContent(merged, fromHex(shop.id)).trade!.map((e) => e.id).sort();
+    expect(ids).toEqual(['00000000000000a1', '00000000000000b1']);
+    expect(tradeValues(merged, '00000000000000a1')).toHaveLength(1);
+    expect(tradeValues(merged, '00000000000000b1')).toHaveLength(1);
   });
 });

@@ -207,7 +207,7 @@ export function readVaultContent(doc: unknown, vaultId?: Uint8Array): VaultConte
   } catch (error) {
     fail(`vault ${error instanceof Error ? error.message : String(error)}`);
   }
-  const trade = readTrade(doc.trade, new Set(checkedDevices.map((d) => d.publicKey.slice(0, 8))));
+  const trade = readTrade(tradeMaps(doc), new Set(checkedDevices.map((d) => d.publicKey.slice(0, 8))));
   return { profile: checkedProfile, devices: checkedDevices, revocations: checkedRevocations, offers, files, ...(trade ? { trade } : {}), packedBytes: setBytes };
 }
 
@@ -222,10 +222,27 @@ function valuesAt(map: Record<string, unknown>, key: string): unknown[] {
   return conflicts && Object.keys(conflicts).length > 1 ? Object.values(conflicts) : [map[key]];
 }
 
-/** The bytes of every value held under a trade event id (one, or several written concurrently). */
+/**
+ * The vault's trade maps: one, or several when devices of a shop made before trade created the
+ * map while apart (each its own map object under `trade`). Events are read from all of them, so
+ * none written into the map Automerge does not pick is lost. Undefined when there is none.
+ */
+export function tradeMaps(doc: unknown): unknown[] | undefined {
+  if (!isRecord(doc) || doc.trade === undefined) return undefined;
+  const maps = valuesAt(doc, 'trade');
+  if (maps.length > 4) fail(`vault has ${maps.length} trade maps`);
+  return maps;
+}
+
+/** The bytes of every value held under a trade event id (one, or several written concurrently), in every trade map. */
 export function tradeValues(doc: unknown, id: string): Uint8Array[] {
-  if (!isRecord(doc) || !isRecord(doc.trade) || !(id in doc.trade)) return [];
-  return valuesAt(doc.trade, id).filter((v): v is Uint8Array => v instanceof Uint8Array);
+  let maps: unknown[] | undefined;
+  try {
+    maps = tradeMaps(doc);
+  } catch {
+    return [];
+  }
+  return (maps ?? []).flatMap((map) => (isRecord(map) && id in map ? valuesAt(map, id) : [])).filter((v): v is Uint8Array => v instanceof Uint8Array);
 }
 
 /**
@@ -235,16 +252,21 @@ export function tradeValues(doc: unknown, id: string): Uint8Array[] {
  * same on every node. Any other event id with two values (a step written under an id its author
  * made, written again) makes the vault invalid.
  */
-function readTrade(value: unknown, devicePrefixes: ReadonlySet<string>): TradeEvent[] | undefined {
-  if (value === undefined) return undefined;
-  if (!isRecord(value)) fail('vault trade events are not a map');
+function readTrade(maps: unknown[] | undefined, devicePrefixes: ReadonlySet<string>): TradeEvent[] | undefined {
+  if (maps === undefined) return undefined;
+  for (const map of maps) if (!isRecord(map)) fail('vault trade events are not a map');
+  const records = maps as Record<string, unknown>[];
+  const ids = new Set<string>();
+  for (const map of records) for (const id of keysOf(map, 'trade events', MAX_TRADE_EVENTS)) ids.add(id);
+  if (ids.size > MAX_TRADE_EVENTS) fail(`vault has ${ids.size} trade events, limit ${MAX_TRADE_EVENTS}`);
   const events: TradeEvent[] = [];
   let bytes = 0;
-  for (const id of keysOf(value, 'trade events', MAX_TRADE_EVENTS)) {
+  for (const id of ids) {
     if (!EVENT_KEY.test(id)) fail('trade event id is not 16 hex digits');
-    const values = valuesAt(value, id);
+    const values = records.flatMap((map) => (id in map ? valuesAt(map, id) : []));
     if (values.length > 4) fail(`trade event ${id} has ${values.length} values`);
     let chosen: { event: TradeEvent; hex: string } | undefined;
+    const distinct = new Set<string>();
     for (const raw of values) {
       const encoded = bytesValue(raw, 'trade event');
       bytes += encoded.length;
@@ -258,8 +280,9 @@ function readTrade(value: unknown, devicePrefixes: ReadonlySet<string>): TradeEv
       if (!devicePrefixes.has(event.device)) fail(`trade event ${id} names a device the vault does not list`);
       const required = requiredId(event);
       if (required !== undefined && required !== id) fail(`trade event ${id} (${event.type}) is not at its derived id`);
-      if (values.length > 1 && required === undefined) fail(`trade event ${id} was written twice with different values`);
       const hex = toHex(encoded);
+      distinct.add(hex);
+      if (distinct.size > 1 && required === undefined) fail(`trade event ${id} was written twice with different values`);
       if (!chosen || hex < chosen.hex) chosen = { event, hex };
     }
     events.push(chosen!.event);
