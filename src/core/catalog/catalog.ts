@@ -40,12 +40,13 @@ function minorUnits(field: string, value: unknown): number {
   return value;
 }
 
-/** Quantities may be fractional (kilograms, litres) to three decimals. */
-export function quantity(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_QUANTITY) {
-    throw new InputError(field, `${field} must be a number from 0 to ${MAX_QUANTITY}`);
+/** Quantities may be fractional (kilograms, litres) to three decimals; `aboveZero` for what moves or is reserved. */
+export function quantity(field: string, value: unknown, { aboveZero = false } = {}): number {
+  const rounded = typeof value === 'number' ? Math.round(value * 1000) / 1000 : NaN;
+  if (!Number.isFinite(rounded) || rounded < 0 || rounded > MAX_QUANTITY || (aboveZero && rounded <= 0)) {
+    throw new InputError(field, `${field} must be a number ${aboveZero ? 'above 0' : 'from 0'} to ${MAX_QUANTITY}`);
   }
-  return Math.round(value * 1000) / 1000;
+  return rounded;
 }
 
 /** Rounds a date or date-time to its day, YYYY-MM-DD (UTC). */

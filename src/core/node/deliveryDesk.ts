@@ -24,7 +24,17 @@ import {
   type ProposedDriver,
   type RoleOf,
 } from '../trade/deliveryBook';
-import { AREA_BYTES, deliveryRequestId, encodeTradeEvent, NOTE_BYTES, slotId, vaultPrefix, type EventRef, type NewTradeEvent } from '../trade/tradeEvent';
+import {
+  AREA_BYTES,
+  deliveryRequestId,
+  encodeTradeEvent,
+  type EventRef,
+  type NewTradeEvent,
+  NOTE_BYTES,
+  putTradeEvent,
+  slotId,
+  vaultPrefix,
+} from '../trade/tradeEvent';
 import type { ReservationView } from './tradeDesk';
 
 /** Drivers proposed for one delivery. */
@@ -252,7 +262,7 @@ export class DeliveryDesk {
     const id = toHex(this.host.randomBytes(8));
     await this.host.edit(
       () => {},
-      (draft) => writeEvent(draft, id, bytes),
+      (draft) => putTradeEvent(draft, id, bytes),
     );
   }
 
@@ -289,7 +299,7 @@ export class DeliveryDesk {
         const base = { time: this.now(), device: shop.deviceKey.slice(0, 8), delivery: ref };
         event = accept ? { type: 'deliveryAccepted', ...base } : { type: 'deliveryDeclined', ...base, text: text.trim() };
       },
-      (draft) => writeEvent(draft, slotId('answer', ref), encodeTradeEvent(event!)),
+      (draft) => putTradeEvent(draft, slotId('answer', ref), encodeTradeEvent(event!)),
     );
   }
 
@@ -317,7 +327,7 @@ export class DeliveryDesk {
         const base = { time: this.now(), device: shop.deviceKey.slice(0, 8), delivery: ref };
         bytes = encodeTradeEvent(slot === 'pickup' ? { type: 'deliveryPickedUp', ...base } : { type: 'deliveryDelivered', ...base });
       },
-      (draft) => writeEvent(draft, slotId(slot, ref), bytes!),
+      (draft) => putTradeEvent(draft, slotId(slot, ref), bytes!),
     );
   }
 
@@ -397,7 +407,7 @@ export class DeliveryDesk {
         }
         written = this.requestEvent(shop, request, driver, sale.quantity, to, now, windows, existing?.current.ref.id ?? null);
       },
-      (draft) => writeEvent(draft, written!.id, written!.bytes),
+      (draft) => putTradeEvent(draft, written!.id, written!.bytes),
     );
     return { vault: own, id: written!.id };
   }
@@ -536,7 +546,7 @@ export class DeliveryDesk {
           }
         },
         (draft) => {
-          for (const { id, bytes } of writes) writeEvent(draft, id, bytes);
+          for (const { id, bytes } of writes) putTradeEvent(draft, id, bytes);
         },
       )
       .catch((error) => this.host.refuse('delivery', `handing on deliveries failed: ${error instanceof Error ? error.message : String(error)}`))
@@ -574,12 +584,6 @@ export class DeliveryDesk {
 function windowsOf(d: Delivery): { answer: number; pickUp: number; deliver: number } {
   const first = d.legs[0]!;
   return { answer: Math.max(60, first.answerBy - first.requestedAt), pickUp: Math.max(60, first.pickUpBy - first.requestedAt), deliver: Math.max(60, first.deliverBy - first.requestedAt) };
-}
-
-function writeEvent(draft: SharedVaultDoc, id: string, bytes: Uint8Array): void {
-  if (!draft.trade) draft.trade = {};
-  if (id in draft.trade) return;
-  draft.trade[id] = bytes;
 }
 
 function checkLoad(load: number): void {

@@ -56,10 +56,10 @@ import { lookAlikes, shopFingerprint } from './shopIdentity';
 import { DEFAULT_VAULT_BUDGET, VaultStore, type VaultBudget, type VaultRecord, type VaultStanding } from './vaultStore';
 import { NodeRadioSource } from './radioSource';
 import { exportTrail, indexTrail, shopTrail, trailEntryView, verifyTrailExport, type TrailEntryView, type TrailSource, type TrailVault, type TrailVerdict } from '../trade/auditTrail';
-import { encodeTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
+import { encodeTradeEvent, putTradeEvent, vaultPrefix, type NewTradeEvent } from '../trade/tradeEvent';
 import { isExpired, msToNextUtcDay, roundQuantity, sellableStock, takeFefo, utcDay } from '../catalog/fefo';
 import { MOVE_NOTE_BYTES, SUPPLIER_BYTES, undoMoveId } from '../catalog/stockMoves';
-import { roundToDay } from '../catalog/catalog';
+import { quantity as checkedQuantity, roundToDay } from '../catalog/catalog';
 import { WireError } from '../wire/wireError';
 import { MAX_MINOR_UNITS, utf8Length } from '../vault/vaultLimits';
 import {
@@ -139,14 +139,6 @@ function moveNote(note: string | undefined): string | undefined {
   const text = (note ?? '').trim();
   if (utf8Length(text) > MOVE_NOTE_BYTES) throw new InputError('Note', `Note is too long: the limit is ${MOVE_NOTE_BYTES} bytes`);
   return text || undefined;
-}
-
-/** A quantity a merchant typed for a move: above 0 (or 0 allowed, for a count), three decimals. */
-function validQuantity(value: number, positive: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_QUANTITY || (positive && roundQuantity(value) <= 0)) {
-    throw new InputError('Quantity', `Quantity must be a number ${positive ? 'above 0' : 'from 0'} to ${MAX_QUANTITY}`);
-  }
-  return roundQuantity(value);
 }
 
 /** One day of the merchant's (YYYY-MM-DD, `offset` minutes as Date.getTimezoneOffset gives them) as times in milliseconds. */
@@ -260,10 +252,9 @@ export class SoukNode implements SyncHost {
     return this.ownShop;
   }
   private set shop(shop: OwnShop | undefined) {
-    if (shop) shop.heldOf = (product) => this.heldOf(product);
+    if (shop) shop.heldOf = (product) => this.trade?.heldOf(product) ?? 0;
     this.ownShop = shop;
   }
-  private heldOf: (product: string) => number = () => 0;
   /** Reservations: requests, the seller's judgement, holds, fulfilment (tradeDesk.ts). */
   trade!: TradeDesk;
   /** Deliveries: drivers' capacity, the seller's requests and their hand-over, drivers' steps (deliveryDesk.ts). */
@@ -696,7 +687,7 @@ export class SoukNode implements SyncHost {
     const note = moveNote(input.note);
     if (input.kind === 'sale') return this.sellAtCounter({ productId, quantity: input.quantity, unitPrice: input.unitPrice, note });
     if (!['received', 'correction', 'waste'].includes(input.kind)) return Promise.reject(new InputError('Kind', 'Kind must be sale, received, correction or waste'));
-    const quantity = validQuantity(input.quantity, input.kind !== 'correction');
+    const quantity = checkedQuantity('Quantity', input.quantity, { aboveZero: input.kind !== 'correction' });
     return this.editShop((draft) => {
       const product = this.product(draft, productId);
       const moveId = this.newId();
@@ -715,7 +706,7 @@ export class SoukNode implements SyncHost {
 
   /** A sale at the counter: `quantity` at `unitPrice` (the product's price unless given), earliest expiry first. Returns the move id. */
   async sellAtCounter(input: { productId: string; quantity: number; unitPrice?: number; note?: string }): Promise<string> {
-    const quantity = validQuantity(input.quantity, true);
+    const quantity = checkedQuantity('Quantity', input.quantity, { aboveZero: true });
     const note = moveNote(input.note);
     if (input.unitPrice !== undefined && (!Number.isSafeInteger(input.unitPrice) || input.unitPrice < 0 || input.unitPrice > MAX_MINOR_UNITS)) {
       return Promise.reject(new InputError('Price', `Price must be a whole number of cents from 0 to ${MAX_MINOR_UNITS}`));
@@ -745,7 +736,7 @@ export class SoukNode implements SyncHost {
     const receipt = this.newId();
     const note = moveNote(input.note);
     try {
-      const quantity = validQuantity(input.quantity, true);
+      const quantity = checkedQuantity('Quantity', input.quantity, { aboveZero: true });
       const expiresOn = input.expiresOn ? roundToDay(input.expiresOn) : '';
       const receivedOn = input.receivedOn ? roundToDay(input.receivedOn) : utcDay(now);
       const supplier = (input.supplier ?? '').trim();
@@ -791,8 +782,7 @@ export class SoukNode implements SyncHost {
         return { result: { moveId, batchId: batch.id, receipt }, touched: [productId] };
       },
       (shared) => {
-        if (!shared.trade) shared.trade = {};
-        shared.trade[receipt] = receiptBytes;
+        putTradeEvent(shared, receipt, receiptBytes);
       },
     );
   }
@@ -1698,8 +1688,7 @@ export class SoukNode implements SyncHost {
     return this.editShop(
       () => ({ result: undefined, touched: [] }),
       (shared) => {
-        shared.trade ??= {};
-        for (const { id, bytes } of encoded) shared.trade[id] = bytes;
+        for (const { id, bytes } of encoded) putTradeEvent(shared, id, bytes);
       },
     );
   }
@@ -1860,9 +1849,6 @@ export class SoukNode implements SyncHost {
       trusted: (id) => this.trusted(id),
       met: (id) => this.metShops.has(id),
       edit: (edit, shareEdit) => this.editShop(edit, shareEdit),
-      setHeld: (held) => {
-        this.heldOf = held;
-      },
       refuse: (where, reason) => this.refuse(where, reason),
       changed: () => this.changed(),
       closed: () => this.closed,

@@ -7,18 +7,20 @@ import type { CatalogDraft } from './ownShop';
 import { holdsOf, REFUSAL_REASONS, ReservationIndex, type RefusalCode, type Reservation, type VaultEvents } from '../trade/reservationBook';
 import {
   encodeTradeEvent,
+  type EventRef,
   MAX_TAKES,
   MESSAGE_BYTES,
-  NOTE_BYTES,
-  slotId,
-  vaultPrefix,
-  type EventRef,
   type NewTradeEvent,
+  NOTE_BYTES,
+  putTradeEvent,
+  slotId,
   type Take,
   type TradeEvent,
+  vaultPrefix,
 } from '../trade/tradeEvent';
 import { utf8Length } from '../vault/vaultLimits';
-import { isExpired, sellableStock, utcDay } from '../catalog/fefo';
+import { isExpired, roundQuantity, sellableStock, utcDay } from '../catalog/fefo';
+import { quantity as checkedQuantity } from '../catalog/catalog';
 import { recordReservationMove } from './reservationMove';
 import { MAX_TRADE_EVENTS } from '../vault/vaultShape';
 
@@ -95,8 +97,6 @@ export interface TradeHost {
   busy(): boolean;
   /** An edit of the shop in the node's edit queue (editShop). */
   edit<T>(edit: (draft: CatalogDraft) => { result: T; touched: string[] }, shareEdit?: (draft: SharedVaultDoc) => void): Promise<T>;
-  /** The hold per product the shop's offers must leave out, as the next edit will compute offers. */
-  setHeld(held: (productId: string) => number): void;
   refuse(where: string, reason: string): void;
   changed(): void;
   closed(): boolean;
@@ -129,8 +129,11 @@ export class TradeDesk {
   private expiryAt = Infinity;
   private rescanQueued = false;
 
-  constructor(private readonly host: TradeHost) {
-    host.setHeld((product) => this.held.get(product) ?? 0);
+  constructor(private readonly host: TradeHost) {}
+
+  /** What the seller's accepted holds keep out of a product's shared offer (OwnShop.offerOf reads it). */
+  heldOf(productId: string): number {
+    return this.held.get(productId) ?? 0;
   }
 
   private held = new Map<string, number>();
@@ -300,7 +303,7 @@ export class TradeDesk {
     const seller = [...this.host.carried()].find((v) => v.id === sellerVaultId)?.content;
     const offer = seller?.offers.find((o) => o.productId === productId);
     if (!offer) throw new InputError('offer', 'That offer is no longer listed');
-    checkQuantity(quantity);
+    quantity = checkedQuantity('Quantity', quantity, { aboveZero: true });
     if (quantity > offer.quantity) throw new InputError('Quantity', `Only ${offer.quantity} ${offer.unit} offered`);
     if (utf8Length(note) > NOTE_BYTES) throw new InputError('Note', `A note is at most ${NOTE_BYTES} bytes`);
     this.rescan();
@@ -320,7 +323,7 @@ export class TradeDesk {
     const bytes = encodeTradeEvent(event);
     await this.edit(
       () => ({ result: undefined, touched: [] }),
-      (draft) => writeEvent(draft, id, bytes),
+      (draft) => putTradeEvent(draft, id, bytes),
     );
     return { vault: vaultPrefix(shop.id), id };
   }
@@ -341,7 +344,7 @@ export class TradeDesk {
         if (r.side === 'seller') this.releaseHold(r);
         return { result: undefined, touched: r.side === 'seller' ? [r.product] : [] };
       },
-      (draft) => writeEvent(draft, slotId('cancel', request), encodeTradeEvent({ type: 'reservationCancelled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, text })),
+      (draft) => putTradeEvent(draft, slotId('cancel', request), encodeTradeEvent({ type: 'reservationCancelled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, text })),
     );
   }
 
@@ -359,7 +362,7 @@ export class TradeDesk {
     const bytes = encodeTradeEvent({ type: 'reservationMessage', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, text: trimmed });
     await this.edit(
       () => ({ result: undefined, touched: [] }),
-      (draft) => writeEvent(draft, id, bytes),
+      (draft) => putTradeEvent(draft, id, bytes),
     );
   }
 
@@ -386,6 +389,7 @@ export class TradeDesk {
    */
   async fulfil(request: EventRef): Promise<void> {
     const shop = this.requireShop();
+    let sale: { quantity: number; price: number; takes: Take[] } | undefined;
     await this.edit(
       (draft) => {
         this.rescan();
@@ -402,17 +406,15 @@ export class TradeDesk {
         const receipts = new Map(product.batches.filter((b) => b.receipt).map((b) => [b.id, b.receipt!]));
         const named: Take[] = takes.flatMap((t) => (receipts.has(t.batch) ? [{ receipt: receipts.get(t.batch)!, quantity: t.quantity }] : [])).slice(0, MAX_TAKES);
         const after = draft.products.get(r.product)!;
-        const offered = after.offer ? { ...after.offer, quantity: Math.max(0, round3(after.offer.quantity - r.quantity)) } : null;
+        const offered = after.offer ? { ...after.offer, quantity: Math.max(0, roundQuantity(after.offer.quantity - r.quantity)) } : null;
         draft.put({ ...after, offer: offered, updatedAt: this.host.clock.now() });
-        r.takes = named;
         this.releaseHold(r);
-        this.pendingFulfil = { request, quantity: r.quantity, price, takes: r.takes };
+        sale = { quantity: r.quantity, price, takes: named };
         return { result: undefined, touched: [r.product] };
       },
       (draft) => {
-        const f = this.pendingFulfil!;
-        this.pendingFulfil = undefined;
-        writeEvent(draft, slotId('close', request), encodeTradeEvent({ type: 'offerFulfilled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request: f.request, quantity: f.quantity, price: f.price, takes: f.takes }));
+        const f = sale!;
+        putTradeEvent(draft, slotId('close', request), encodeTradeEvent({ type: 'offerFulfilled', time: this.nowSeconds(), device: shop.deviceKey.slice(0, 8), request, quantity: f.quantity, price: f.price, takes: f.takes }));
       },
     );
   }
@@ -439,13 +441,12 @@ export class TradeDesk {
         expiresOn: expiries[0] ?? null,
         receipts,
       });
-      writeEvent(draft, toHex(this.host.randomBytes(8)), bytes);
+      putTradeEvent(draft, toHex(this.host.randomBytes(8)), bytes);
     } catch {
       // An offer the codec cannot carry (an odd imported id) is still offered; its trail starts at the first sale.
     }
   }
 
-  private pendingFulfil: { request: EventRef; quantity: number; price: number; takes: Take[] } | undefined;
 
   /** When answering started waiting for the node to take what peers sent (ms), if it is waiting. */
   private waitingSince: number | undefined;
@@ -561,7 +562,7 @@ export class TradeDesk {
   }
 
   private releaseHold(r: Reservation): void {
-    const left = round3((this.held.get(r.product) ?? 0) - r.quantity);
+    const left = roundQuantity((this.held.get(r.product) ?? 0) - r.quantity);
     if (left > 0) this.held.set(r.product, left);
     else this.held.delete(r.product);
   }
@@ -627,7 +628,7 @@ export class TradeDesk {
           }
           // What may be sold today: expired batches left out, then what is already held.
           const sellable = sellableStock(draft.stockOf(r.product), draft.today);
-          const available = round3(Math.min(product.offer.quantity, sellable) - (this.held.get(r.product) ?? 0));
+          const available = roundQuantity(Math.min(product.offer.quantity, sellable) - (this.held.get(r.product) ?? 0));
           if (r.quantity > available) {
             refuse(1, available > 0 ? `Only ${available} ${product.unit} available` : 'None available');
             continue;
@@ -639,7 +640,7 @@ export class TradeDesk {
           }
           const holdUntil = now + Math.max(1, Math.round(rules.holdMinutes * 60));
           writes.push({ id: slotId('answer', ref), event: { type: 'reservationAccepted', time: now, device, request: ref, quantity: r.quantity, holdUntil, takes: [] } });
-          this.held.set(r.product, round3((this.held.get(r.product) ?? 0) + r.quantity));
+          this.held.set(r.product, roundQuantity((this.held.get(r.product) ?? 0) + r.quantity));
           touched.add(r.product);
           outcomes.set(`${ref.vault}:${ref.id}`, 'accepted');
         }
@@ -654,7 +655,7 @@ export class TradeDesk {
         return { result: undefined, touched: [...touched] };
       },
       (draft) => {
-        for (const { id, event } of writes) writeEvent(draft, id, encodeTradeEvent(event));
+        for (const { id, event } of writes) putTradeEvent(draft, id, encodeTradeEvent(event));
       },
     );
     return outcomes;
@@ -692,21 +693,6 @@ export class TradeDesk {
     if (!shop) throw new InputError('shop', 'Create your shop first');
     return shop;
   }
-}
-
-function writeEvent(draft: SharedVaultDoc, id: string, bytes: Uint8Array): void {
-  if (!draft.trade) draft.trade = {};
-  if (id in draft.trade) return;
-  draft.trade[id] = bytes;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
-
-function checkQuantity(quantity: number): void {
-  if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) throw new InputError('Quantity', 'Quantity must be above 0');
-  if (Math.round(quantity * 1000) / 1000 !== quantity) throw new InputError('Quantity', 'Quantity has at most three decimals');
 }
 
 export type { TradeEvent };

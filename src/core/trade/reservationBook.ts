@@ -1,3 +1,4 @@
+import { roundQuantity } from '../catalog/fefo';
 import { isDelivered } from './deliveryBook';
 import { refKey, slotId, vaultPrefix, type EventRef, type Take, type TradeEvent, type TradeEventOf } from './tradeEvent';
 
@@ -73,6 +74,8 @@ export class ReservationIndex {
   private readonly byVault = new Map<string, Map<string, TradeEvent>>();
   /** refKey → events (any vault) that name it as `request`. */
   private readonly about = new Map<string, { vault: string; event: TradeEvent }[]>();
+  /** Seller prefix → the requests addressed to it (from the buyers' vaults). */
+  private readonly requests = new Map<string, { ref: EventRef; event: TradeEventOf<'reservationRequested'> }[]>();
 
   constructor(vaults: Iterable<VaultEvents>) {
     for (const { vaultId, events } of vaults) {
@@ -81,6 +84,12 @@ export class ReservationIndex {
       const map = new Map<string, TradeEvent>();
       for (const event of events) {
         map.set(event.id, event);
+        if (event.type === 'reservationRequested' && event.seller !== prefix) {
+          const list = this.requests.get(event.seller);
+          const entry = { ref: { vault: prefix, id: event.id }, event };
+          if (list) list.push(entry);
+          else this.requests.set(event.seller, [entry]);
+        }
         if ('request' in event && event.type !== 'deliveryRequested') {
           const key = refKey(event.request);
           const list = this.about.get(key);
@@ -106,13 +115,8 @@ export class ReservationIndex {
   }
 
   /** Every request addressed to `sellerPrefix`, from any carried vault but the seller's own. */
-  requestsTo(sellerPrefix: string): { ref: EventRef; event: TradeEventOf<'reservationRequested'> }[] {
-    const out: { ref: EventRef; event: TradeEventOf<'reservationRequested'> }[] = [];
-    for (const [prefix, events] of this.byVault) {
-      if (prefix === sellerPrefix) continue;
-      for (const event of events.values()) if (event.type === 'reservationRequested' && event.seller === sellerPrefix) out.push({ ref: { vault: prefix, id: event.id }, event });
-    }
-    return out;
+  requestsTo(sellerPrefix: string): readonly { ref: EventRef; event: TradeEventOf<'reservationRequested'> }[] {
+    return this.requests.get(sellerPrefix) ?? [];
   }
 
   /** The reservation a request names, as seen from `side`, or undefined if the request is not held. */
@@ -250,7 +254,7 @@ export function holdsOf(index: ReservationIndex, sellerVaultId: string, now: num
   const held = new Map<string, number>();
   for (const r of index.reservationsOf(sellerVaultId, now)) {
     if (r.side !== 'seller' || r.state !== 'accepted') continue;
-    held.set(r.product, Math.round(((held.get(r.product) ?? 0) + r.quantity) * 1000) / 1000);
+    held.set(r.product, roundQuantity((held.get(r.product) ?? 0) + r.quantity));
   }
   return held;
 }

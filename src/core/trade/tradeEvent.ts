@@ -442,4 +442,14 @@ export function deliveryRequestId(request: EventRef, replaces: string | null): s
   return slotId(replaces === null ? 'delivery' : `delivery-after-${replaces}`, request);
 }
 
+/**
+ * Writes an event into a shared document's trade map (inside a change), making the map if the
+ * vault has none yet; an id already there is left as it is (a derived step written once).
+ */
+export function putTradeEvent(draft: { trade?: Record<string, Uint8Array> }, id: string, bytes: Uint8Array): void {
+  if (!draft.trade) draft.trade = {};
+  if (id in draft.trade) return;
+  draft.trade[id] = bytes;
+}
+
 export { HEX32 as HASH_HEX };
