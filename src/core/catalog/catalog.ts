@@ -49,11 +49,12 @@ export function quantity(field: string, value: unknown, { aboveZero = false } = 
   return rounded;
 }
 
-/** Rounds a date or date-time to its day, YYYY-MM-DD (UTC). */
-export function roundToDay(value: string): string {
+/** Rounds a date or date-time to its day, YYYY-MM-DD (UTC); `field` names it in the merchant's message. */
+export function roundToDay(value: string, field = 'expiresOn'): string {
+  if (typeof value !== 'string') throw new InputError(field, `${field} is not a date`);
   if (DATE.test(value)) return value;
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new InputError('expiresOn', `not a date: ${value}`);
+  if (Number.isNaN(time)) throw new InputError(field, `not a date: ${value.slice(0, 40)}`);
   return new Date(time).toISOString().slice(0, 10);
 }
 

@@ -50,12 +50,10 @@ export const MAX_UNKNOWN_DRIVERS_PER_CHAIN = 3;
 /** Deliveries a view lists per side (seller, buyer); a driver's jobs. The rest are counted ("and N more"). */
 export const MAX_DELIVERIES_SHOWN = 200;
 export const MAX_DRIVER_JOBS_SHOWN = 100;
-/** A capacity window is at most this long, and ends at most this far ahead (seconds). */
-export { MAX_CAPACITY_WINDOW };
 /** Default windows of a delivery request, from when it is written (seconds). */
 export const DEFAULT_DELIVERY_WINDOWS = { answer: 30 * 60, pickUp: 2 * 3600, deliver: 24 * 3600 };
-/** The longest a delivery may be given (seconds). */
-const MAX_DELIVERY_WINDOW = 31 * 24 * 3600;
+/** A delivery is asked for at most this far ahead (the same 31 days as a driver's capacity window). */
+const MAX_DELIVERY_WINDOW = MAX_CAPACITY_WINDOW;
 
 /** What the delivery desk needs of the node. */
 export interface DeliveryHost {
@@ -147,9 +145,11 @@ export class DeliveryDesk {
 
   private roleOf(): RoleOf {
     const shop = this.host.shop();
+    // One index for every lookup of the pass: taking it reads every carried vault.
+    const index = this.host.index();
     return (prefix) => {
       if (shop && prefix === vaultPrefix(shop.id)) return shop.content.profile.role ?? 'shop';
-      const full = this.host.index().vaults.get(prefix);
+      const full = index.vaults.get(prefix);
       const content = full ? this.host.contentOf(full) : undefined;
       return content ? (content.profile.role ?? 'shop') : undefined;
     };
@@ -159,10 +159,10 @@ export class DeliveryDesk {
     return (id) => (this.host.trusted(id) ? 'trusted' : this.host.met(id) ? 'met' : 'unknown');
   }
 
-  private nameOf(id: string): string {
+  private nameOf(id: string, index = this.host.index()): string {
     const shop = this.host.shop();
     if (shop && (id === shop.id || id === vaultPrefix(shop.id))) return shop.content.profile.name;
-    const full = id.length === 64 ? id : this.host.index().vaults.get(id);
+    const full = id.length === 64 ? id : index.vaults.get(id);
     return (full && this.host.contentOf(full)?.profile.name) || `not carried here (${id.slice(0, 8)})`;
   }
 
@@ -190,6 +190,7 @@ export class DeliveryDesk {
     const shop = this.host.shop();
     if (!shop) return { shown: [], more: 0 };
     const own = vaultPrefix(shop.id);
+    const index = this.host.index();
     const bound = { seller: MAX_DELIVERIES_SHOWN, buyer: MAX_DELIVERIES_SHOWN, driver: MAX_DRIVER_JOBS_SHOWN };
     const count = { seller: 0, buyer: 0, driver: 0 };
     const shown: DeliveryView[] = [];
@@ -200,13 +201,14 @@ export class DeliveryDesk {
         continue;
       }
       count[side] += 1;
-      shown.push(this.viewOf(d, side, own));
+      shown.push(this.viewOf(d, side, own, index));
     }
     return { shown, more };
   }
 
-  private viewOf(d: Delivery, side: DeliveryView['side'], own: string): DeliveryView {
-    const legs = d.legs.map((leg) => ({ ...leg, late: [...leg.late], driverName: this.nameOf(leg.driver) }));
+  private viewOf(d: Delivery, side: DeliveryView['side'], own: string, index = this.host.index()): DeliveryView {
+    const nameOf = (id: string) => this.nameOf(id, index);
+    const legs = d.legs.map((leg) => ({ ...leg, late: [...leg.late], driverName: nameOf(leg.driver) }));
     const r = this.host.reservation(d.reservation);
     const sellerContent = this.host.contentOf(d.seller);
     const offer = sellerContent?.offers.find((o) => o.productId === r?.product);
@@ -217,9 +219,9 @@ export class DeliveryDesk {
       side,
       legs,
       current: legs[legs.length - 1]!,
-      handOvers: d.handOvers.map((h) => ({ ...h, fromName: this.nameOf(h.from), toName: this.nameOf(h.to) })),
-      sellerName: this.nameOf(d.seller),
-      buyerName: this.nameOf(d.buyer),
+      handOvers: d.handOvers.map((h) => ({ ...h, fromName: nameOf(h.from), toName: nameOf(h.to) })),
+      sellerName: nameOf(d.seller),
+      buyerName: nameOf(d.buyer),
       productName: r?.productName ?? offer?.name ?? 'goods',
       quantity: r?.quantity ?? d.load,
       unit: r?.unit ?? offer?.unit ?? '',
@@ -258,6 +260,8 @@ export class DeliveryDesk {
     if (until <= from) throw new InputError('Until', 'Until must be after From');
     if (until <= now) throw new InputError('Until', 'That window is already over');
     if (until - from > MAX_CAPACITY_WINDOW) throw new InputError('Until', 'A window is at most 31 days; announce again later');
+    // Other nodes ignore a window that ends further ahead (deliveryBook.ts capacityValid): say so here.
+    if (until - now > MAX_CAPACITY_WINDOW) throw new InputError('Until', 'A window ends at most 31 days from now; announce again later');
     const bytes = encodeTradeEvent({ type: 'deliveryCapacity', time: now, device: shop.deviceKey.slice(0, 8), area, load: input.load, from, until });
     const id = toHex(this.host.randomBytes(8));
     await this.host.edit(
@@ -356,7 +360,7 @@ export class DeliveryDesk {
     return proposeDrivers(index, this.roleOf(), {
       area: to,
       load: sale.quantity,
-      deliverBy: deliverBy ?? now + DEFAULT_DELIVERY_WINDOWS.deliver,
+      deliverBy: deliverBy === undefined ? now + DEFAULT_DELIVERY_WINDOWS.deliver : checkTime(deliverBy, 'Deliver by'),
       exclude: tried,
       now,
       maxOpen: MAX_OPEN_JOBS_PER_DRIVER,

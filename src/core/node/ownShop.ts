@@ -507,6 +507,7 @@ export class OwnShop {
     for (const id of new Set([...was.keys(), ...this.products.keys()])) {
       const before = was.get(id);
       const after = this.products.get(id);
+      if (!before?.offer && !after?.offer) continue; // No offer either side: nothing shared moved.
       if (JSON.stringify(before ? this.offerOf(before, today, [wasLedger]) : null) !== JSON.stringify(after ? this.offerOf(after, today) : null)) moved.push(id);
     }
     return moved;

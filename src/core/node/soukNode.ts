@@ -737,11 +737,15 @@ export class SoukNode implements SyncHost {
     const note = moveNote(input.note);
     try {
       const quantity = checkedQuantity('Quantity', input.quantity, { aboveZero: true });
-      const expiresOn = input.expiresOn ? roundToDay(input.expiresOn) : '';
-      const receivedOn = input.receivedOn ? roundToDay(input.receivedOn) : utcDay(now);
+      const expiresOn = input.expiresOn ? roundToDay(input.expiresOn, 'Expiry') : '';
+      const receivedOn = input.receivedOn ? roundToDay(input.receivedOn, 'Received') : utcDay(now);
+      // The attested receipt carries days as 16 bits from 1970 (tradeEvent.ts): up to 2149-06-06.
+      for (const [field, day] of [['Expiry', expiresOn], ['Received', receivedOn]] as const) {
+        if (day && (day < '1970-01-02' || day > '2149-06-05')) throw new InputError(field, `${field} must be a date from 1970 to 2149`);
+      }
       const supplier = (input.supplier ?? '').trim();
       if (utf8Length(supplier) > SUPPLIER_BYTES) throw new InputError('Supplier', `Supplier is too long: the limit is ${SUPPLIER_BYTES} bytes`);
-      const invoice = input.invoice === undefined ? undefined : 'hash' in input.invoice ? input.invoice.hash.trim().toLowerCase() : input.invoice.file;
+      const invoice = input.invoice === undefined ? undefined : 'hash' in input.invoice ? String(input.invoice.hash ?? '').trim().toLowerCase() : input.invoice.file;
       if (invoice !== undefined && !/^[0-9a-f]{64}$/.test(invoice)) throw new InputError('Invoice', 'Invoice hash must be 64 hex digits (a BLAKE3 hash)');
       if (input.invoice && 'file' in input.invoice && !this.packages.attachmentsOf(productId).some((f) => f.root === invoice)) {
         throw new InputError('Invoice', 'The invoice file is not attached to this product');
@@ -828,7 +832,7 @@ export class SoukNode implements SyncHost {
     if (!shop) return [];
     const range = filter.day ? dayRange(filter.day, filter.utcOffsetMinutes ?? 0) : {};
     const ownDevice = shop.deviceKey.slice(0, 16);
-    return shop.ledger.list({ ...range, productId: filter.productId, limit: Math.min(Math.max(1, filter.limit ?? 100), 1000) }).map((m) => ({
+    return shop.ledger.list({ ...range, productId: filter.productId, limit: Number.isFinite(filter.limit) ? Math.min(Math.max(1, filter.limit!), 1000) : 100 }).map((m) => ({
       id: m.id,
       kind: m.kind,
       productId: m.product,
@@ -1735,6 +1739,7 @@ export class SoukNode implements SyncHost {
   async exportTrail(from: number, to: number): Promise<string> {
     const shop = this.shop;
     if (!shop) throw new InputError('shop', 'Create your shop first');
+    if (!Number.isFinite(from) || !Number.isFinite(to) || from > to) throw new InputError('Period', 'Choose a first day on or before the last day');
     const vaults = await this.trailVaults();
     const index = indexTrail(vaults);
     const keys = shopTrail(index, vaultPrefix(shop.id));
