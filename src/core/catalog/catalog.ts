@@ -2,6 +2,7 @@ import type { Batch, Product } from '../vault/vaultDocuments';
 import { currencyMinorUnits, isCurrencyCode } from './currency';
 import type { CatalogRow } from './catalogCsv';
 import { InputError } from '../inputError';
+import { roundQuantity } from './fefo';
 import { MAX_MINOR_UNITS, MAX_QUANTITY, TEXT_LIMITS, utf8Length } from '../vault/vaultLimits';
 
 export interface ProductInput {
@@ -42,7 +43,7 @@ function minorUnits(field: string, value: unknown): number {
 
 /** Quantities may be fractional (kilograms, litres) to three decimals; `aboveZero` for what moves or is reserved. */
 export function quantity(field: string, value: unknown, { aboveZero = false } = {}): number {
-  const rounded = typeof value === 'number' ? Math.round(value * 1000) / 1000 : NaN;
+  const rounded = typeof value === 'number' ? roundQuantity(value) : NaN;
   if (!Number.isFinite(rounded) || rounded < 0 || rounded > MAX_QUANTITY || (aboveZero && rounded <= 0)) {
     throw new InputError(field, `${field} must be a number ${aboveZero ? 'above 0' : 'from 0'} to ${MAX_QUANTITY}`);
   }

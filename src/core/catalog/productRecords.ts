@@ -1,5 +1,6 @@
 import { readAttachments } from '../packages/attachmentRecord';
 import { checkBatch, decodeMove, isMoveId } from './stockMoves';
+import { roundQuantity } from './fefo';
 import * as A from '@automerge/automerge';
 import type { Batch, PrivateVaultDoc, Product } from '../vault/vaultDocuments';
 
@@ -95,9 +96,7 @@ export function readProducts(doc: PrivateVaultDoc): Map<string, Product> {
   return result;
 }
 
-export function roundQuantity(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
+export { roundQuantity };
 
 function stored(field: string, value: unknown): number | boolean | A.ImmutableString | null {
   if (JSON_FIELDS.has(field)) return value === null ? null : new A.ImmutableString(JSON.stringify(value));

@@ -1,7 +1,7 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { taggedId } from '../crypto/taggedId';
 import type { Batch } from '../vault/vaultDocuments';
 import { MAX_MINOR_UNITS, MAX_QUANTITY } from '../vault/vaultLimits';
-import { concatBytes, fromHex, toHex } from '../wire/hex';
+import { fromHex } from '../wire/hex';
 import { roundQuantity } from './fefo';
 
 /**
@@ -289,22 +289,22 @@ export class MoveLedger {
 const EMPTY: ReadonlyMap<string, number> = new Map();
 
 const RESERVATION_TAG = encoder.encode('souk-reservation-move-v1');
+const UNDO_TAG = encoder.encode('souk-undo-v1');
 
 /**
  * The id of the stock move that fulfils a reservation request (`ref`: the request's vault prefix
  * and event id, 16 hex each): the first 8 bytes of SHA-256(tag | vault | id). Derived, so
  * writing the fulfilment twice (a retry, another device) lands on the same entry.
  */
+export function reservationMoveId(ref: { vault: string; id: string }): string {
+  return taggedId(RESERVATION_TAG, fromHex(ref.vault), fromHex(ref.id));
+}
+
 /**
  * The id of the undo of a move: derived from the move, so the same undo written on two devices
  * of the shop while apart is one entry, and (filed under the same id in the stock counts,
  * moveStockOnce) restores the stock once.
  */
 export function undoMoveId(moveId: string): string {
-  return toHex(sha256(concatBytes(UNDO_TAG, fromHex(moveId))).subarray(0, 8));
-}
-const UNDO_TAG = new TextEncoder().encode('souk-undo-v1');
-
-export function reservationMoveId(ref: { vault: string; id: string }): string {
-  return toHex(sha256(concatBytes(RESERVATION_TAG, fromHex(ref.vault), fromHex(ref.id))).subarray(0, 8));
+  return taggedId(UNDO_TAG, fromHex(moveId));
 }

@@ -169,7 +169,7 @@ export class DeliveryDesk {
   // ------------------------------------------------------------------ views
 
   /** Every delivery this node takes part in, with its side, newest first (not bounded: for counts and checks). */
-  private mine(): { d: Delivery; side: DeliveryView['side'] }[] {
+  private involved(): { d: Delivery; side: DeliveryView['side'] }[] {
     const shop = this.host.shop();
     if (!shop) return [];
     const own = vaultPrefix(shop.id);
@@ -183,7 +183,7 @@ export class DeliveryDesk {
 
   /** The deliveries this node takes part in, newest first: at most MAX_DELIVERIES_SHOWN per side, MAX_DRIVER_JOBS_SHOWN jobs. */
   deliveries(): DeliveryView[] {
-    return this.listed(this.mine()).shown;
+    return this.listed(this.involved()).shown;
   }
 
   private listed(all: { d: Delivery; side: DeliveryView['side'] }[]): { shown: DeliveryView[]; more: number } {
@@ -237,7 +237,7 @@ export class DeliveryDesk {
     if (!shop) return { role, capacity: null, deliveries: [], more: 0, awaiting: [] };
     const own = vaultPrefix(shop.id);
     const capacity = role === 'driver' ? (driverCapacities(this.host.index(), this.roleOf(), this.now()).find((c) => c.driverPrefix === own) ?? null) : null;
-    const all = this.mine();
+    const all = this.involved();
     const { shown, more } = this.listed(all);
     const delivering = new Set(all.map(({ d }) => `${d.reservation.vault}:${d.reservation.id}`));
     const awaiting = this.host.reservations().filter((r) => r.side === 'seller' && r.state === 'fulfilled' && !delivering.has(`${r.request.vault}:${r.request.id}`));
@@ -297,7 +297,7 @@ export class DeliveryDesk {
         if (accept) {
           // Only jobs this driver accepted count (anyone may name it on a request).
           const own = vaultPrefix(shop.id);
-          const accepted = this.mine().filter(({ d }) => d.current.driverPrefix === own && d.current.acceptedAt !== null && d.current.deliveredAt === null).length;
+          const accepted = this.involved().filter(({ d }) => d.current.driverPrefix === own && d.current.acceptedAt !== null && d.current.deliveredAt === null).length;
           if (accepted >= MAX_OPEN_JOBS_PER_DRIVER) throw new InputError('delivery', `You have ${accepted} jobs open; deliver some first`);
         }
         const base = { time: this.now(), device: shop.deviceKey.slice(0, 8), delivery: ref };

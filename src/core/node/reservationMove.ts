@@ -17,8 +17,8 @@ export function recordReservationMove(
   input: { request: { vault: string; id: string }; productId: string; quantity: number; unitPrice?: number; at: number; takes?: FefoTake[]; note?: string },
 ): { moveId: string; written: boolean; takes: FefoTake[] } {
   const moveId = reservationMoveId(input.request);
-  const held = draft.moveEntry(moveId);
-  if (held) return { moveId, written: false, takes: held.takes.map((t) => ({ ...t })) };
+  const existing = draft.moveEntry(moveId);
+  if (existing) return { moveId, written: false, takes: existing.takes.map((t) => ({ ...t })) };
   const product = draft.products.get(input.productId);
   if (!product) throw new InputError('product', 'That product no longer exists');
   const quantity = roundQuantity(input.quantity);

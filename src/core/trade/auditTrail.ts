@@ -1,4 +1,4 @@
-import { tradeMaps, tradeValues } from '../vault/vaultShape';
+import { chosenTradeValue, tradeMaps, tradeValues } from '../vault/vaultShape';
 import * as A from '@automerge/automerge';
 import { acceptBundle } from '../vault/acceptBundle';
 import { VAULT_LIMITS } from '../vault/automergeCost';
@@ -599,7 +599,7 @@ function checkEvent(raw: unknown, vaults: ReadonlyMap<string, CheckedVault>, per
   const vault = vaults.get(vaultId);
   if (!vault) return void problems.push(`${where}: its vault is not in the file or did not verify`);
   // The value every node reads: of several written concurrently, the smallest bytes (vaultShape.ts readTrade).
-  const stored = tradeValues(vault.doc, id).sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1))[0];
+  const stored = chosenTradeValue(tradeValues(vault.doc, id));
   if (!(stored instanceof Uint8Array)) return void problems.push(`${where}: the vault's signed document holds no such event`);
   if (typeof raw.bytes !== 'string' || raw.bytes.length > 2048 || !/^(?:[0-9a-f]{2})*$/.test(raw.bytes) || !bytesEqual(fromHex(raw.bytes), stored)) {
     return void problems.push(`${where}: its bytes differ from the signed document's`);

@@ -1,7 +1,7 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { taggedId } from '../crypto/taggedId';
 import { BinaryReader, BinaryWriter } from '../wire/binary';
 import { WireError } from '../wire/wireError';
-import { concatBytes, fromHex, toHex } from '../wire/hex';
+import { fromHex, toHex } from '../wire/hex';
 import { MAX_MINOR_UNITS, MAX_QUANTITY } from '../vault/vaultLimits';
 
 /**
@@ -416,8 +416,7 @@ export function slotId(slot: string, ref: EventRef): string {
   const key = `${slot}:${ref.vault}:${ref.id}`;
   const known = slotIds.get(key);
   if (known) return known;
-  const digest = sha256(concatBytes(SLOT_TAG, new TextEncoder().encode(slot), Uint8Array.of(0), fromHex(ref.vault), fromHex(ref.id)));
-  const id = toHex(digest.subarray(0, EVENT_ID_BYTES));
+  const id = taggedId(SLOT_TAG, new TextEncoder().encode(slot), Uint8Array.of(0), fromHex(ref.vault), fromHex(ref.id));
   if (slotIds.size >= MAX_SLOT_IDS) slotIds.clear();
   slotIds.set(key, id);
   return id;

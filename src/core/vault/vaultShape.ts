@@ -6,7 +6,7 @@ import { rawOffers } from '../catalog/sharedOffers';
 import { DEVICE_CERTIFICATE_BYTES, readDeviceCertificate } from './deviceCertificate';
 import { DEVICE_REVOCATION_BYTES, decodeDeviceRevocation } from './deviceRevocation';
 import { BinaryReader } from '../wire/binary';
-import { bytesEqual, toHex } from '../wire/hex';
+import { bytesEqual, compareBytes, toHex } from '../wire/hex';
 import {
   MAX_DEVICES_PER_VAULT,
   MAX_MINOR_UNITS,
@@ -245,6 +245,13 @@ export function tradeValues(doc: unknown, id: string): Uint8Array[] {
   return (maps ?? []).flatMap((map) => (isRecord(map) && id in map ? valuesAt(map, id) : [])).filter((v): v is Uint8Array => v instanceof Uint8Array);
 }
 
+/** Of the values held under a trade event id, the one every node reads: the smallest bytes (one rule, here). */
+export function chosenTradeValue(values: readonly Uint8Array[]): Uint8Array | undefined {
+  let chosen: Uint8Array | undefined;
+  for (const value of values) if (!chosen || compareBytes(value, chosen) < 0) chosen = value;
+  return chosen;
+}
+
 /**
  * The trade map: ids as 16 hex digits, each event decoded and checked, signed by a listed device,
  * derived steps at their derived id. Two devices of one shop may write the same derived step
@@ -265,7 +272,7 @@ function readTrade(maps: unknown[] | undefined, devicePrefixes: ReadonlySet<stri
     if (!EVENT_KEY.test(id)) fail('trade event id is not 16 hex digits');
     const values = records.flatMap((map) => (id in map ? valuesAt(map, id) : []));
     if (values.length > 4) fail(`trade event ${id} has ${values.length} values`);
-    let chosen: { event: TradeEvent; hex: string } | undefined;
+    const decoded = new Map<Uint8Array, TradeEvent>();
     const distinct = new Set<string>();
     for (const raw of values) {
       const encoded = bytesValue(raw, 'trade event');
@@ -280,12 +287,11 @@ function readTrade(maps: unknown[] | undefined, devicePrefixes: ReadonlySet<stri
       if (!devicePrefixes.has(event.device)) fail(`trade event ${id} names a device the vault does not list`);
       const required = requiredId(event);
       if (required !== undefined && required !== id) fail(`trade event ${id} (${event.type}) is not at its derived id`);
-      const hex = toHex(encoded);
-      distinct.add(hex);
+      distinct.add(toHex(encoded));
       if (distinct.size > 1 && required === undefined) fail(`trade event ${id} was written twice with different values`);
-      if (!chosen || hex < chosen.hex) chosen = { event, hex };
+      decoded.set(encoded, event);
     }
-    events.push(chosen!.event);
+    events.push(decoded.get(chosenTradeValue([...decoded.keys()])!)!);
   }
   return events;
 }
