@@ -140,3 +140,13 @@ export async function reserveOffer(page: Page, product: string, seller: string, 
   await form.getByRole('button', { name: 'Send request' }).click();
   await expect(form.getByRole('status')).toContainText('Request sent');
 }
+
+/** The trade specs' market: Hill Honey (Old Town) offering 10 Honey at 7.00, and Valley Grocer (New Market) to buy it. */
+export async function honeyMarket(browser: Browser): Promise<{ seller: { context: BrowserContext; page: Page }; buyer: { context: BrowserContext; page: Page } }> {
+  const seller = await openSouk(browser);
+  const buyer = await openSouk(browser);
+  await createShop(seller.page, 'Hill Honey');
+  await createShop(buyer.page, 'Valley Grocer', 'New Market');
+  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  return { seller, buyer };
+}

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, reserveOffer, view } from './shop';
+import { expectPeers, honeyMarket, offerCard, reserveOffer, view } from './shop';
 
 /** A reservation's card as one side lists it. */
 function reservation(page: Page, label: RegExp) {
@@ -8,11 +8,7 @@ function reservation(page: Page, label: RegExp) {
 
 
 test('reserve → accept by hand → fulfil between two shops, each step visible on both sides', async ({ browser }) => {
-  const seller = await openSouk(browser);
-  const buyer = await openSouk(browser);
-  await createShop(seller.page, 'Hill Honey');
-  await createShop(buyer.page, 'Valley Grocer', 'New Market');
-  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  const { seller, buyer } = await honeyMarket(browser);
   await expectPeers(buyer.page, 1);
   await view(buyer.page, 'Marketplace');
   await expect(offerCard(buyer.page, 'Honey', 'Hill Honey')).toContainText('10 each available', { timeout: 30_000 });
@@ -53,11 +49,7 @@ test('reserve → accept by hand → fulfil between two shops, each step visible
 });
 
 test('a reservation made while the seller is offline completes once the seller is back', async ({ browser }) => {
-  const seller = await openSouk(browser);
-  const buyer = await openSouk(browser);
-  await createShop(seller.page, 'Hill Honey');
-  await createShop(buyer.page, 'Valley Grocer', 'New Market');
-  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  const { seller, buyer } = await honeyMarket(browser);
   await view(seller.page, 'Reservations');
   const rules = seller.page.getByRole('form', { name: 'Reservation rules' });
   await rules.getByLabel(/Accept automatically up to/).fill('5');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { addOffer, createShop, expectPeers, offerCard, openSouk, reserveOffer, view } from './shop';
+import { createShop, expectPeers, honeyMarket, offerCard, openSouk, reserveOffer, view } from './shop';
 
 /**
  * The Trail page: a period's export downloads as a souk-audit-trail file, the page verifies it
@@ -51,11 +51,7 @@ test('exports the trail of a period and verifies the file in the page; a tampere
 });
 
 test('a sale made through a reservation walks back to its request and offer on the Trail page, and its export verifies', async ({ browser }) => {
-  const seller = await openSouk(browser);
-  const buyer = await openSouk(browser);
-  await createShop(seller.page, 'Hill Honey');
-  await createShop(buyer.page, 'Valley Grocer', 'New Market');
-  await addOffer(seller.page, { name: 'Honey', price: '7.00', stock: 10 }, 10, '7.00');
+  const { seller, buyer } = await honeyMarket(browser);
   await expectPeers(buyer.page, 1);
   await view(buyer.page, 'Marketplace');
   await expect(offerCard(buyer.page, 'Honey', 'Hill Honey')).toContainText('10 each available', { timeout: 30_000 });
