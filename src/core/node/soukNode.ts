@@ -909,6 +909,9 @@ export class SoukNode implements SyncHost {
     const now = this.clock.now();
     const today = utcDay(now);
     const soon = utcDay(now + this.settings.expiryAlertDays * 86_400_000);
+    // view() asks on every change: the alerts move only with the catalog or the day.
+    const cached = this.alertsCache;
+    if (cached && cached.catalog === shop.privateDoc && cached.today === today && cached.soon === soon) return cached.alerts;
     const alerts: ExpiryAlert[] = [];
     for (const product of shop.products.values()) {
       if (!product.batches.length && !shop.ledger.receivedEntries(product.id).length) continue;
@@ -917,8 +920,12 @@ export class SoukNode implements SyncHost {
         alerts.push({ productId: product.id, name: product.name, unit: product.unit, batchId: b.id, expiresOn: b.expiresOn, remaining: b.remaining, expired: isExpired(b.expiresOn, today) });
       }
     }
-    return alerts.sort((a, b) => (a.expiresOn < b.expiresOn ? -1 : a.expiresOn > b.expiresOn ? 1 : a.name.localeCompare(b.name))).slice(0, 100);
+    const sorted = alerts.sort((a, b) => (a.expiresOn < b.expiresOn ? -1 : a.expiresOn > b.expiresOn ? 1 : a.name.localeCompare(b.name))).slice(0, 100);
+    this.alertsCache = { catalog: shop.privateDoc, today, soon, alerts: sorted };
+    return sorted;
   }
+
+  private alertsCache: { catalog: object; today: string; soon: string; alerts: ExpiryAlert[] } | undefined;
 
   /** Takes `quantity` away as a sale, waste or reservation, earliest expiry first, and records it. */
   private takeOut(draft: CatalogDraft, kind: 'sale' | 'waste', product: Product, quantity: number, moveId: string, options: { note?: string; unitPrice?: number }): string {
