@@ -7,6 +7,7 @@ import {
   SymbolEncoder,
   itemId,
 } from '../src/core/radio/reconcile';
+import { xorshift32 as random } from '../src/core/seededRandom';
 
 /**
  * `radio-reconcile`: packets of summary traffic when two radio nodes meet. Each side holds one item
@@ -18,15 +19,6 @@ import {
  */
 const REF_PACKETS = 3;
 
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return state >>> 0;
-  };
-}
 
 function bytes(next: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -8,6 +8,7 @@ import { certifyDevice, encodeDeviceCertificate } from '../src/core/vault/device
 import type { ShopKeys } from '../src/core/vault/shopKeys';
 import type { Product, SharedVaultDoc } from '../src/core/vault/vaultDocuments';
 import { toHex } from '../src/core/wire/hex';
+import { seededBelow as random } from '../src/core/seededRandom';
 
 /** A LoRa packet's payload (SF7–SF9 at 125 kHz in most regions); a compact update leaves room for the radio's envelope. */
 const LORA_PACKET = 233;
@@ -16,16 +17,6 @@ const PRODUCTS = 300;
 const HISTORY = 20_000;
 const options = { limits: VAULT_LIMITS };
 
-/** A seeded generator, so every run measures the same changes. */
-function random(seed: number): (n: number) => number {
-  let state = seed >>> 0 || 1;
-  return (n) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % n;
-  };
-}
 
 const next = random(2026);
 const hex16 = () => Array.from({ length: 8 }, () => next(256).toString(16).padStart(2, '0')).join('');

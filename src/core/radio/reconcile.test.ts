@@ -12,21 +12,11 @@ import {
   mappingIndices,
   type DecodeResult,
 } from './reconcile';
+import { seededBelow as random } from '../seededRandom';
+import { fromHex, toHex as hex } from '../wire/hex';
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
 const fill = (v: number) => new Uint8Array(32).fill(v);
 
-/** A seeded generator (xorshift32), so every run tests the same sets. */
-function random(seed: number): (n: number) => number {
-  let state = seed >>> 0 || 1;
-  return (n) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % n;
-  };
-}
 const randomId = (next: (n: number) => number) => Uint8Array.from({ length: ITEM_ID_BYTES }, () => next(256));
 const sortHex = (ids: Uint8Array[]) => ids.map(hex).sort();
 

@@ -10,16 +10,10 @@ import { MemoryRadioMedium } from '../radio/memoryRadioMedium';
 import { decodeEnvelope } from '../radio/radioEnvelope';
 import { RadioSync } from '../radio/radioSync';
 import type { RadioItem, RadioTakeOutcome, RadioUpdate, RadioVaultSource } from '../radio/radioVaultSource';
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../seededRandom';
+
+/** The radio tests' seeded generator (mulberry32, src/core/seededRandom.ts). */
+export const seeded = seededRandom;
 
 export const key = (n: number) => new Uint8Array(32).fill(n & 0xff).map((b, i) => (i === 0 ? n >> 8 : b));
 const streamOf = (vault: number) => toHex(key(vault));

@@ -4,6 +4,7 @@ import { HostileOwner, validOffer } from '../test/hostileOwner';
 import { toHex } from '../wire/hex';
 import { acceptBundle, type VaultBundle, type VerifiedVault } from './acceptBundle';
 import { VAULT_LIMITS } from './automergeCost';
+import { seededBelow as random } from '../seededRandom';
 import { readVaultContent } from './vaultShape';
 
 const options = { limits: VAULT_LIMITS };
@@ -15,16 +16,6 @@ function firstVersion() {
   return { owner, current: outcome.vault };
 }
 
-/** A seeded generator, so a failure can be replayed. */
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  return (n: number) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % n;
-  };
-}
 
 function mutate(bytes: Uint8Array, next: (n: number) => number): Uint8Array {
   const out = bytes.slice();

@@ -11,6 +11,7 @@ import {
 } from './frame';
 import { concatBytes, fromHex, toHex } from './hex';
 import { WireError } from './wireError';
+import { seededRandom as random } from '../seededRandom';
 
 const KiB = 1024;
 
@@ -66,18 +67,6 @@ function digest(payload: Uint8Array): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < payload.length; i++) h = Math.imul(h ^ payload[i]!, 0x01000193);
   return `${payload.length}:${(h >>> 0).toString(16)}`;
-}
-
-/** A small seeded generator, so a failing fuzz run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('frame format 2: bytes', () => {

@@ -1,5 +1,7 @@
 import type { Clock } from '../../core/clock';
 import { dutyCycleOf, packetAirtimeMs, type ModemPreset } from '../../core/radio/loraAirtime';
+import { seededRandom } from '../../core/seededRandom';
+export { seededRandom };
 
 /**
  * A simulated LoRa medium: nodes at places in a topology, one shared channel per neighbourhood,
@@ -128,17 +130,6 @@ interface NodeState {
   totalAirtimeMs: number;
 }
 
-/** mulberry32: small, seedable, good enough for a simulation. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keyOf = (packet: AirPacket): string => `${packet.from}:${packet.id}`;
 
