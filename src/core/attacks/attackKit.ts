@@ -5,6 +5,7 @@ import { MemoryStorage } from '../storage/memoryStorage';
 import { compressChange } from '../test/compressChange';
 import type { HostileOwner } from '../test/hostileOwner';
 import { eventually, RawPeer } from '../test/rawPeer';
+import type { RadioUpdate } from '../radio/radioVaultSource';
 import { fromHex, toHex } from '../wire/hex';
 
 /** Nodes opened by a test, closed after it. */
@@ -109,4 +110,18 @@ export function serveWants(peer: RawPeer, owners: HostileOwner[], incremental = 
     }
   })();
   return { stop: () => (stopped = true), served };
+}
+
+/** A seller with honey on offer, a buyer holding that version, then apart (no link: the radio is all they have). */
+export async function radioApart() {
+  const seller = await shopNode('Hill Stall');
+  const honey = await seller.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10 });
+  await seller.setOffer(honey, { quantity: 8, price: 700 });
+  const buyer = await shopNode('Valley Shop');
+  const ends = link(seller, buyer);
+  await eventually(() => buyer.marketplace('Honey').offers.find((o) => o.name === 'Honey')?.quantity === 8, 10_000, 'the buyer to hold the offer');
+  for (const end of ends) end.close('apart');
+  const updates: RadioUpdate[] = [];
+  seller.radioSource().onOwnUpdate((update) => updates.push(update));
+  return { seller, buyer, honey, updates };
 }

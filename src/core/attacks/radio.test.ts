@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, link, shopNode } from './attackKit';
+import { closeAll, link, radioApart, shopNode } from './attackKit';
 import { eventually } from '../test/rawPeer';
 import { FakeSource, kindOf, network } from '../test/fakeRadioNetwork';
 import { decodeEnvelope, encodeEnvelope, MAX_DIFFERENCE_IDS, MAX_SET_SIZE, missingBitmap } from '../radio/radioEnvelope';
@@ -159,15 +159,7 @@ describe('reconciliation for others', () => {
 
 describe('parked updates', () => {
   it('junk "behind" updates under a spoofed number do not evict an honest parked update', async () => {
-    const seller = await shopNode('Hill Stall');
-    const honey = await seller.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10 });
-    await seller.setOffer(honey, { quantity: 8, price: 700 });
-    const buyer = await shopNode('Valley Shop');
-    const ends = link(seller, buyer);
-    await eventually(() => offered(buyer, 'Honey')?.quantity === 8, 10_000, 'the buyer to hold the offer');
-    for (const end of ends) end.close('apart');
-    const updates: RadioUpdate[] = [];
-    seller.radioSource().onOwnUpdate((u) => updates.push(u));
+    const { seller, buyer, honey, updates } = await radioApart();
     await seller.setOffer(honey, { quantity: 7, price: 700 });
     await seller.setOffer(honey, { quantity: 6, price: 700 });
     const [first, second] = updates as [RadioUpdate, RadioUpdate];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as A from '@automerge/automerge';
-import { closeAll, link, openNode, shopNode, vaultOf } from '../attacks/attackKit';
+import { closeAll, link, openNode, radioApart as apart, shopNode, vaultOf } from '../attacks/attackKit';
 import { eventually } from '../test/rawPeer';
 import type { RadioUpdate } from '../radio/radioVaultSource';
 import type { SoukNode } from './soukNode';
@@ -10,19 +10,6 @@ afterEach(closeAll);
 
 const offered = (node: SoukNode, name: string) => node.marketplace(name).offers.find((o) => o.name === name);
 
-/** A seller with honey on offer, a buyer holding that version, then apart (no link: the radio is all they have). */
-async function apart() {
-  const seller = await shopNode('Hill Stall');
-  const honey = await seller.addProduct({ name: 'Honey', sku: 'H', unit: 'jar', price: 700, stock: 10 });
-  await seller.setOffer(honey, { quantity: 8, price: 700 });
-  const buyer = await shopNode('Valley Shop');
-  const ends = link(seller, buyer);
-  await eventually(() => offered(buyer, 'Honey')?.quantity === 8, 10_000, 'the buyer to hold the offer');
-  for (const end of ends) end.close('apart');
-  const updates: RadioUpdate[] = [];
-  seller.radioSource().onOwnUpdate((update) => updates.push(update));
-  return { seller, buyer, honey, updates };
-}
 
 const headsOf = async (node: SoukNode, vault: string) => A.getHeads((await (node as unknown as { store: { doc(id: string): Promise<A.Doc<unknown>> } }).store.doc(vault))!).sort();
 
