@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, link, radioApart, shopNode } from './attackKit';
-import { eventually } from '../test/rawPeer';
+import { closeAll, radioApart } from './attackKit';
 import { FakeSource, kindOf, network } from '../test/fakeRadioNetwork';
 import { decodeEnvelope, encodeEnvelope, MAX_DIFFERENCE_IDS, MAX_SET_SIZE, missingBitmap } from '../radio/radioEnvelope';
 import { cutBundle } from '../radio/radioFragments';
